@@ -1,0 +1,291 @@
+"""Events to canonical JSON and back, with strict field checks on the way in.
+
+``encode`` gives ``(type, schema, data)`` where ``data`` is canonical JSON; ``decode`` takes
+them back, upcasting old schemas first, and refuses anything that is not exactly the class's
+shape: an unknown type, a missing or unknown field, a wrong type (``"5"`` is not an int, ``true``
+is not a number). Each refusal is one ``EventDecodeError`` naming the type and the field.
+
+Field types understood: ``str``, ``int``, ``float``, ``bool``, ``datetime`` (aware, stored as
+UTC ISO-8601 with ``Z``), ``X | None``, ``tuple[X, ...]``, ``dict[str, Any]`` (any JSON object),
+``Any`` (any JSON value) and nested attrs classes. Checkers are compiled once per class.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import types
+import typing
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import attrs
+
+from events.canonical import canonical_json
+from events.errors import EventDecodeError
+from events.registry import REGISTRY, Event, EventRegistry
+
+Check = Callable[[Any], Any]
+"""A compiled checker: takes a JSON value, returns the field value or raises ``_Mismatch``."""
+
+
+class _Mismatch(Exception):
+    """A value of the wrong shape at ``path`` (relative: parents prefix their part on the way out)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+    def under(self, part: str) -> _Mismatch:
+        sep = "" if not self.path or self.path.startswith("[") else "."
+        return _Mismatch(part + sep + self.path, self.message)
+
+
+_LABELS: dict[type, str] = {
+    str: "a string", int: "an integer", float: "a number", bool: "a boolean",
+    list: "a list", dict: "an object", type(None): "null",
+}
+
+
+def _describe(value: Any) -> str:
+    return _LABELS.get(type(value), type(value).__name__)
+
+
+def _exact(kind: type) -> Check:
+    def check(value: Any) -> Any:
+        if type(value) is not kind:
+            raise _Mismatch("", f"expected {_LABELS[kind]}, found {_describe(value)}")
+        return value
+
+    return check
+
+
+def _float(value: Any) -> float:
+    if type(value) is float and math.isfinite(value):
+        return value
+    if type(value) is int:
+        return float(value)
+    raise _Mismatch("", f"expected a finite number, found {_describe(value)}")
+
+
+def _datetime(value: Any) -> datetime:
+    if type(value) is not str or not value.endswith("Z"):
+        raise _Mismatch("", f"expected a UTC timestamp ending in Z, found {_describe(value)}")
+    try:
+        return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+    except ValueError:
+        raise _Mismatch("", f"expected an ISO-8601 timestamp, found {value!r}") from None
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Mismatch("", "NaN and infinity are not JSON")
+    return value
+
+
+def _compile(tp: Any) -> Check:  # noqa: PLR0911 - one return per supported form reads best
+    if tp is Any:
+        return _json_value
+    if tp in (str, int, bool):
+        return _exact(tp)
+    if tp is float:
+        return _float
+    if tp is datetime:
+        return _datetime
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return _optional(tp, args)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return _tuple_of(_compile(args[0]))
+    if origin is dict and args and args[0] is str:
+        return _object_of(_compile(args[1]))
+    if attrs.has(tp):
+        return _Shape(tp).check
+    raise TypeError(f"the codec cannot store a field of type {tp!r}")
+
+
+def _optional(tp: Any, args: tuple[Any, ...]) -> Check:
+    rest = [a for a in args if a is not type(None)]
+    if len(rest) != 1 or len(args) != 2:
+        raise TypeError(f"only `X | None` unions are supported, not {tp!r}")
+    inner = _compile(rest[0])
+
+    def check(value: Any) -> Any:
+        return None if value is None else inner(value)
+
+    return check
+
+
+def _tuple_of(item: Check) -> Check:
+    def check(value: Any) -> tuple[Any, ...]:
+        if type(value) is not list:
+            raise _Mismatch("", f"expected a list, found {_describe(value)}")
+        out = []
+        for i, v in enumerate(value):
+            try:
+                out.append(item(v))
+            except _Mismatch as exc:
+                raise exc.under(f"[{i}]") from None
+        return tuple(out)
+
+    return check
+
+
+def _object_of(item: Check) -> Check:
+    def check(value: Any) -> dict[str, Any]:
+        if type(value) is not dict:
+            raise _Mismatch("", f"expected an object, found {_describe(value)}")
+        if item is _json_value:  # the common case: any JSON object, as parsed
+            return value
+        out = {}
+        for k, v in value.items():
+            try:
+                out[k] = item(v)
+            except _Mismatch as exc:
+                raise exc.under(k) from None
+        return out
+
+    return check
+
+
+_FAST = {str, int, bool}
+"""Field types checked inline by ``type(v) is kind`` in generated code."""
+
+
+class _Shape:
+    """The compiled field checkers of one attrs class.
+
+    ``check`` is generated code (as attrs generates ``__init__``): for a payload with exactly
+    the class's keys it checks each field inline and fills the slots directly, which is most of
+    what a replay costs. Anything unusual (a missing or unknown key, a value of the wrong type)
+    goes the slow, general way, which finds and names the field at fault.
+    """
+
+    def __init__(self, cls: type) -> None:
+        hints = typing.get_type_hints(cls)
+        self.cls = cls
+        self.fields = [(f.name, _compile(hints[f.name])) for f in attrs.fields(cls)]
+        self.names = frozenset(name for name, _ in self.fields)
+        self.required = frozenset(
+            f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING
+        )
+        plain = all(f.validator is None and f.converter is None for f in attrs.fields(cls))
+        slotted = "__slots__" in cls.__dict__ and not hasattr(cls, "__attrs_post_init__")
+        self.check: Check = (
+            self._generate(hints) if plain and slotted and self.fields else self.check_slowly
+        )
+
+    def _generate(self, hints: dict[str, Any]) -> Check:
+        scope: dict[str, Any] = {
+            "_names": self.names, "_new": object.__new__, "_cls": self.cls,
+            "_slow": self.check_slowly, "_Mismatch": _Mismatch, "_dict": dict,
+        }
+        lines = [
+            "def check(value):",
+            "    if type(value) is not _dict or value.keys() != _names:",
+            "        return _slow(value)",
+            "    self = _new(_cls)",
+            "    try:",
+        ]
+        for i, (name, check) in enumerate(self.fields):
+            scope[f"_c{i}"], scope[f"_s{i}"] = check, getattr(self.cls, name).__set__
+            lines.append(f"        v = value[{name!r}]")
+            kind = hints[name]
+            if kind in _FAST:
+                scope[f"_k{i}"] = kind
+                lines.append(f"        if type(v) is not _k{i}: v = _c{i}(v)")
+            else:
+                lines.append(f"        v = _c{i}(v)")
+            lines.append(f"        _s{i}(self, v)")
+        lines += ["    except _Mismatch:", "        return _slow(value)", "    return self"]
+        exec("\n".join(lines), scope)  # noqa: S102 - generated from field names we defined
+        generated: Check = scope["check"]
+        return generated
+
+    def check_slowly(self, value: Any) -> Any:
+        """Check ``value`` field by field, naming the first field at fault."""
+        if type(value) is not dict:
+            raise _Mismatch("", f"expected an object, found {_describe(value)}")
+        missing = sorted(self.required - value.keys())
+        if missing:
+            raise _Mismatch(missing[0], "missing")
+        unknown = sorted(value.keys() - self.names)
+        if unknown:
+            raise _Mismatch(unknown[0], "not a field of this event")
+        kwargs = {}
+        for name, check in self.fields:
+            if name in value:
+                try:
+                    kwargs[name] = check(value[name])
+                except _Mismatch as exc:
+                    raise exc.under(name) from None
+        return self.cls(**kwargs)
+
+
+def to_plain(value: Any) -> Any:
+    """An event (or any attrs value) as plain JSON-compatible data."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _FIELD_NAMES.get(kind)
+    if names is None and attrs.has(kind):
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in attrs.fields(kind))
+    if names is not None:
+        return {name: to_plain(getattr(value, name)) for name in names}
+    if isinstance(value, tuple | list):
+        return [to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_plain(v) for k, v in value.items()}
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous: give events aware UTC times")
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value
+
+
+_PLAIN = {str, int, float, bool, type(None)}
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+class EventCodec:
+    """Encodes events to ``(type, schema, canonical JSON)`` and decodes them back strictly."""
+
+    def __init__(self, registry: EventRegistry = REGISTRY) -> None:
+        self.registry = registry
+        self._shapes: dict[type, _Shape] = {}
+
+    def encode(self, event: Event) -> tuple[str, int, str]:
+        """The stored form of ``event``; raises ``ValueError`` for NaN or a naive datetime."""
+        cls = type(event)
+        if self.registry.class_for(cls.TYPE) is not cls:
+            raise ValueError(f"{cls.__qualname__} is not registered under {cls.TYPE!r}")
+        return cls.TYPE, cls.SCHEMA, canonical_json(to_plain(event))
+
+    def decode(self, type_: str, schema: int, data: str | dict[str, Any]) -> Event:
+        """The event stored as ``data`` (JSON text or a parsed object) at ``schema``."""
+        cls = self.registry.class_for(type_)
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError as exc:
+                raise EventDecodeError(type_, f"payload is not JSON ({exc})") from None
+        if type(data) is not dict:
+            raise EventDecodeError(type_, f"payload must be an object, found {_describe(data)}")
+        if schema != cls.SCHEMA:
+            data = self.registry.upcast(type_, schema, data)
+        shape = self._shapes.get(cls)
+        if shape is None:
+            shape = self._shapes[cls] = _Shape(cls)
+        try:
+            event: Event = shape.check(data)
+        except _Mismatch as exc:
+            raise EventDecodeError(type_, exc.message, exc.path) from None
+        except (TypeError, ValueError) as exc:  # an attrs validator refused a value
+            raise EventDecodeError(type_, str(exc)) from None
+        return event
+
+
+CODEC = EventCodec()
+"""The codec over cxpreview's own registry."""

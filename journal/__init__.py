@@ -1,0 +1,49 @@
+"""The append-only event store: SQLite on a file, or its in-memory twin.
+
+Imports events only.
+"""
+
+from journal.clock import Clock, ManualClock, SystemClock, parse_utc_text, utc_text
+from journal.crash import crash_point
+from journal.errors import (
+    BlobNotFound,
+    CommandConflict,
+    ConcurrencyError,
+    JournalBusy,
+    JournalCorrupt,
+    JournalError,
+    JournalFull,
+    JournalTooNew,
+    LeaseLost,
+    NotAJournal,
+)
+from journal.memory import InMemoryJournal
+from journal.records import ChainReport, Journal, Lease, RawRow, StoredEvent, Visitor
+from journal.sqlite import SQLiteJournal
+
+__all__ = [
+    "BlobNotFound",
+    "ChainReport",
+    "Clock",
+    "CommandConflict",
+    "ConcurrencyError",
+    "InMemoryJournal",
+    "Journal",
+    "JournalBusy",
+    "JournalCorrupt",
+    "JournalError",
+    "JournalFull",
+    "JournalTooNew",
+    "Lease",
+    "LeaseLost",
+    "ManualClock",
+    "NotAJournal",
+    "RawRow",
+    "SQLiteJournal",
+    "StoredEvent",
+    "SystemClock",
+    "Visitor",
+    "crash_point",
+    "parse_utc_text",
+    "utc_text",
+]

@@ -1,0 +1,71 @@
+"""The journal's errors::
+
+    CxpreviewError                          (events/errors.py)
+    └── JournalError                        anything wrong with the store
+        ├── NotAJournal                     the file is not a cxpreview journal: nothing was changed
+        ├── JournalTooNew                   written by a newer cxpreview: nothing was changed
+        ├── JournalCorrupt                  a row, the chain or a blob is damaged (names the seq)
+        ├── JournalBusy                     another process held the lock past busy_timeout
+        ├── JournalFull                     the disk or page limit refused a write; nothing written
+        ├── ConcurrencyError                the stream moved on since the expected version
+        ├── CommandConflict (ValueError)    a command id reused with different events
+        ├── LeaseLost                       the lease expired or was taken over (fence moved on)
+        └── BlobNotFound (KeyError)         no blob with that digest
+"""
+
+from __future__ import annotations
+
+from events.errors import CxpreviewError
+
+
+class JournalError(CxpreviewError):
+    """Base of the journal's errors."""
+
+
+class NotAJournal(JournalError):
+    """The file exists but is not a cxpreview journal (another SQLite file, or not SQLite)."""
+
+
+class JournalTooNew(JournalError):
+    """The journal's schema is newer than this cxpreview understands."""
+
+
+class JournalCorrupt(JournalError):
+    """Stored data is damaged; ``seq`` names the first bad event where there is one."""
+
+    def __init__(self, message: str, seq: int | None = None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class JournalBusy(JournalError):
+    """Another process kept the journal locked for longer than ``busy_timeout``."""
+
+
+class JournalFull(JournalError):
+    """The disk (or the page limit) refused a write; the transaction was rolled back whole."""
+
+
+class ConcurrencyError(JournalError):
+    """An append expected a stream version the stream is no longer at."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, not the expected {expected}: "
+            "someone else appended first; reload it and decide again"
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class CommandConflict(JournalError, ValueError):
+    """A command id that was already applied came back with different events."""
+
+
+class LeaseLost(JournalError):
+    """The lease is no longer held by its owner at that fence (expired and taken, or released)."""
+
+
+class BlobNotFound(JournalError, KeyError):
+    """No blob is stored under the digest."""

@@ -1,0 +1,190 @@
+"""``InMemoryJournal``: the journal's semantics in plain Python, for tests and REPL sessions.
+
+It keeps exactly what the SQLite journal keeps (encoded payloads, meta, the hash chain, command
+records, leases, blobs) and passes the same contract suite, so code tested against it behaves
+the same on a file.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from events import Event, EventDecodeError
+from journal.clock import Clock, SystemClock, utc_text
+from journal.errors import BlobNotFound, CommandConflict, ConcurrencyError, JournalCorrupt, LeaseLost
+from journal.leases import check_ttl, is_held
+from journal.records import (
+    GENESIS,
+    ChainReport,
+    Lease,
+    RawRow,
+    StoredEvent,
+    Visitor,
+    blob_digest,
+    prepare_append,
+    row_hash,
+)
+from journal.verify import walk_chain
+
+
+class InMemoryJournal:
+    """A journal that lives and dies with the process."""
+
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
+        self._lock = threading.RLock()
+        self._rows: list[RawRow] = []
+        self._streams: dict[str, list[int]] = {}  # stream id -> index into _rows, per version
+        self._commands: dict[str, tuple[int, int, str]] = {}
+        self._leases: dict[str, tuple[str | None, int, str]] = {}
+        self._blobs: dict[str, bytes] = {}
+        self._head = (0, GENESIS)
+
+    def __repr__(self) -> str:
+        return f"InMemoryJournal({len(self._rows)} events)"
+
+    def append(self, stream_id: str, events: Sequence[Event], expected_version: int, *,
+               command_id: str | None = None, meta: Mapping[str, Any] | None = None,
+               state_digests: Sequence[str | None] | None = None) -> list[StoredEvent]:
+        """Append ``events`` after ``expected_version``, all or nothing (see ``Journal``)."""
+        prep = prepare_append(stream_id, events, expected_version, meta, state_digests)
+        with self._lock:
+            if command_id is not None and command_id in self._commands:
+                first, last, fingerprint = self._commands[command_id]
+                if fingerprint != prep.fingerprint:
+                    raise CommandConflict(
+                        f"command {command_id!r} was already applied with different events; "
+                        "use a new command id for a new command"
+                    )
+                return [self._decoded(r) for r in self._rows[first - 1:last]]
+            version = len(self._streams.get(stream_id, ()))
+            if version != expected_version:
+                raise ConcurrencyError(stream_id, expected_version, version)
+            seq, prev = self._head
+            now, first_seq = utc_text(self.clock.now()), seq + 1
+            rows, stored = [], []
+            for event, (type_, schema, data), digest in zip(
+                events, prep.encoded, prep.digests, strict=True
+            ):
+                seq, version = seq + 1, version + 1
+                hash_ = row_hash(prev, seq, stream_id, version, type_, schema, data, prep.meta,
+                                 now, digest)
+                rows.append(RawRow(seq, stream_id, version, type_, schema, data, prep.meta, now,
+                                   digest, prev, hash_))
+                stored.append(StoredEvent(seq, stream_id, version, type_, schema, event,
+                                          prep.meta, now, digest, prev, hash_))
+                prev = hash_
+            index = self._streams.setdefault(stream_id, [])
+            index.extend(range(len(self._rows), len(self._rows) + len(rows)))
+            self._rows.extend(rows)
+            if command_id is not None:
+                self._commands[command_id] = (first_seq, seq, prep.fingerprint)
+            self._head = (seq, prev)
+        return stored
+
+    def read_stream(self, stream_id: str, up_to_version: int | None = None) -> list[StoredEvent]:
+        """The stream's events in version order, up to ``up_to_version`` when given."""
+        with self._lock:
+            index = self._streams.get(stream_id, [])
+            if up_to_version is not None:
+                index = index[:max(up_to_version, 0)]
+            rows = [self._rows[i] for i in index]
+        return [self._decoded(r) for r in rows]
+
+    def read_all(self, after_seq: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
+        """Every event after ``after_seq`` in seq order."""
+        for row in self.raw_rows(after_seq, limit):
+            yield self._decoded(row)
+
+    def raw_rows(self, after_seq: int = 0, limit: int | None = None) -> Iterator[RawRow]:
+        """Rows exactly as stored."""
+        with self._lock:
+            rows = self._rows[max(after_seq, 0):]
+        return iter(rows if limit is None else rows[:limit])
+
+    def stream_version(self, stream_id: str) -> int:
+        """The stream's newest version; 0 for a stream with no events."""
+        with self._lock:
+            return len(self._streams.get(stream_id, ()))
+
+    def streams(self) -> Iterator[tuple[str, int]]:
+        """Every stream with its newest version, in the order the streams began."""
+        with self._lock:
+            return iter([(s, len(ix)) for s, ix in self._streams.items()])
+
+    def last_seq(self) -> int:
+        """The seq of the newest event (0 when empty)."""
+        return self._head[0]
+
+    def verify(self, visitor: Visitor | None = None) -> ChainReport:
+        """Walk the whole chain; the report names the first bad seq."""
+        return walk_chain(self.raw_rows(), self._head, visitor)
+
+    def put_blob(self, data: bytes) -> str:
+        """Store ``data`` under its digest and return the digest."""
+        digest = blob_digest(data)
+        with self._lock:
+            self._blobs.setdefault(digest, bytes(data))
+        return digest
+
+    def get_blob(self, digest: str) -> bytes:
+        """The bytes stored under ``digest``; ``BlobNotFound`` when there are none."""
+        with self._lock:
+            if digest not in self._blobs:
+                raise BlobNotFound(f"no blob {digest} in memory")
+            return self._blobs[digest]
+
+    def acquire_lease(self, name: str, owner: str, ttl: float) -> Lease | None:
+        """Take ``name`` if it is free, expired or already ``owner``'s; the fence grows."""
+        span = check_ttl(ttl)
+        now = self.clock.now()
+        with self._lock:
+            held_by, fence, expires = self._leases.get(name, (None, 0, ""))
+            if is_held(held_by, expires, utc_text(now)) and held_by != owner:
+                return None
+            lease = Lease(name, owner, fence + 1, utc_text(now + span))
+            self._leases[name] = (owner, lease.fence, lease.expires_at)
+        return lease
+
+    def renew_lease(self, lease: Lease, ttl: float) -> Lease:
+        """Extend ``lease``; ``LeaseLost`` when it was released or taken."""
+        span = check_ttl(ttl)
+        with self._lock:
+            if self._leases.get(lease.name, (None, 0, ""))[:2] != (lease.owner, lease.fence):
+                raise LeaseLost(
+                    f"lease {lease.name!r} (fence {lease.fence}) is no longer held by "
+                    f"{lease.owner!r}: stop working on it"
+                )
+            renewed = Lease(lease.name, lease.owner, lease.fence,
+                            utc_text(self.clock.now() + span))
+            self._leases[lease.name] = (lease.owner, lease.fence, renewed.expires_at)
+        return renewed
+
+    def release_lease(self, lease: Lease) -> bool:
+        """Free ``lease``; false when it had already been lost."""
+        with self._lock:
+            if self._leases.get(lease.name, (None, 0, ""))[:2] != (lease.owner, lease.fence):
+                return False
+            self._leases[lease.name] = (None, lease.fence, "")
+            return True
+
+    def current_lease(self, name: str) -> Lease | None:
+        """The unexpired lease on ``name``, if any."""
+        with self._lock:
+            owner, fence, expires = self._leases.get(name, (None, 0, ""))
+        if owner is None or not is_held(owner, expires, utc_text(self.clock.now())):
+            return None
+        return Lease(name, owner, fence, expires)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    @staticmethod
+    def _decoded(row: RawRow) -> StoredEvent:
+        try:
+            return row.decoded()
+        except EventDecodeError as exc:
+            raise JournalCorrupt(f"seq {row.seq} (stream {row.stream_id!r}): {exc}",
+                                 row.seq) from exc

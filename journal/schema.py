@@ -1,0 +1,96 @@
+"""The journal file's schema, how a file is recognised as a journal, and its migrations.
+
+A journal is marked by ``PRAGMA application_id`` and versioned by ``PRAGMA user_version``.
+Opening refuses, before writing a byte, a file that is not SQLite, an SQLite file that is not a
+journal, and a journal from a newer cxpreview. An older journal is migrated one step at a time,
+each step in its own transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+from journal.errors import JournalTooNew, NotAJournal
+from journal.records import GENESIS
+
+APPLICATION_ID = 0x63787076  # "cxpv"
+SCHEMA_VERSION = 1
+
+EVENT_COLUMNS = (
+    "seq, stream_id, version, type, schema, data, meta, recorded_at, state_digest, prev_hash, hash"
+)
+
+
+def _create_v1(db: sqlite_utils.Database) -> None:
+    db["events"].create(
+        {"seq": int, "stream_id": str, "version": int, "type": str, "schema": int,
+         "data": str, "meta": str, "recorded_at": str, "state_digest": str,
+         "prev_hash": str, "hash": str},
+        pk="seq",
+        not_null={"stream_id", "version", "type", "schema", "data", "meta", "recorded_at",
+                  "prev_hash", "hash"},
+        strict=True,
+    )
+    # The optimistic lock: two writers cannot both take version N of a stream.
+    db["events"].create_index(["stream_id", "version"], unique=True)
+    db["commands"].create(
+        {"command_id": str, "stream_id": str, "first_seq": int, "last_seq": int,
+         "fingerprint": str},
+        pk="command_id", not_null={"stream_id", "first_seq", "last_seq", "fingerprint"},
+        strict=True,
+    )
+    db["leases"].create(
+        {"name": str, "owner": str, "fence": int, "expires_at": str},
+        pk="name", not_null={"fence", "expires_at"}, strict=True,
+    )
+    db["blobs"].create(
+        {"digest": str, "size": int, "data": bytes, "created_at": str},
+        pk="digest", not_null={"size", "data", "created_at"}, strict=True,
+    )
+    # The chain's head, updated in every append's transaction: deleting the newest events
+    # (which leaves an intact but shorter chain) is caught by comparing against it.
+    db["chain_head"].create({"id": int, "seq": int, "hash": str}, pk="id", strict=True)
+    db["chain_head"].insert({"id": 1, "seq": 0, "hash": GENESIS})
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1]
+"""``MIGRATIONS[n]`` takes a journal from ``user_version`` n to n + 1."""
+
+
+def check_and_migrate(conn: sqlite3.Connection, where: str) -> None:
+    """Recognise the file behind ``conn`` as a journal (or an empty file) and migrate it."""
+    try:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise NotAJournal(f"{where} is not a cxpreview journal: not an SQLite database") from exc
+    fresh = app_id == 0 and version == 0 and tables == 0
+    if not fresh and app_id != APPLICATION_ID:
+        raise NotAJournal(
+            f"{where} is an SQLite database but not a cxpreview journal "
+            f"(application_id {app_id:#x}, {tables} schema objects); choose another --db path"
+        )
+    if version > SCHEMA_VERSION:
+        raise JournalTooNew(
+            f"{where} has journal schema {version}; this cxpreview reads up to "
+            f"{SCHEMA_VERSION}: upgrade cxpreview to open it"
+        )
+    db = sqlite_utils.Database(conn)
+    while version < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Read again under the write lock: another process may have migrated meanwhile.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                MIGRATIONS[version](db)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+                version += 1
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

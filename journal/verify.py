@@ -1,0 +1,55 @@
+"""Walking the hash chain: the one verifier every backend feeds its raw rows to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from events import EventDecodeError
+from journal.records import GENESIS, ChainReport, RawRow, Visitor, row_hash
+
+
+def walk_chain(rows: Iterable[RawRow], head: tuple[int, str], visitor: Visitor | None = None,
+               ) -> ChainReport:
+    """Check every row in seq order, then the head; report the first problem and stop there.
+
+    A row is good when its seq follows the previous one, its ``prev_hash`` is the previous
+    row's hash, its own hash recomputes from its fields, its version follows the previous one of
+    its stream, its event decodes, and ``visitor`` (the engine's replay) has nothing to say.
+    """
+    prev_seq, prev_hash, count = 0, GENESIS, 0
+    versions: dict[str, int] = {}
+    for row in rows:
+        problem = _problem(row, prev_seq, prev_hash, versions.get(row.stream_id, 0))
+        if problem is None:
+            try:
+                stored = row.decoded()
+            except EventDecodeError as exc:
+                problem = f"event does not decode: {exc}"
+            else:
+                problem = visitor(stored) if visitor is not None else None
+        if problem is not None:
+            return ChainReport(False, count, row.seq, problem)
+        prev_seq, prev_hash, count = row.seq, row.hash, count + 1
+        versions[row.stream_id] = row.version
+    head_seq, head_hash = head
+    if (head_seq, head_hash) != (prev_seq, prev_hash):
+        return ChainReport(
+            False, count, prev_seq + 1,
+            f"the chain ends at seq {prev_seq} but the journal's head says seq {head_seq}: "
+            "events were removed from the end",
+        )
+    return ChainReport(True, count)
+
+
+def _problem(row: RawRow, prev_seq: int, prev_hash: str, prev_version: int) -> str | None:
+    if row.seq != prev_seq + 1:
+        return f"expected seq {prev_seq + 1} next, found seq {row.seq}: events are missing"
+    if row.prev_hash != prev_hash:
+        return "prev_hash does not match the previous event's hash: rows were removed or moved"
+    expected = row_hash(row.prev_hash, row.seq, row.stream_id, row.version, row.type,
+                        row.schema, row.data, row.meta, row.recorded_at, row.state_digest)
+    if row.hash != expected:
+        return "hash does not match the row's contents: the row was changed after it was written"
+    if row.version != prev_version + 1:
+        return f"stream {row.stream_id!r} jumps from version {prev_version} to {row.version}"
+    return None
