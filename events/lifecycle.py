@@ -17,10 +17,15 @@ from events.registry import Event, event
 
 @attrs.frozen
 class FieldProblem:
-    """One thing wrong with a spec or a remote constraint, at a field path."""
+    """One thing wrong with a spec or a remote constraint, at a field path (and line)."""
 
     path: str
     message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, " if self.line is not None else ""
+        return f"{where}{self.path}: {self.message}"
 
 
 @attrs.frozen

@@ -1,0 +1,60 @@
+"""The campaign state machine, the aggregate, commands, the pipeline and the ports.
+
+Imports events and journal; never an adapter (it is handed a gateway).
+"""
+
+from engine.aggregate import CampaignState, PendingStep, Replay, fold
+from engine.audit import verify
+from engine.engine import Engine, random_ids
+from engine.errors import (
+    AuthError,
+    BadResponse,
+    CampaignNotFound,
+    EngineError,
+    IllegalEvent,
+    InvalidTransition,
+    RemoteConflict,
+    RemoteError,
+    RemoteRejected,
+    RemoteUnavailable,
+    SpecError,
+    StepInDoubt,
+)
+from engine.fakes import FakeCXoneGateway
+from engine.handle import Campaign
+from engine.machine import allowed, mermaid
+from engine.ports import Contact, CXoneGateway, RemoteCampaign, WebhookRef
+from engine.spec import CampaignSpec, load_spec, parse_spec
+
+__all__ = [
+    "AuthError",
+    "BadResponse",
+    "CXoneGateway",
+    "Campaign",
+    "CampaignNotFound",
+    "CampaignSpec",
+    "CampaignState",
+    "Contact",
+    "Engine",
+    "EngineError",
+    "FakeCXoneGateway",
+    "IllegalEvent",
+    "InvalidTransition",
+    "PendingStep",
+    "RemoteCampaign",
+    "RemoteConflict",
+    "RemoteError",
+    "RemoteRejected",
+    "RemoteUnavailable",
+    "Replay",
+    "SpecError",
+    "StepInDoubt",
+    "WebhookRef",
+    "allowed",
+    "fold",
+    "load_spec",
+    "mermaid",
+    "parse_spec",
+    "random_ids",
+    "verify",
+]

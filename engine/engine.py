@@ -1,0 +1,298 @@
+"""The engine: commands on campaigns, each remote step bracketed by an intent and an outcome.
+
+The side-effect protocol (DESIGN.md): append the intent and commit; call the gateway; append
+the outcome at the next version and commit, with the call's latency. A crash in between leaves
+an intent with no outcome, which is how the journal says "this call's result is unknown". A
+read step (validate, filter, webhook look-up) left open is simply redone by the same command;
+an open activation is never guessed at (``StepInDoubt``): recovery settles it by reading CXone.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from engine import machine
+from engine.aggregate import CampaignState, Replay, fold, steps
+from engine.contacts import Progress, filter_contacts
+from engine.errors import (
+    CampaignNotFound,
+    EngineError,
+    InvalidTransition,
+    RemoteConflict,
+    RemoteError,
+    RemoteRejected,
+    SpecError,
+    StepInDoubt,
+)
+from engine.handle import Campaign
+from engine.payload import preview_config
+from engine.ports import CXoneGateway
+from engine.spec import CampaignSpec
+from events import (
+    ActivationConflicted,
+    ActivationFailed,
+    ActivationRequested,
+    ActivationSucceeded,
+    CampaignCancelled,
+    CampaignDrafted,
+    ConfigRevised,
+    ContactsFiltered,
+    Event,
+    FieldProblem,
+    FilterFailed,
+    FilterRequested,
+    ValidationFailed,
+    ValidationPassed,
+    ValidationRequested,
+    WebhookRegistered,
+    WebhookRegistrationFailed,
+    WebhookRegistrationRequested,
+    content_digest,
+)
+from journal import Clock, Journal, StoredEvent, SystemClock, crash_point
+
+T = TypeVar("T")
+
+
+def random_ids() -> str:
+    """A fresh 64-bit random id in hex (the default id factory)."""
+    return secrets.token_hex(8)
+
+
+class Engine:
+    """Drafts campaigns and drives them through the state machine, journaling every step."""
+
+    def __init__(self, journal: Journal, gateway: CXoneGateway | None = None, *,
+                 clock: Clock | None = None, ids: Callable[[], str] = random_ids,
+                 actor: str = "cxpreview") -> None:
+        self.journal = journal
+        self._gateway = gateway
+        self.clock = clock or SystemClock()
+        self.ids = ids
+        self.actor = actor
+
+    def __repr__(self) -> str:
+        return f"Engine({self.journal!r}, actor={self.actor!r})"
+
+    @property
+    def gateway(self) -> CXoneGateway:
+        """The CXone gateway; an engine opened without one can read and draft, not call out."""
+        if self._gateway is None:
+            raise EngineError("this engine has no CXone gateway: it can draft and read, "
+                              "but not validate, filter, activate or register webhooks")
+        return self._gateway
+
+    # --- queries ------------------------------------------------------------------------
+
+    def load(self, campaign_id: str) -> CampaignState:
+        """The campaign's state, folded from its events."""
+        events = self.journal.read_stream(campaign_id)
+        if not events:
+            raise CampaignNotFound(f"no campaign {campaign_id!r} in {self.journal!r}")
+        return fold(campaign_id, (e.event for e in events))
+
+    def get(self, campaign_id: str) -> Campaign:
+        """A handle on the campaign, for driving it by hand."""
+        return Campaign(self, self.load(campaign_id))
+
+    def campaigns(self, state: str | None = None) -> list[Campaign]:
+        """Every campaign (in the order they were drafted), or those in ``state``."""
+        replay = Replay()
+        for stored in self.journal.read_all():
+            replay.feed(stored.stream_id, stored.event)
+        return [Campaign(self, s) for s in replay.states().values()
+                if state is None or s.state == state]
+
+    def history(self, campaign_id: str) -> list[StoredEvent]:
+        """The campaign's events as stored, oldest first."""
+        return self.journal.read_stream(campaign_id)
+
+    # --- commands -----------------------------------------------------------------------
+
+    def draft(self, spec: CampaignSpec, *, command_id: str | None = None) -> Campaign:
+        """Create a campaign from ``spec`` (already checked whole by the spec loader)."""
+        if not isinstance(spec, CampaignSpec):
+            raise TypeError("draft takes a CampaignSpec: use load_spec(path) or parse_spec(text)")
+        campaign_id = self.ids()
+        event = CampaignDrafted(spec.to_dict())
+        start = CampaignState(campaign_id, 0, "", "", {}, "")
+        return Campaign(self, self._append(start, [event], command_id or self.ids()))
+
+    def revise(self, campaign_id: str, spec: CampaignSpec, reason: str = "") -> CampaignState:
+        """Replace the spec; the campaign is a draft again and must be validated anew."""
+        s = self._ready(self.load(campaign_id), "revise")
+        return self._append(s, [ConfigRevised(spec.to_dict(), reason)], self.ids())
+
+    def cancel(self, campaign_id: str, reason: str = "") -> CampaignState:
+        """Abandon the campaign for good."""
+        s = self._ready(self.load(campaign_id), "cancel")
+        return self._append(s, [CampaignCancelled(reason)], self.ids())
+
+    def validate(self, campaign_id: str) -> CampaignState:
+        """Check the spec, then CXone: the preview limit, and the campaign's current version."""
+        s = self.load(campaign_id)
+        if s.pending is None:
+            s = self._ready(s, "validate")
+            try:
+                spec = CampaignSpec.from_dict(s.spec)
+            except SpecError as exc:
+                step_id = self.ids()
+                failed = ValidationFailed(step_id, exc.problems, retryable=False, latency_ms=0.0)
+                return self._append(s, [ValidationRequested(step_id), failed], self.ids())
+        else:
+            spec = CampaignSpec.from_dict(s.spec)
+        s, step_id, cause = self._open(s, "validation", lambda i: ValidationRequested(i))
+        result, ms = self._call(lambda: (self.gateway.count_active_previews(),
+                                         self.gateway.read_campaign(spec.campaign_id)))
+        if isinstance(result, RemoteError):
+            path = "campaign_id" if getattr(result, "status", None) == 404 else "(remote)"
+            outcome: Event = ValidationFailed(step_id, (FieldProblem(path, str(result)),),
+                                              result.retryable, ms)
+        else:
+            active, remote = result
+            limit = spec.constraints.max_concurrent_previews
+            if active >= limit:
+                problem = FieldProblem(
+                    "constraints.max_concurrent_previews",
+                    f"{active} preview campaigns are already active in CXone; the limit is {limit}")
+                outcome = ValidationFailed(step_id, (problem,), True, ms)
+            else:
+                outcome = ValidationPassed(step_id, active, remote.version, remote.config, ms)
+        return self._close(s, outcome, cause, "validation")
+
+    def filter(self, campaign_id: str, progress: Progress | None = None) -> CampaignState:
+        """Stream the contacts through the rules and the suppressions; store the eligible set."""
+        s = self.load(campaign_id)
+        if s.pending is None:
+            s = self._ready(s, "filter")
+        spec = CampaignSpec.from_dict(s.spec)
+        s, step_id, cause = self._open(s, "filter", lambda i: FilterRequested(i))
+        result, ms = self._call(lambda: filter_contacts(self.gateway, spec, progress))
+        if isinstance(result, RemoteError):
+            outcome: Event = FilterFailed(step_id, str(result), result.retryable, ms)
+        elif result.eligible < spec.constraints.min_eligible:
+            outcome = FilterFailed(
+                step_id, f"{result.eligible} contacts are eligible; the spec needs at least "
+                f"{spec.constraints.min_eligible} (constraints.min_eligible)", False, ms,
+                result.eligible)
+        else:
+            digest = self.journal.put_blob(result.eligible_set)
+            rules = tuple({"field": r.field, "op": r.op, "value": _plain(r.value)}
+                          for r in spec.filter)
+            outcome = ContactsFiltered(step_id, rules, result.total, result.matched,
+                                       result.suppressed, result.eligible, result.excluded,
+                                       digest, ms)
+        return self._close(s, outcome, cause, "filter")
+
+    def activate(self, campaign_id: str) -> CampaignState:
+        """PUT the preview configuration with ``If-Match`` on the version validation read."""
+        s = self._ready(self.load(campaign_id), "activate")
+        spec = CampaignSpec.from_dict(s.spec)
+        config = preview_config(spec)
+        expected = s.remote_version
+        assert expected is not None, "a filtered campaign has been validated against CXone"
+        s, step_id, cause = self._open(s, "activation", lambda i: ActivationRequested(
+            i, s.activation_attempts + 1, expected, content_digest(config)))
+        result, ms = self._call(
+            lambda: self.gateway.put_preview_config(spec.campaign_id, config, expected))
+        if isinstance(result, RemoteConflict):
+            outcome: Event = ActivationConflicted(step_id, expected, result.remote_version, ms)
+        elif isinstance(result, RemoteRejected) and result.status not in (None, 401, 403):
+            outcome = ActivationFailed(step_id, result.status, str(result), ms)
+        elif isinstance(result, RemoteError):
+            raise StepInDoubt(
+                f"activation of campaign {s.id} is in doubt ({result}); its intent is "
+                "journaled and recovery will settle it by reading the campaign from CXone"
+            ) from result
+        else:
+            outcome = ActivationSucceeded(step_id, result.version, ms)
+        return self._close(s, outcome, cause, "activation")
+
+    def register_webhook(self, campaign_id: str) -> CampaignState:
+        """Make sure the launch webhook exists (looked up by name and URI before creating)."""
+        s = self.load(campaign_id)
+        if s.pending is None:
+            s = self._ready(s, "register_webhook")
+        hook = CampaignSpec.from_dict(s.spec).webhook
+        s, step_id, cause = self._open(s, "webhook", lambda i: WebhookRegistrationRequested(
+            i, hook.name, hook.callback_uri))
+        result, ms = self._call(
+            lambda: self.gateway.ensure_webhook(hook.name, hook.callback_uri, hook.event))
+        if isinstance(result, RemoteError):
+            outcome: Event = WebhookRegistrationFailed(step_id, str(result), result.retryable, ms)
+        else:
+            outcome = WebhookRegistered(step_id, result.id, result.created, ms)
+        return self._close(s, outcome, cause, "webhook")
+
+    def run(self, campaign_id: str, progress: Progress | None = None) -> CampaignState:
+        """Take the campaign as far as it will go: validate, filter, activate, webhook.
+
+        Stops at the first step that does not move it forward and returns the state there.
+        """
+        s = self.load(campaign_id)
+        while True:
+            before = (s.state, s.webhook_id)
+            if s.state == "draft":
+                s = self.validate(campaign_id)
+            elif s.state == "validated":
+                s = self.filter(campaign_id, progress)
+            elif s.state == "filtered":
+                s = self.activate(campaign_id)
+            elif s.state == "active" and s.webhook_id is None:
+                s = self.register_webhook(campaign_id)
+            if (s.state, s.webhook_id) == before:
+                return s
+
+    # --- the protocol -------------------------------------------------------------------
+
+    def _ready(self, s: CampaignState, command: str) -> CampaignState:
+        if s.pending is not None:
+            raise StepInDoubt(
+                f"campaign {s.id} has an unfinished {s.pending.step} step "
+                f"({s.pending.step_id}); finish it before {command}")
+        if command not in machine.allowed(s.state):
+            raise InvalidTransition(s.id, s.state, command, machine.allowed(s.state))
+        return s
+
+    def _open(self, s: CampaignState, step: str, intent: Callable[[str], Event],
+              ) -> tuple[CampaignState, str, str]:
+        """Append the intent (or pick up this step's unfinished one, for a read)."""
+        if s.pending is not None:
+            if s.pending.step != step or step == "activation":
+                self._ready(s, step)  # raises StepInDoubt
+            return s, s.pending.step_id, self.ids()
+        command_id = self.ids()
+        s = self._append(s, [intent(self.ids())], command_id)
+        assert s.pending is not None
+        crash_point(f"after-{step}-intent")
+        return s, s.pending.step_id, command_id
+
+    def _call(self, fn: Callable[[], T]) -> tuple[T | RemoteError, float]:
+        started = self.clock.monotonic()
+        try:
+            result: T | RemoteError = fn()
+        except RemoteError as exc:
+            result = exc
+        return result, round((self.clock.monotonic() - started) * 1000, 3)
+
+    def _close(self, s: CampaignState, outcome: Event, cause: str, step: str) -> CampaignState:
+        crash_point(f"after-{step}-response")
+        return self._append(s, [outcome], self.ids(), causation=cause)
+
+    def _append(self, s: CampaignState, events: Sequence[Event], command_id: str,
+                causation: str | None = None) -> CampaignState:
+        after = steps(s, events)
+        meta: dict[str, Any] = {"actor": self.actor, "command_id": command_id}
+        if causation is not None:
+            meta["causation_id"] = causation
+        stored = self.journal.append(s.id, events, s.version, command_id=command_id, meta=meta,
+                                     state_digests=[a.digest() for a in after])
+        if stored[-1].version != after[-1].version:  # the command had been applied before
+            return self.load(s.id)
+        return after[-1]
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

@@ -1,0 +1,100 @@
+"""The engine's errors::
+
+    CxpreviewError                          (events/errors.py)
+    └── EngineError
+        ├── SpecError (ValueError)          a spec file with problems: every one, with its path
+        ├── CampaignNotFound (LookupError)  no campaign with that id in the journal
+        ├── InvalidTransition               the campaign's state does not allow that command
+        ├── StepInDoubt                     an earlier call's outcome is unknown: recover first
+        ├── IllegalEvent                    a stored event the state machine does not allow
+        └── RemoteError                     what a gateway raises; never an httpx exception
+            ├── RemoteConflict              412 (or 409 version mismatch): carries the version
+            ├── RemoteRejected              a non-retryable 4xx: carries the status
+            │   └── AuthError               credentials refused (401/403 after a refresh)
+            ├── RemoteUnavailable           retries and deadline exhausted (429s, 5xx, network)
+            └── BadResponse                 a reply that is not the promised shape
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from events import CxpreviewError, FieldProblem
+
+
+class EngineError(CxpreviewError):
+    """Base of the engine's errors."""
+
+
+class SpecError(EngineError, ValueError):
+    """A campaign spec with problems; ``problems`` has every one, each at a field path."""
+
+    def __init__(self, problems: Sequence[FieldProblem], source: str = "spec") -> None:
+        self.problems = tuple(problems)
+        self.source = source
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        count = len(self.problems)
+        super().__init__(f"{source}: {count} problem{'s' * (count != 1)}\n{lines}")
+
+
+class CampaignNotFound(EngineError, LookupError):
+    """No campaign with that id is in the journal."""
+
+
+class InvalidTransition(EngineError):
+    """A command the campaign's current state does not allow."""
+
+    def __init__(self, campaign_id: str, state: str, command: str,
+                 allowed: Sequence[str]) -> None:
+        self.campaign_id, self.state, self.command = campaign_id, state, command
+        self.allowed = tuple(allowed)
+        options = ", ".join(self.allowed) if self.allowed else "none (the state is final)"
+        super().__init__(
+            f"campaign {campaign_id} is {state}: cannot {command}; allowed: {options}"
+        )
+
+
+class StepInDoubt(EngineError):
+    """The campaign has a remote call whose outcome is not in the journal."""
+
+
+class IllegalEvent(EngineError):
+    """An event that cannot follow the campaign's state: a damaged or foreign journal."""
+
+
+class RemoteError(EngineError):
+    """Something went wrong talking to CXone (raised by gateways, never by httpx itself)."""
+
+    retryable = False
+
+
+class RemoteConflict(RemoteError):
+    """The campaign changed remotely since the version we sent in ``If-Match``."""
+
+    def __init__(self, message: str, remote_version: int | None) -> None:
+        super().__init__(message)
+        self.remote_version = remote_version
+
+
+class RemoteRejected(RemoteError):
+    """CXone refused the request for a reason retrying will not fix."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AuthError(RemoteRejected):
+    """CXone refused our credentials even after fetching a fresh token."""
+
+
+class RemoteUnavailable(RemoteError):
+    """CXone did not answer usefully within the retry policy's deadline."""
+
+    retryable = True
+
+
+class BadResponse(RemoteError):
+    """CXone answered with something that is not the shape the endpoint promises."""
+
+    retryable = True

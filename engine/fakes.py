@@ -1,0 +1,96 @@
+"""``FakeCXoneGateway``: an in-memory CXone behind the gateway port, for tests and the REPL.
+
+It keeps campaigns with versions and enforces ``If-Match`` the way CXone does, records every call
+in ``calls``, and takes scripted faults: ``fail_next("put_preview_config", RemoteUnavailable(…))``
+raises once; ``edit_remotely(id, …)`` is someone else's edit, so the next stale PUT conflicts.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from engine.errors import RemoteConflict, RemoteError, RemoteRejected
+from engine.ports import Contact, RemoteCampaign, WebhookRef
+
+
+class FakeCXoneGateway:
+    """Campaigns, contacts, suppressions and webhooks in dicts, with a call log."""
+
+    def __init__(self, *, campaigns: Iterable[RemoteCampaign] = (),
+                 contacts: Iterable[Contact] = (), suppressed: Iterable[str] = (),
+                 active_previews: int = 0) -> None:
+        self.campaigns = {c.id: c for c in campaigns}
+        self.contacts = list(contacts)
+        self.suppressed = list(suppressed)
+        self.active_previews = active_previews
+        self.webhooks: dict[str, tuple[str, str, str]] = {}
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self._faults: dict[str, list[RemoteError]] = {}
+        self._webhook_ids = (f"wh-{n}" for n in itertools.count(1))
+
+    def fail_next(self, method: str, *errors: RemoteError) -> None:
+        """Make the next calls of ``method`` raise ``errors``, one each, in order."""
+        self._faults.setdefault(method, []).extend(errors)
+
+    def edit_remotely(self, campaign_id: str, **config: Any) -> RemoteCampaign:
+        """Someone else's edit in CXone: merges ``config`` and bumps the version."""
+        c = self.campaigns[campaign_id]
+        edited = RemoteCampaign(c.id, c.version + 1, c.status, {**c.config, **config})
+        self.campaigns[campaign_id] = edited
+        return edited
+
+    def _enter(self, method: str, *args: Any) -> None:
+        self.calls.append((method, args))
+        queue = self._faults.get(method)
+        if queue:
+            raise queue.pop(0)
+
+    def count_active_previews(self) -> int:
+        """The number given at construction (plus campaigns this fake activated)."""
+        self._enter("count_active_previews")
+        return self.active_previews
+
+    def read_campaign(self, campaign_id: str) -> RemoteCampaign:
+        """The campaign; ``RemoteRejected`` 404 when there is none."""
+        self._enter("read_campaign", campaign_id)
+        try:
+            return self.campaigns[campaign_id]
+        except KeyError:
+            raise RemoteRejected(f"CXone has no campaign {campaign_id!r} (404)", 404) from None
+
+    def iter_contacts(self, contact_list_id: str) -> Iterator[Contact]:
+        """The contacts, one at a time."""
+        self._enter("iter_contacts", contact_list_id)
+        yield from self.contacts
+
+    def iter_suppressed_numbers(self) -> Iterator[str]:
+        """The suppressed numbers, as given."""
+        self._enter("iter_suppressed_numbers")
+        yield from self.suppressed
+
+    def put_preview_config(self, campaign_id: str, config: Mapping[str, Any],
+                           if_match: int) -> RemoteCampaign:
+        """Apply ``config`` if ``if_match`` is the current version, as CXone does; else 412."""
+        self._enter("put_preview_config", campaign_id, if_match)
+        current = self.read_campaign(campaign_id)
+        self.calls.pop()  # the inner read is not a call of ours
+        if current.version != if_match:
+            raise RemoteConflict(
+                f"campaign {campaign_id} is at version {current.version}, not {if_match} (412)",
+                current.version)
+        updated = RemoteCampaign(campaign_id, if_match + 1, "active", dict(config))
+        self.campaigns[campaign_id] = updated
+        self.active_previews += 1
+        return updated
+
+    def ensure_webhook(self, name: str, uri: str, event: str) -> WebhookRef:
+        """Found by name and URI, or created."""
+        self._enter("ensure_webhook", name, uri, event)
+        for hook_id, (n, u, _) in self.webhooks.items():
+            if (n, u) == (name, uri):
+                return WebhookRef(hook_id, created=False)
+        hook_id = next(self._webhook_ids)
+        self.webhooks[hook_id] = (name, uri, event)
+        return WebhookRef(hook_id, created=True)

@@ -1,0 +1,100 @@
+"""``Campaign``: a handle on one campaign for people at a REPL.
+
+It holds the engine and the latest state it saw. Each trigger method runs the engine's command,
+keeps the new state, and returns the handle, so steps chain: ``c.validate().filter()``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine import machine
+from engine.aggregate import CampaignState
+
+if TYPE_CHECKING:
+    from engine.contacts import Progress
+    from engine.engine import Engine
+    from engine.spec import CampaignSpec
+    from journal import StoredEvent
+
+
+class Campaign:
+    """One campaign: its current ``state`` and a method per trigger."""
+
+    def __init__(self, engine: Engine, state: CampaignState) -> None:
+        self._engine = engine
+        self.snapshot = state
+
+    @property
+    def id(self) -> str:
+        """The campaign's id (its journal stream)."""
+        return self.snapshot.id
+
+    @property
+    def state(self) -> str:
+        """The state machine's state: draft, validated, filtered, activating, active, …"""
+        return self.snapshot.state
+
+    @property
+    def version(self) -> int:
+        """How many events the campaign has."""
+        return self.snapshot.version
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        """The commands its state allows now."""
+        return () if self.snapshot.pending else machine.allowed(self.state)
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else a state knows (remote_version, eligible, last_error, …) reads through.
+        return getattr(self.__dict__["snapshot"], name)
+
+    def __repr__(self) -> str:
+        s = self.snapshot
+        extra = f" pending={s.pending.step}" if s.pending else ""
+        extra += f" error={s.last_error!r}" if s.last_error else ""
+        return f"<Campaign {s.id} {s.name!r} {s.state} v{s.version}{extra}>"
+
+    def refresh(self) -> Campaign:
+        """Reload from the journal (another process may have moved it on)."""
+        self.snapshot = self._engine.load(self.id)
+        return self
+
+    def history(self) -> list[StoredEvent]:
+        """Its events as stored."""
+        return self._engine.history(self.id)
+
+    def validate(self) -> Campaign:
+        """Check the spec and CXone's constraints; read the version to activate against."""
+        self.snapshot = self._engine.validate(self.id)
+        return self
+
+    def filter(self, progress: Progress | None = None) -> Campaign:
+        """Compute the eligible contacts."""
+        self.snapshot = self._engine.filter(self.id, progress)
+        return self
+
+    def activate(self) -> Campaign:
+        """PUT the preview configuration with ``If-Match``."""
+        self.snapshot = self._engine.activate(self.id)
+        return self
+
+    def register_webhook(self) -> Campaign:
+        """Make sure the launch webhook exists."""
+        self.snapshot = self._engine.register_webhook(self.id)
+        return self
+
+    def revise(self, spec: CampaignSpec, reason: str = "") -> Campaign:
+        """Replace the spec (back to draft)."""
+        self.snapshot = self._engine.revise(self.id, spec, reason)
+        return self
+
+    def cancel(self, reason: str = "") -> Campaign:
+        """Abandon it."""
+        self.snapshot = self._engine.cancel(self.id, reason)
+        return self
+
+    def run(self, progress: Progress | None = None) -> Campaign:
+        """As far as it will go."""
+        self.snapshot = self._engine.run(self.id, progress)
+        return self

@@ -1,0 +1,72 @@
+"""The engine's ports: what it needs from the outside world, as ``typing.Protocol``.
+
+The engine is handed a ``CXoneGateway``; it never imports one. A gateway raises only the
+engine's ``RemoteError`` family (engine/errors.py), so the engine never sees an HTTP library's
+exception. Values crossing the port are frozen attrs classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+import attrs
+
+
+@attrs.frozen
+class RemoteCampaign:
+    """A campaign as CXone has it: its optimistic-lock version and preview configuration."""
+
+    id: str
+    version: int
+    status: str
+    config: dict[str, Any]
+
+
+@attrs.frozen
+class Contact:
+    """One entry of a contact list."""
+
+    id: str
+    phone: str | None
+    fields: dict[str, Any]
+
+
+@attrs.frozen
+class WebhookRef:
+    """A registered webhook; ``created`` is false when it was already there."""
+
+    id: str
+    created: bool
+
+
+class CXoneGateway(Protocol):
+    """Everything the engine asks of CXone."""
+
+    def count_active_previews(self) -> int:
+        """How many preview campaigns are active, over every page."""
+        ...
+
+    def read_campaign(self, campaign_id: str) -> RemoteCampaign:
+        """The campaign's current version and configuration."""
+        ...
+
+    def iter_contacts(self, contact_list_id: str) -> Iterator[Contact]:
+        """The contact list, page by page, never all in memory at once."""
+        ...
+
+    def iter_suppressed_numbers(self) -> Iterator[str]:
+        """Every suppressed phone number as CXone stores it (any format), over every page."""
+        ...
+
+    def put_preview_config(self, campaign_id: str, config: Mapping[str, Any],
+                           if_match: int) -> RemoteCampaign:
+        """PUT the preview configuration with ``If-Match: if_match``; the campaign after.
+
+        Raises ``RemoteConflict`` (412, or 409 version mismatch) with CXone's current version.
+        """
+        ...
+
+    def ensure_webhook(self, name: str, uri: str, event: str) -> WebhookRef:
+        """The webhook ``name`` at ``uri``: found by name and URI, or created."""
+        ...

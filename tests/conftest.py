@@ -1,0 +1,78 @@
+"""Fixtures shared by every test: deterministic ids and clocks, journals, a fake CXone."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from engine import Contact, Engine, FakeCXoneGateway, RemoteCampaign, load_spec
+from engine.spec import CampaignSpec
+from journal import InMemoryJournal, ManualClock, SQLiteJournal
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_SPEC = ROOT / "examples" / "preview.toml"
+
+
+def sequential_ids(prefix: str = "id") -> Callable[[], str]:
+    """An id factory giving id1, id2, … (deterministic replays and readable failures)."""
+    counter = itertools.count(1)
+    return lambda: f"{prefix}{next(counter)}"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def spec() -> CampaignSpec:
+    return load_spec(EXAMPLE_SPEC)
+
+
+def make_contacts(n: int) -> list[Contact]:
+    """``n`` contacts in the example spec's regions, ages 20-49, numbers in mixed formats."""
+    formats = ["(415) 555-{:04d}", "+1415555{:04d}", "1-415-555-{:04d}", "415.555.{:04d}"]
+    return [
+        Contact(f"c{i}", formats[i % 4].format(i), {"region": "west", "age": 20 + i % 30})
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def gateway() -> FakeCXoneGateway:
+    return FakeCXoneGateway(
+        campaigns=[RemoteCampaign("cmp-1001", 4, "inactive", {"name": "before"})],
+        contacts=make_contacts(100),
+        suppressed=["+14155550003", "1 (415) 555-0005"],
+    )
+
+
+@pytest.fixture
+def journal_file(tmp_path: Path, clock: ManualClock) -> Iterator[SQLiteJournal]:
+    journal = SQLiteJournal(tmp_path / "journal.db", clock=clock)
+    yield journal
+    journal.close()
+
+
+@pytest.fixture(params=["sqlite-file", "sqlite-memory", "in-memory"])
+def any_journal(request: pytest.FixtureRequest, tmp_path: Path,
+                clock: ManualClock) -> Iterator[SQLiteJournal | InMemoryJournal]:
+    """Every journal backend: the contract suite runs once against each."""
+    journal: SQLiteJournal | InMemoryJournal
+    if request.param == "sqlite-file":
+        journal = SQLiteJournal(tmp_path / "journal.db", clock=clock)
+    elif request.param == "sqlite-memory":
+        journal = SQLiteJournal(":memory:", clock=clock)
+    else:
+        journal = InMemoryJournal(clock=clock)
+    yield journal
+    journal.close()
+
+
+@pytest.fixture
+def engine(journal_file: SQLiteJournal, gateway: FakeCXoneGateway,
+           clock: ManualClock) -> Engine:
+    return Engine(journal_file, gateway, clock=clock, ids=sequential_ids())

@@ -1,0 +1,196 @@
+"""The journal contract: every backend (SQLite on a file, SQLite in memory, in-memory) passes it."""
+
+from __future__ import annotations
+
+import pytest
+
+from events import (
+    CampaignCancelled,
+    CampaignDrafted,
+    ValidationFailed,
+    ValidationRequested,
+)
+from journal import (
+    BlobNotFound,
+    CommandConflict,
+    ConcurrencyError,
+    InMemoryJournal,
+    LeaseLost,
+    ManualClock,
+    SQLiteJournal,
+    StoredEvent,
+    utc_text,
+)
+
+Journal = SQLiteJournal | InMemoryJournal
+
+
+def drafted(name: str = "x") -> CampaignDrafted:
+    return CampaignDrafted({"name": name})
+
+
+def test_append_then_read_back(any_journal: Journal, clock: ManualClock) -> None:
+    stored = any_journal.append("c1", [drafted(), ValidationRequested("s1")], 0,
+                                meta={"actor": "tester"})
+    assert [(s.seq, s.version, s.type) for s in stored] == [
+        (1, 1, "campaign.drafted"), (2, 2, "validation.requested")]
+    assert any_journal.read_stream("c1") == stored
+    assert stored[0].meta == {"actor": "tester"}
+    assert stored[0].recorded_at == utc_text(clock.now())
+    assert any_journal.stream_version("c1") == 2
+    assert any_journal.stream_version("nobody") == 0
+    assert any_journal.read_stream("nobody") == []
+    assert any_journal.last_seq() == 2
+
+
+def test_streams_interleave_in_global_order(any_journal: Journal) -> None:
+    any_journal.append("a", [drafted("a")], 0)
+    any_journal.append("b", [drafted("b")], 0)
+    any_journal.append("a", [ValidationRequested("s")], 1)
+    assert [(s.seq, s.stream_id, s.version) for s in any_journal.read_all()] == [
+        (1, "a", 1), (2, "b", 1), (3, "a", 2)]
+    assert list(any_journal.streams()) == [("a", 2), ("b", 1)]
+    assert [s.seq for s in any_journal.read_all(after_seq=1)] == [2, 3]
+    assert [s.seq for s in any_journal.read_all(after_seq=0, limit=2)] == [1, 2]
+    assert [s.version for s in any_journal.read_stream("a", up_to_version=1)] == [1]
+
+
+def test_read_all_streams_past_a_page(any_journal: Journal) -> None:
+    for i in range(1203):
+        any_journal.append(f"c{i}", [drafted()], 0)
+    seqs = [s.seq for s in any_journal.read_all()]
+    assert seqs == list(range(1, 1204))
+    assert [s.seq for s in any_journal.read_all(after_seq=999, limit=3)] == [1000, 1001, 1002]
+
+
+def test_a_stale_expected_version_is_refused_and_nothing_is_written(any_journal: Journal) -> None:
+    any_journal.append("c1", [drafted()], 0)
+    with pytest.raises(ConcurrencyError) as caught:
+        any_journal.append("c1", [ValidationRequested("s1"), CampaignCancelled()], 0)
+    assert (caught.value.stream_id, caught.value.expected, caught.value.actual) == ("c1", 0, 1)
+    assert "'c1'" in str(caught.value)
+    assert "version 1" in str(caught.value)
+    assert any_journal.last_seq() == 1
+    assert any_journal.verify().ok
+
+
+def test_an_unencodable_event_fails_the_whole_append(any_journal: Journal) -> None:
+    with pytest.raises(ValueError, match="Out of range float"):
+        any_journal.append("c1", [drafted(), ValidationFailed("s", (), True, float("inf"))], 0)
+    assert any_journal.last_seq() == 0
+
+
+@pytest.mark.parametrize("bad", [
+    {"stream_id": "", "events": [drafted()], "expected_version": 0},
+    {"stream_id": "c", "events": [], "expected_version": 0},
+    {"stream_id": "c", "events": [drafted()], "expected_version": -1},
+])
+def test_malformed_appends_are_refused(any_journal: Journal, bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="stream_id|at least one event|expected_version"):
+        any_journal.append(**bad)  # type: ignore[arg-type]
+
+
+def test_a_repeated_command_returns_the_earlier_events(any_journal: Journal) -> None:
+    first = any_journal.append("c1", [drafted()], 0, command_id="cmd-1")
+    again = any_journal.append("c1", [drafted()], 0, command_id="cmd-1")
+    assert again == first
+    assert any_journal.last_seq() == 1
+
+
+def test_a_command_id_reused_for_other_events_is_an_error(any_journal: Journal) -> None:
+    any_journal.append("c1", [drafted()], 0, command_id="cmd-1")
+    with pytest.raises(CommandConflict, match="cmd-1"):
+        any_journal.append("c1", [ValidationRequested("s")], 1, command_id="cmd-1")
+    assert any_journal.last_seq() == 1
+
+
+def test_each_row_extends_the_hash_chain(any_journal: Journal) -> None:
+    stored = any_journal.append("c1", [drafted(), ValidationRequested("s")], 0)
+    stored += any_journal.append("c2", [drafted()], 0)
+    assert stored[0].prev_hash == "0" * 64
+    assert [s.prev_hash for s in stored[1:]] == [s.hash for s in stored[:-1]]
+    assert len({s.hash for s in stored}) == 3
+    report = any_journal.verify()
+    assert report.ok and report.events == 3
+
+
+def test_verify_reports_what_the_visitor_finds(any_journal: Journal) -> None:
+    any_journal.append("c1", [drafted(), ValidationRequested("s")], 0)
+
+    def visitor(event: StoredEvent) -> str | None:
+        return "not on a Tuesday" if event.seq == 2 else None
+
+    report = any_journal.verify(visitor)
+    assert (report.ok, report.first_bad_seq, report.problem) == (False, 2, "not on a Tuesday")
+
+
+def test_state_digests_are_stored_with_their_events(any_journal: Journal) -> None:
+    any_journal.append("c1", [drafted(), ValidationRequested("s")], 0,
+                       state_digests=["sha256:a", "sha256:b"])
+    assert [s.state_digest for s in any_journal.read_stream("c1")] == ["sha256:a", "sha256:b"]
+    with pytest.raises(ValueError, match="2 events but 1 state digests"):
+        any_journal.append("c2", [drafted(), ValidationRequested("s")], 0,
+                           state_digests=["sha256:a"])
+
+
+@pytest.mark.parametrize("text", [
+    "Robert'); DROP TABLE events;--",
+    "tab\tnew\nline\x00nul\x1bescape",
+    "ünïcødé ✓ 🚀",
+])
+def test_awkward_text_round_trips_unchanged(any_journal: Journal, text: str) -> None:
+    any_journal.append(text, [CampaignDrafted({"name": text, text: [text]})], 0,
+                       meta={"actor": text})
+    (stored,) = any_journal.read_stream(text)
+    assert stored.stream_id == text
+    assert stored.event == CampaignDrafted({"name": text, text: [text]})
+    assert stored.meta == {"actor": text}
+    assert any_journal.verify().ok
+
+
+def test_blobs_are_content_addressed(any_journal: Journal) -> None:
+    digest = any_journal.put_blob(b"c1\t+14155550100\n")
+    assert digest.startswith("sha256:")
+    assert any_journal.put_blob(b"c1\t+14155550100\n") == digest
+    assert any_journal.get_blob(digest) == b"c1\t+14155550100\n"
+    with pytest.raises(BlobNotFound):
+        any_journal.get_blob("sha256:" + "0" * 64)
+
+
+def test_a_lease_excludes_others_until_it_expires(any_journal: Journal,
+                                                  clock: ManualClock) -> None:
+    first = any_journal.acquire_lease("c1", "sup-a", ttl=30)
+    assert first is not None and first.fence == 1
+    assert any_journal.acquire_lease("c1", "sup-b", ttl=30) is None
+    assert any_journal.current_lease("c1") == first
+    clock.advance(31)
+    assert any_journal.current_lease("c1") is None
+    second = any_journal.acquire_lease("c1", "sup-b", ttl=30)
+    assert second is not None and second.fence == 2
+    with pytest.raises(LeaseLost, match="sup-a"):
+        any_journal.renew_lease(first, ttl=30)
+    assert not any_journal.release_lease(first)
+    assert any_journal.release_lease(second)
+    assert any_journal.current_lease("c1") is None
+    third = any_journal.acquire_lease("c1", "sup-a", ttl=30)
+    assert third is not None and third.fence == 3, "the fence grows on every acquire"
+
+
+def test_renewing_extends_a_lease(any_journal: Journal, clock: ManualClock) -> None:
+    lease = any_journal.acquire_lease("c1", "sup-a", ttl=10)
+    assert lease is not None
+    clock.advance(8)
+    renewed = any_journal.renew_lease(lease, ttl=10)
+    assert renewed.fence == lease.fence and renewed.expires_at > lease.expires_at
+    clock.advance(8)
+    assert any_journal.acquire_lease("c1", "sup-b", ttl=10) is None
+    with pytest.raises(ValueError, match="ttl"):
+        any_journal.acquire_lease("c2", "sup-a", ttl=0)
+
+
+def test_an_owner_may_acquire_again_and_gets_a_new_fence(any_journal: Journal) -> None:
+    a = any_journal.acquire_lease("c1", "sup-a", ttl=10)
+    b = any_journal.acquire_lease("c1", "sup-a", ttl=10)
+    assert a is not None and b is not None and b.fence == a.fence + 1
+    with pytest.raises(LeaseLost):
+        any_journal.renew_lease(a, ttl=10)

@@ -1,0 +1,97 @@
+"""The fold: pure, checked against the machine, with a digest that never drifts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from engine import IllegalEvent, fold
+from engine.aggregate import CampaignState
+from events import (
+    ActivationRequested,
+    ActivationSucceeded,
+    CampaignDrafted,
+    ContactsFiltered,
+    Event,
+    FilterRequested,
+    ValidationFailed,
+    ValidationPassed,
+    ValidationRequested,
+)
+
+HAPPY: list[Event] = [
+    CampaignDrafted({"name": "n", "campaign_id": "cmp-1"}),
+    ValidationRequested("v1"),
+    ValidationPassed("v1", 0, 4, {"name": "before"}, 12.5),
+    FilterRequested("f1"),
+    ContactsFiltered("f1", (), 10, 9, 1, 8, {"suppressed": 1}, "sha256:ab", 3.0),
+    ActivationRequested("a1", 1, 4, "sha256:cd"),
+    ActivationSucceeded("a1", 5, 40.0),
+]
+# Computed once and kept: if this changes, every journal's recorded state digests stop matching.
+GOLDEN = "sha256:618df41015a11641793bda312d49b47401851ade169031e92a50bda64323a54e"
+
+
+def test_the_happy_path_folds_to_active() -> None:
+    state = fold("c1", HAPPY)
+    assert (state.state, state.version, state.active_version, state.eligible) == (
+        "active", 7, 5, 8)
+    assert state.pending is None
+    assert state.remote_version == 5
+
+
+def test_an_open_intent_is_pending() -> None:
+    state = fold("c1", HAPPY[:6])
+    assert state.state == "activating"
+    assert state.pending is not None
+    assert (state.pending.step, state.pending.expected_version) == ("activation", 4)
+
+
+def test_the_digest_is_golden() -> None:
+    assert fold("c1", HAPPY).digest() == GOLDEN
+
+
+def test_the_digest_is_the_same_in_another_process_with_another_hash_seed() -> None:
+    code = ("from tests.unit.engine.test_aggregate import HAPPY; from engine import fold; "
+            "print(fold('c1', HAPPY).digest())")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=env)
+    assert out.stdout.strip() == GOLDEN
+
+
+def test_folding_in_pieces_equals_folding_at_once() -> None:
+    half = fold("c1", HAPPY[:3])
+    assert fold("c1", HAPPY[3:], start=half) == fold("c1", HAPPY)
+
+
+@pytest.mark.parametrize(("events", "message"), [
+    (HAPPY[1:2], "must begin with campaign.drafted"),
+    (HAPPY[:1] + HAPPY[:1], "drafted already"),
+    (HAPPY[:1] + HAPPY[3:4], "filter.requested is not allowed in state 'draft'"),
+    (HAPPY[:1] + HAPPY[2:3], "has no open intent"),
+    (HAPPY[:2] + HAPPY[1:2], r"while step 'v1' \(validation\) is open"),
+    (HAPPY[:2] + [ValidationPassed("other", 0, 4, {}, 1.0)], "has no open intent"),
+])
+def test_illegal_sequences_are_refused(events: list[Event], message: str) -> None:
+    with pytest.raises(IllegalEvent, match=message):
+        fold("c1", events)
+
+
+def test_a_failed_validation_stays_in_draft_with_its_problems() -> None:
+    from events import FieldProblem
+
+    state = fold("c1", [*HAPPY[:2], ValidationFailed("v1", (FieldProblem("a", "b"),), True, 1.0)])
+    assert state.state == "draft"
+    assert state.problems == (FieldProblem("a", "b"),)
+    assert state.last_error == "a: b"
+
+
+def test_states_are_frozen() -> None:
+    state = fold("c1", HAPPY)
+    with pytest.raises(AttributeError):
+        state.state = "draft"  # type: ignore[misc]
+    assert isinstance(state, CampaignState)

@@ -1,0 +1,209 @@
+"""What only the SQLite file shows: opening the wrong file, tampering, locks, a full disk."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from events import CampaignDrafted, ValidationRequested
+from journal import (
+    JournalBusy,
+    JournalCorrupt,
+    JournalFull,
+    JournalTooNew,
+    ManualClock,
+    NotAJournal,
+    SQLiteJournal,
+)
+
+
+def fill(journal: SQLiteJournal, campaigns: int = 3) -> None:
+    for i in range(campaigns):
+        journal.append(f"c{i}", [CampaignDrafted({"name": f"n{i}"}), ValidationRequested("s")], 0)
+
+
+def raw(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def test_a_new_journal_is_private_wal_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    SQLiteJournal(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    conn = raw(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x63787076
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"events", "leases", "blobs", "commands", "chain_head"} <= tables
+
+
+def test_data_survives_reopening(tmp_path: Path) -> None:
+    with SQLiteJournal(tmp_path / "j.db") as journal:
+        fill(journal)
+    with SQLiteJournal(tmp_path / "j.db") as journal:
+        assert journal.last_seq() == 6
+        assert journal.verify().ok
+        journal.append("c0", [ValidationRequested("t")], 2)
+
+
+def test_synchronous_is_configurable_and_checked(tmp_path: Path) -> None:
+    with SQLiteJournal(tmp_path / "j.db", synchronous="NORMAL") as journal:
+        assert journal._conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+    with pytest.raises(ValueError, match="synchronous"):
+        SQLiteJournal(tmp_path / "k.db", synchronous="SOMETIMES")  # type: ignore[arg-type]
+
+
+def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"these are my notes, not a database\n" * 200)
+    before = path.read_bytes()
+    with pytest.raises(NotAJournal, match="not an SQLite database"):
+        SQLiteJournal(path)
+    assert path.read_bytes() == before
+    assert not (tmp_path / "notes.db-wal").exists()
+
+
+def test_another_sqlite_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    conn = raw(path)
+    conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(NotAJournal, match="SQLite database but not a cxpreview journal"):
+        SQLiteJournal(path)
+    assert path.read_bytes() == before
+
+
+def test_a_journal_from_a_newer_cxpreview_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    SQLiteJournal(path).close()
+    conn = raw(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(JournalTooNew, match="schema 99.*upgrade cxpreview"):
+        SQLiteJournal(path)
+    assert path.read_bytes() == before
+
+
+def test_a_directory_is_not_a_journal(tmp_path: Path) -> None:
+    with pytest.raises(NotAJournal, match="directory"):
+        SQLiteJournal(tmp_path)
+
+
+# --- tampering ------------------------------------------------------------------------------
+
+@pytest.fixture
+def tampered(tmp_path: Path) -> tuple[Path, sqlite3.Connection]:
+    path = tmp_path / "j.db"
+    with SQLiteJournal(path) as journal:
+        fill(journal)  # seqs 1..6
+    return path, raw(path)
+
+
+def verify(path: Path) -> tuple[bool, int | None, str | None]:
+    with SQLiteJournal(path) as journal:
+        report = journal.verify()
+    return report.ok, report.first_bad_seq, report.problem
+
+
+def test_a_changed_byte_in_data_is_named(tampered: tuple[Path, sqlite3.Connection]) -> None:
+    path, conn = tampered
+    conn.execute("UPDATE events SET data = replace(data, 'n1', 'm1') WHERE seq = 3")
+    ok, seq, problem = verify(path)
+    assert (ok, seq) == (False, 3)
+    assert problem is not None and "changed after it was written" in problem
+
+
+def test_a_deleted_row_is_named(tampered: tuple[Path, sqlite3.Connection]) -> None:
+    path, conn = tampered
+    conn.execute("DELETE FROM events WHERE seq = 4")
+    assert verify(path)[:2] == (False, 5)
+
+
+def test_swapped_rows_are_named(tampered: tuple[Path, sqlite3.Connection]) -> None:
+    path, conn = tampered
+    conn.execute("UPDATE events SET seq = -1 WHERE seq = 2")
+    conn.execute("UPDATE events SET seq = 2 WHERE seq = 3")
+    conn.execute("UPDATE events SET seq = 3 WHERE seq = -1")
+    assert verify(path)[:2] == (False, 2)
+
+
+def test_removing_the_newest_events_is_caught_by_the_head(
+        tampered: tuple[Path, sqlite3.Connection]) -> None:
+    path, conn = tampered
+    conn.execute("DELETE FROM events WHERE seq >= 5")
+    ok, seq, problem = verify(path)
+    assert (ok, seq) == (False, 5)
+    assert problem is not None and "removed from the end" in problem
+
+
+def test_a_row_that_does_not_decode_is_named_when_read(
+        tampered: tuple[Path, sqlite3.Connection]) -> None:
+    path, conn = tampered
+    conn.execute("""UPDATE events SET data = '{"spec": 5}' WHERE seq = 3""")
+    with SQLiteJournal(path) as journal:
+        with pytest.raises(JournalCorrupt, match=r"seq 3 .*field 'spec': expected an object") as e:
+            journal.read_stream("c1")
+        assert e.value.seq == 3
+        assert not journal.verify().ok
+
+
+def test_a_tampered_blob_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with SQLiteJournal(path) as journal:
+        digest = journal.put_blob(b"c1\t+14155550100\n")
+    raw(path).execute("UPDATE blobs SET data = X'00'")
+    with SQLiteJournal(path) as journal, pytest.raises(JournalCorrupt, match="does not match"):
+        journal.get_blob(digest)
+
+
+# --- contention and space ----------------------------------------------------------------------
+
+def test_a_writer_waits_then_reports_a_busy_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = SQLiteJournal(path, busy_timeout=0.2)
+    other = raw(path)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(JournalBusy, match="locked past busy_timeout"):
+            journal.append("c1", [CampaignDrafted({})], 0)
+    finally:
+        other.execute("ROLLBACK")
+    journal.append("c1", [CampaignDrafted({})], 0)
+    assert journal.verify().ok
+    journal.close()
+
+
+def test_a_full_disk_fails_the_append_whole(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = SQLiteJournal(path, clock=ManualClock())
+    fill(journal, 2)
+    pages = journal._conn.execute("PRAGMA page_count").fetchone()[0]
+    journal._conn.execute(f"PRAGMA max_page_count = {pages + 1}")
+    big = CampaignDrafted({"name": "x" * 200_000})
+    with pytest.raises(JournalFull, match="nothing was written"):
+        journal.append("big", [big], 0)
+    assert journal.last_seq() == 4
+    assert journal.verify().ok
+    journal._conn.execute("PRAGMA max_page_count = 1073741823")
+    journal.append("big", [big], 0)
+    assert journal.verify().ok
+    journal.close()
+
+
+def test_two_journals_on_one_file_see_each_others_appends(tmp_path: Path) -> None:
+    a, b = SQLiteJournal(tmp_path / "j.db"), SQLiteJournal(tmp_path / "j.db")
+    a.append("c1", [CampaignDrafted({})], 0)
+    b.append("c1", [ValidationRequested("s")], 1)
+    assert [s.hash for s in a.read_all()] == [s.hash for s in b.read_all()]
+    assert a.verify().ok
+    a.close()
+    b.close()
+    assert os.path.exists(tmp_path / "j.db")
