@@ -51,8 +51,12 @@ def _journal(ctx: click.Context) -> SQLiteJournal:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", default=lambda: os.environ.get("CXPREVIEW_DB", DEFAULT_DB),
-              show_default="$CXPREVIEW_DB or ./cxpreview.db", help="The journal file.")
+@click.option(
+    "--db",
+    default=lambda: os.environ.get("CXPREVIEW_DB", DEFAULT_DB),
+    show_default="$CXPREVIEW_DB or ./cxpreview.db",
+    help="The journal file.",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(package_name="cxpreview")
 @click.pass_context

@@ -26,8 +26,10 @@ def verify(journal: Journal) -> ChainReport:
         if stored.state_digest is not None:
             folded = replay.state(stored.stream_id).digest()
             if folded != stored.state_digest:
-                return (f"campaign {stored.stream_id} v{stored.version} folds to {folded}, "
-                        f"but {stored.state_digest} was recorded: the fold has changed")
+                return (
+                    f"campaign {stored.stream_id} v{stored.version} folds to {folded}, "
+                    f"but {stored.state_digest} was recorded: the fold has changed"
+                )
         return None
 
     return journal.verify(visit)

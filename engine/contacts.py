@@ -32,8 +32,9 @@ class FilterResult:
     eligible_set: bytes
 
 
-def filter_contacts(gateway: CXoneGateway, spec: CampaignSpec,
-                    progress: Progress | None = None) -> FilterResult:
+def filter_contacts(
+    gateway: CXoneGateway, spec: CampaignSpec, progress: Progress | None = None
+) -> FilterResult:
     """Judge every contact of the spec's list: rules first, then phone, then suppression."""
     phones = PhoneNormaliser(spec.default_region)
     suppressed_numbers = set()
@@ -62,5 +63,5 @@ def filter_contacts(gateway: CXoneGateway, spec: CampaignSpec,
             eligible += f"{contact.id}\t{e164}\n".encode()
     if progress is not None:
         progress(total)
-    return FilterResult(total, matched, excluded["suppressed"], kept, dict(sorted(excluded.items())),
-                        bytes(eligible))
+    counts = dict(sorted(excluded.items()))
+    return FilterResult(total, matched, excluded["suppressed"], kept, counts, bytes(eligible))

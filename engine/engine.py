@@ -64,9 +64,15 @@ def random_ids() -> str:
 class Engine:
     """Drafts campaigns and drives them through the state machine, journaling every step."""
 
-    def __init__(self, journal: Journal, gateway: CXoneGateway | None = None, *,
-                 clock: Clock | None = None, ids: Callable[[], str] = random_ids,
-                 actor: str = "cxpreview") -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        gateway: CXoneGateway | None = None,
+        *,
+        clock: Clock | None = None,
+        ids: Callable[[], str] = random_ids,
+        actor: str = "cxpreview",
+    ) -> None:
         self.journal = journal
         self._gateway = gateway
         self.clock = clock or SystemClock()
@@ -80,8 +86,10 @@ class Engine:
     def gateway(self) -> CXoneGateway:
         """The CXone gateway; an engine opened without one can read and draft, not call out."""
         if self._gateway is None:
-            raise EngineError("this engine has no CXone gateway: it can draft and read, "
-                              "but not validate, filter, activate or register webhooks")
+            raise EngineError(
+                "this engine has no CXone gateway: it can draft and read, "
+                "but not validate, filter, activate or register webhooks"
+            )
         return self._gateway
 
     # --- queries ------------------------------------------------------------------------
@@ -102,8 +110,9 @@ class Engine:
         replay = Replay()
         for stored in self.journal.read_all():
             replay.feed(stored.stream_id, stored.event)
-        return [Campaign(self, s) for s in replay.states().values()
-                if state is None or s.state == state]
+        return [
+            Campaign(self, s) for s in replay.states().values() if state is None or s.state == state
+        ]
 
     def history(self, campaign_id: str) -> list[StoredEvent]:
         """The campaign's events as stored, oldest first."""
@@ -143,20 +152,26 @@ class Engine:
                 return self._append(s, [ValidationRequested(step_id), failed], self.ids())
         else:
             spec = CampaignSpec.from_dict(s.spec)
-        s, step_id, cause = self._open(s, "validation", lambda i: ValidationRequested(i))
-        result, ms = self._call(lambda: (self.gateway.count_active_previews(),
-                                         self.gateway.read_campaign(spec.campaign_id)))
+        s, step_id, cause = self._open(s, "validation", ValidationRequested)
+        result, ms = self._call(
+            lambda: (
+                self.gateway.count_active_previews(),
+                self.gateway.read_campaign(spec.campaign_id),
+            )
+        )
         if isinstance(result, RemoteError):
             path = "campaign_id" if getattr(result, "status", None) == 404 else "(remote)"
-            outcome: Event = ValidationFailed(step_id, (FieldProblem(path, str(result)),),
-                                              result.retryable, ms)
+            outcome: Event = ValidationFailed(
+                step_id, (FieldProblem(path, str(result)),), result.retryable, ms
+            )
         else:
             active, remote = result
             limit = spec.constraints.max_concurrent_previews
             if active >= limit:
                 problem = FieldProblem(
                     "constraints.max_concurrent_previews",
-                    f"{active} preview campaigns are already active in CXone; the limit is {limit}")
+                    f"{active} preview campaigns are already active in CXone; the limit is {limit}",
+                )
                 outcome = ValidationFailed(step_id, (problem,), True, ms)
             else:
                 outcome = ValidationPassed(step_id, active, remote.version, remote.config, ms)
@@ -168,22 +183,35 @@ class Engine:
         if s.pending is None:
             s = self._ready(s, "filter")
         spec = CampaignSpec.from_dict(s.spec)
-        s, step_id, cause = self._open(s, "filter", lambda i: FilterRequested(i))
+        s, step_id, cause = self._open(s, "filter", FilterRequested)
         result, ms = self._call(lambda: filter_contacts(self.gateway, spec, progress))
         if isinstance(result, RemoteError):
             outcome: Event = FilterFailed(step_id, str(result), result.retryable, ms)
         elif result.eligible < spec.constraints.min_eligible:
             outcome = FilterFailed(
-                step_id, f"{result.eligible} contacts are eligible; the spec needs at least "
-                f"{spec.constraints.min_eligible} (constraints.min_eligible)", False, ms,
-                result.eligible)
+                step_id,
+                f"{result.eligible} contacts are eligible; the spec needs at least "
+                f"{spec.constraints.min_eligible} (constraints.min_eligible)",
+                False,
+                ms,
+                result.eligible,
+            )
         else:
             digest = self.journal.put_blob(result.eligible_set)
-            rules = tuple({"field": r.field, "op": r.op, "value": _plain(r.value)}
-                          for r in spec.filter)
-            outcome = ContactsFiltered(step_id, rules, result.total, result.matched,
-                                       result.suppressed, result.eligible, result.excluded,
-                                       digest, ms)
+            rules = tuple(
+                {"field": r.field, "op": r.op, "value": _plain(r.value)} for r in spec.filter
+            )
+            outcome = ContactsFiltered(
+                step_id,
+                rules,
+                result.total,
+                result.matched,
+                result.suppressed,
+                result.eligible,
+                result.excluded,
+                digest,
+                ms,
+            )
         return self._close(s, outcome, cause, "filter")
 
     def activate(self, campaign_id: str) -> CampaignState:
@@ -193,10 +221,16 @@ class Engine:
         config = preview_config(spec)
         expected = s.remote_version
         assert expected is not None, "a filtered campaign has been validated against CXone"
-        s, step_id, cause = self._open(s, "activation", lambda i: ActivationRequested(
-            i, s.activation_attempts + 1, expected, content_digest(config)))
+        s, step_id, cause = self._open(
+            s,
+            "activation",
+            lambda i: ActivationRequested(
+                i, s.activation_attempts + 1, expected, content_digest(config)
+            ),
+        )
         result, ms = self._call(
-            lambda: self.gateway.put_preview_config(spec.campaign_id, config, expected))
+            lambda: self.gateway.put_preview_config(spec.campaign_id, config, expected)
+        )
         if isinstance(result, RemoteConflict):
             outcome: Event = ActivationConflicted(step_id, expected, result.remote_version, ms)
         elif isinstance(result, RemoteRejected) and result.status not in (None, 401, 403):
@@ -216,10 +250,12 @@ class Engine:
         if s.pending is None:
             s = self._ready(s, "register_webhook")
         hook = CampaignSpec.from_dict(s.spec).webhook
-        s, step_id, cause = self._open(s, "webhook", lambda i: WebhookRegistrationRequested(
-            i, hook.name, hook.callback_uri))
+        s, step_id, cause = self._open(
+            s, "webhook", lambda i: WebhookRegistrationRequested(i, hook.name, hook.callback_uri)
+        )
         result, ms = self._call(
-            lambda: self.gateway.ensure_webhook(hook.name, hook.callback_uri, hook.event))
+            lambda: self.gateway.ensure_webhook(hook.name, hook.callback_uri, hook.event)
+        )
         if isinstance(result, RemoteError):
             outcome: Event = WebhookRegistrationFailed(step_id, str(result), result.retryable, ms)
         else:
@@ -251,13 +287,18 @@ class Engine:
         if s.pending is not None:
             raise StepInDoubt(
                 f"campaign {s.id} has an unfinished {s.pending.step} step "
-                f"({s.pending.step_id}); finish it before {command}")
+                f"({s.pending.step_id}); finish it before {command}"
+            )
         if command not in machine.allowed(s.state):
             raise InvalidTransition(s.id, s.state, command, machine.allowed(s.state))
         return s
 
-    def _open(self, s: CampaignState, step: str, intent: Callable[[str], Event],
-              ) -> tuple[CampaignState, str, str]:
+    def _open(
+        self,
+        s: CampaignState,
+        step: str,
+        intent: Callable[[str], Event],
+    ) -> tuple[CampaignState, str, str]:
         """Append the intent (or pick up this step's unfinished one, for a read)."""
         if s.pending is not None:
             if s.pending.step != step or step == "activation":
@@ -281,14 +322,25 @@ class Engine:
         crash_point(f"after-{step}-response")
         return self._append(s, [outcome], self.ids(), causation=cause)
 
-    def _append(self, s: CampaignState, events: Sequence[Event], command_id: str,
-                causation: str | None = None) -> CampaignState:
+    def _append(
+        self,
+        s: CampaignState,
+        events: Sequence[Event],
+        command_id: str,
+        causation: str | None = None,
+    ) -> CampaignState:
         after = steps(s, events)
         meta: dict[str, Any] = {"actor": self.actor, "command_id": command_id}
         if causation is not None:
             meta["causation_id"] = causation
-        stored = self.journal.append(s.id, events, s.version, command_id=command_id, meta=meta,
-                                     state_digests=[a.digest() for a in after])
+        stored = self.journal.append(
+            s.id,
+            events,
+            s.version,
+            command_id=command_id,
+            meta=meta,
+            state_digests=[a.digest() for a in after],
+        )
         if stored[-1].version != after[-1].version:  # the command had been applied before
             return self.load(s.id)
         return after[-1]

@@ -1,18 +1,18 @@
 """The engine's errors::
 
-    CxpreviewError                          (events/errors.py)
-    └── EngineError
-        ├── SpecError (ValueError)          a spec file with problems: every one, with its path
-        ├── CampaignNotFound (LookupError)  no campaign with that id in the journal
-        ├── InvalidTransition               the campaign's state does not allow that command
-        ├── StepInDoubt                     an earlier call's outcome is unknown: recover first
-        ├── IllegalEvent                    a stored event the state machine does not allow
-        └── RemoteError                     what a gateway raises; never an httpx exception
-            ├── RemoteConflict              412 (or 409 version mismatch): carries the version
-            ├── RemoteRejected              a non-retryable 4xx: carries the status
-            │   └── AuthError               credentials refused (401/403 after a refresh)
-            ├── RemoteUnavailable           retries and deadline exhausted (429s, 5xx, network)
-            └── BadResponse                 a reply that is not the promised shape
+CxpreviewError                          (events/errors.py)
+└── EngineError
+    ├── SpecError (ValueError)          a spec file with problems: every one, with its path
+    ├── CampaignNotFound (LookupError)  no campaign with that id in the journal
+    ├── InvalidTransition               the campaign's state does not allow that command
+    ├── StepInDoubt                     an earlier call's outcome is unknown: recover first
+    ├── IllegalEvent                    a stored event the state machine does not allow
+    └── RemoteError                     what a gateway raises; never an httpx exception
+        ├── RemoteConflict              412 (or 409 version mismatch): carries the version
+        ├── RemoteRejected              a non-retryable 4xx: carries the status
+        │   └── AuthError               credentials refused (401/403 after a refresh)
+        ├── RemoteUnavailable           retries and deadline exhausted (429s, 5xx, network)
+        └── BadResponse                 a reply that is not the promised shape
 """
 
 from __future__ import annotations
@@ -44,14 +44,11 @@ class CampaignNotFound(EngineError, LookupError):
 class InvalidTransition(EngineError):
     """A command the campaign's current state does not allow."""
 
-    def __init__(self, campaign_id: str, state: str, command: str,
-                 allowed: Sequence[str]) -> None:
+    def __init__(self, campaign_id: str, state: str, command: str, allowed: Sequence[str]) -> None:
         self.campaign_id, self.state, self.command = campaign_id, state, command
         self.allowed = tuple(allowed)
         options = ", ".join(self.allowed) if self.allowed else "none (the state is final)"
-        super().__init__(
-            f"campaign {campaign_id} is {state}: cannot {command}; allowed: {options}"
-        )
+        super().__init__(f"campaign {campaign_id} is {state}: cannot {command}; allowed: {options}")
 
 
 class StepInDoubt(EngineError):

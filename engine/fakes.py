@@ -18,9 +18,14 @@ from engine.ports import Contact, RemoteCampaign, WebhookRef
 class FakeCXoneGateway:
     """Campaigns, contacts, suppressions and webhooks in dicts, with a call log."""
 
-    def __init__(self, *, campaigns: Iterable[RemoteCampaign] = (),
-                 contacts: Iterable[Contact] = (), suppressed: Iterable[str] = (),
-                 active_previews: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        campaigns: Iterable[RemoteCampaign] = (),
+        contacts: Iterable[Contact] = (),
+        suppressed: Iterable[str] = (),
+        active_previews: int = 0,
+    ) -> None:
         self.campaigns = {c.id: c for c in campaigns}
         self.contacts = list(contacts)
         self.suppressed = list(suppressed)
@@ -70,8 +75,9 @@ class FakeCXoneGateway:
         self._enter("iter_suppressed_numbers")
         yield from self.suppressed
 
-    def put_preview_config(self, campaign_id: str, config: Mapping[str, Any],
-                           if_match: int) -> RemoteCampaign:
+    def put_preview_config(
+        self, campaign_id: str, config: Mapping[str, Any], if_match: int
+    ) -> RemoteCampaign:
         """Apply ``config`` if ``if_match`` is the current version, as CXone does; else 412."""
         self._enter("put_preview_config", campaign_id, if_match)
         current = self.read_campaign(campaign_id)
@@ -79,7 +85,8 @@ class FakeCXoneGateway:
         if current.version != if_match:
             raise RemoteConflict(
                 f"campaign {campaign_id} is at version {current.version}, not {if_match} (412)",
-                current.version)
+                current.version,
+            )
         updated = RemoteCampaign(campaign_id, if_match + 1, "active", dict(config))
         self.campaigns[campaign_id] = updated
         self.active_previews += 1

@@ -18,7 +18,10 @@ from engine.spec import Rule
 
 _MISSING = object()
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
-    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
 }
 
 
@@ -29,7 +32,7 @@ def _same_kind(a: Any, b: Any) -> bool:
     return (isinstance(a, numbers) and isinstance(b, numbers)) or type(a) is type(b)
 
 
-def rule_holds(rule: Rule, fields: Mapping[str, Any]) -> bool:  # noqa: PLR0911
+def rule_holds(rule: Rule, fields: Mapping[str, Any]) -> bool:
     """Whether ``rule`` holds for a contact whose fields are ``fields``."""
     value = fields.get(rule.field, _MISSING)
     op = rule.op

@@ -19,8 +19,16 @@ from typing import Any
 from transitions import Machine
 from transitions.extensions import GraphMachine
 
-STATES = ("draft", "validated", "filtered", "activating", "active", "conflicted", "failed",
-          "cancelled")
+STATES = (
+    "draft",
+    "validated",
+    "filtered",
+    "activating",
+    "active",
+    "conflicted",
+    "failed",
+    "cancelled",
+)
 INITIAL = "draft"
 FINAL = frozenset({"active", "cancelled"})
 
@@ -43,8 +51,14 @@ COMMANDS = ("validate", "filter", "activate", "rebase", "register_webhook", "rev
 
 
 def _definition(cls: type[Machine] = Machine, **extra: Any) -> Machine:
-    return cls(model=extra.pop("model", None), states=list(STATES), transitions=TRANSITIONS,
-               initial=INITIAL, auto_transitions=False, **extra)
+    return cls(
+        model=extra.pop("model", None),
+        states=list(STATES),
+        transitions=TRANSITIONS,
+        initial=INITIAL,
+        auto_transitions=False,
+        **extra,
+    )
 
 
 @cache
@@ -88,12 +102,18 @@ def mermaid(counts: dict[tuple[str, str], int] | None = None) -> str:
         """A throwaway model: the diagram extension draws from a model's point of view."""
 
     sketch = _Sketch()
-    _definition(GraphMachine, model=sketch, graph_engine="mermaid", title="cxpreview campaign",
-                show_state_attributes=False)
+    _definition(
+        GraphMachine,
+        model=sketch,
+        graph_engine="mermaid",
+        title="cxpreview campaign",
+        show_state_attributes=False,
+    )
     text: str = sketch.get_graph().draw(None)  # type: ignore[attr-defined]
     if counts:
         for (source, trigger), n in counts.items():
             target = destination(source, trigger) or source
-            text = text.replace(f"{source} --> {target}: {trigger}\n",
-                                f"{source} --> {target}: {trigger} ({n})\n")
+            text = text.replace(
+                f"{source} --> {target}: {trigger}\n", f"{source} --> {target}: {trigger} ({n})\n"
+            )
     return text

@@ -19,8 +19,11 @@ def preview_config(spec: CampaignSpec) -> dict[str, Any]:
             "callbackEnabled": spec.dialing_rules.callback_enabled,
         },
         "agentDirectives": [
-            {"queueId": d.queue_id, "skillRequirement": d.skill_requirement,
-             "agentCount": d.agent_count}
+            {
+                "queueId": d.queue_id,
+                "skillRequirement": d.skill_requirement,
+                "agentCount": d.agent_count,
+            }
             for d in spec.agent_directives
         ],
         "previewSettings": {

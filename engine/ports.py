@@ -59,8 +59,9 @@ class CXoneGateway(Protocol):
         """Every suppressed phone number as CXone stores it (any format), over every page."""
         ...
 
-    def put_preview_config(self, campaign_id: str, config: Mapping[str, Any],
-                           if_match: int) -> RemoteCampaign:
+    def put_preview_config(
+        self, campaign_id: str, config: Mapping[str, Any], if_match: int
+    ) -> RemoteCampaign:
         """PUT the preview configuration with ``If-Match: if_match``; the campaign after.
 
         Raises ``RemoteConflict`` (412, or 409 version mismatch) with CXone's current version.

@@ -105,8 +105,9 @@ class CampaignSpec:
         return plain
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "spec",
-                  text: str | None = None) -> CampaignSpec:
+    def from_dict(
+        cls, data: Mapping[str, Any], source: str = "spec", text: str | None = None
+    ) -> CampaignSpec:
         """Check ``data`` whole; ``SpecError`` listing every problem (with lines from ``text``)."""
         problems: list[FieldProblem] = []
         spec = _read_spec(_Section(data, "", problems))
@@ -123,8 +124,14 @@ def parse_spec(text: str, source: str = "spec") -> CampaignSpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))
-        raise SpecError([FieldProblem("(file)", f"not valid TOML: {exc}",
-                                      int(line.group(1)) if line else None)], source) from None
+        raise SpecError(
+            [
+                FieldProblem(
+                    "(file)", f"not valid TOML: {exc}", int(line.group(1)) if line else None
+                )
+            ],
+            source,
+        ) from None
     return CampaignSpec.from_dict(data, source, text)
 
 
@@ -139,8 +146,13 @@ def load_spec(path: str | Path) -> CampaignSpec:
 
 # --- reading, problem by problem -------------------------------------------------------------
 
-_KIND_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "an array",
-               dict: "a table"}
+_KIND_NAMES = {
+    str: "a string",
+    int: "an integer",
+    bool: "true or false",
+    list: "an array",
+    dict: "a table",
+}
 
 
 class _Section:
@@ -156,8 +168,13 @@ class _Section:
     def problem(self, key: str, message: str) -> None:
         self.problems.append(FieldProblem(self.at(key), message))
 
-    def take(self, key: str, kind: type, default: Any = _REQUIRED,
-             check: Callable[[Any], str | None] | None = None) -> Any:
+    def take(
+        self,
+        key: str,
+        kind: type,
+        default: Any = _REQUIRED,
+        check: Callable[[Any], str | None] | None = None,
+    ) -> Any:
         """The value at ``key`` if it is of ``kind`` and passes ``check``; else ``None``."""
         self.known.append(key)
         if key not in self.data:
@@ -201,8 +218,11 @@ class _Section:
         for key in self.data:
             if key not in self.known:
                 close = difflib.get_close_matches(str(key), self.known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else (
-                    f"; expected one of: {', '.join(self.known)}" if self.known else "")
+                hint = (
+                    f"; did you mean {close[0]!r}?"
+                    if close
+                    else (f"; expected one of: {', '.join(self.known)}" if self.known else "")
+                )
                 self.problem(str(key), f"unknown key{hint}")
 
 
@@ -219,15 +239,16 @@ def _range(lo: int, hi: int) -> Callable[[Any], str | None]:
 
 
 def _one_of(*choices: str) -> Callable[[Any], str | None]:
-    return lambda v: None if v in choices else (
-        f"must be one of {', '.join(choices)}; found {v!r}")
+    return lambda v: None if v in choices else (f"must be one of {', '.join(choices)}; found {v!r}")
 
 
 def _identifier(v: str) -> str | None:
     if _ID.fullmatch(v):
         return None
-    return ("must be 1-128 letters, digits, '.', '_', ':' or '-' (it goes into CXone URLs); "
-            f"found {v[:40]!r}")
+    return (
+        "must be 1-128 letters, digits, '.', '_', ':' or '-' (it goes into CXone URLs); "
+        f"found {v[:40]!r}"
+    )
 
 
 def _text(limit: int) -> Callable[[Any], str | None]:
@@ -256,28 +277,55 @@ def _read_spec(root: _Section) -> CampaignSpec | None:
     queue_id = root.take("queue_id", str, check=_identifier)
     region = root.take("default_region", str, "US", check=_region)
     rules = _read_rules(root)
-    dialing = _read(root.table("dialing_rules"), lambda s: DialingRules(
-        s.take("strategy", str, "preview", check=_one_of("preview")),
-        s.take("max_attempts", int, 1, check=_range(1, 20)),
-        s.take("callback_enabled", bool, False)))
+    dialing = _read(
+        root.table("dialing_rules"),
+        lambda s: DialingRules(
+            s.take("strategy", str, "preview", check=_one_of("preview")),
+            s.take("max_attempts", int, 1, check=_range(1, 20)),
+            s.take("callback_enabled", bool, False),
+        ),
+    )
     directives = _read_directives(root, queue_id)
-    preview = _read(root.table("preview_settings", required=False), lambda s: PreviewSettings(
-        s.take("preview_dialing_mode", str, "manual", check=_one_of(*DIALING_MODES)),
-        s.take("agent_prompt_enabled", bool, True),
-        s.take("timeout_seconds", int, 30, check=_range(5, 3600))))
-    constraints = _read(root.table("constraints"), lambda s: Constraints(
-        s.take("max_concurrent_previews", int, check=_range(1, 10_000)),
-        s.take("min_eligible", int, 1, check=_range(0, 100_000_000)),
-        s.take("max_conflict_retries", int, 3, check=_range(0, 100))))
-    webhook = _read(root.table("webhook"), lambda s: Webhook(
-        s.take("name", str, check=_text(200)),
-        s.take("callback_uri", str, check=_callback),
-        s.take("event", str, "campaign.preview.launched", check=_text(200))))
+    preview = _read(
+        root.table("preview_settings", required=False),
+        lambda s: PreviewSettings(
+            s.take("preview_dialing_mode", str, "manual", check=_one_of(*DIALING_MODES)),
+            s.take("agent_prompt_enabled", bool, True),
+            s.take("timeout_seconds", int, 30, check=_range(5, 3600)),
+        ),
+    )
+    constraints = _read(
+        root.table("constraints"),
+        lambda s: Constraints(
+            s.take("max_concurrent_previews", int, check=_range(1, 10_000)),
+            s.take("min_eligible", int, 1, check=_range(0, 100_000_000)),
+            s.take("max_conflict_retries", int, 3, check=_range(0, 100)),
+        ),
+    )
+    webhook = _read(
+        root.table("webhook"),
+        lambda s: Webhook(
+            s.take("name", str, check=_text(200)),
+            s.take("callback_uri", str, check=_callback),
+            s.take("event", str, "campaign.preview.launched", check=_text(200)),
+        ),
+    )
     root.done()
     if root.problems:
         return None
-    return CampaignSpec(name, campaign_id, contact_list_id, queue_id, region, rules, dialing,
-                        directives, preview, constraints, webhook)
+    return CampaignSpec(
+        name,
+        campaign_id,
+        contact_list_id,
+        queue_id,
+        region,
+        rules,
+        dialing,
+        directives,
+        preview,
+        constraints,
+        webhook,
+    )
 
 
 def _read(section: _Section | None, build: Callable[[_Section], Any]) -> Any:
@@ -291,10 +339,13 @@ def _read(section: _Section | None, build: Callable[[_Section], Any]) -> Any:
 def _read_directives(root: _Section, queue_id: str | None) -> tuple[AgentDirective, ...]:
     out = []
     for s in root.tables("agent_directives", at_least=1) or []:
-        out.append(AgentDirective(
-            s.take("queue_id", str, queue_id, check=_identifier),
-            s.take("skill_requirement", str, ""),
-            s.take("agent_count", int, check=_range(1, 10_000))))
+        out.append(
+            AgentDirective(
+                s.take("queue_id", str, queue_id, check=_identifier),
+                s.take("skill_requirement", str, ""),
+                s.take("agent_count", int, check=_range(1, 10_000)),
+            )
+        )
         s.done()
     return tuple(out)
 

@@ -31,7 +31,7 @@ Check = Callable[[Any], Any]
 
 
 class _Mismatch(Exception):
-    """A value of the wrong shape at ``path`` (relative: parents prefix their part on the way out)."""
+    """A value of the wrong shape at ``path`` (relative: parents prefix theirs on the way out)."""
 
     def __init__(self, path: str, message: str) -> None:
         super().__init__(message)
@@ -44,8 +44,13 @@ class _Mismatch(Exception):
 
 
 _LABELS: dict[type, str] = {
-    str: "a string", int: "an integer", float: "a number", bool: "a boolean",
-    list: "a list", dict: "an object", type(None): "null",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    list: "a list",
+    dict: "an object",
+    type(None): "null",
 }
 
 
@@ -168,9 +173,7 @@ class _Shape:
         self.cls = cls
         self.fields = [(f.name, _compile(hints[f.name])) for f in attrs.fields(cls)]
         self.names = frozenset(name for name, _ in self.fields)
-        self.required = frozenset(
-            f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING
-        )
+        self.required = frozenset(f.name for f in attrs.fields(cls) if f.default is attrs.NOTHING)
         plain = all(f.validator is None and f.converter is None for f in attrs.fields(cls))
         slotted = "__slots__" in cls.__dict__ and not hasattr(cls, "__attrs_post_init__")
         self.check: Check = (
@@ -179,8 +182,12 @@ class _Shape:
 
     def _generate(self, hints: dict[str, Any]) -> Check:
         scope: dict[str, Any] = {
-            "_names": self.names, "_new": object.__new__, "_cls": self.cls,
-            "_slow": self.check_slowly, "_Mismatch": _Mismatch, "_dict": dict,
+            "_names": self.names,
+            "_new": object.__new__,
+            "_cls": self.cls,
+            "_slow": self.check_slowly,
+            "_Mismatch": _Mismatch,
+            "_dict": dict,
         }
         lines = [
             "def check(value):",

@@ -1,16 +1,16 @@
 """The journal's errors::
 
-    CxpreviewError                          (events/errors.py)
-    └── JournalError                        anything wrong with the store
-        ├── NotAJournal                     the file is not a cxpreview journal: nothing was changed
-        ├── JournalTooNew                   written by a newer cxpreview: nothing was changed
-        ├── JournalCorrupt                  a row, the chain or a blob is damaged (names the seq)
-        ├── JournalBusy                     another process held the lock past busy_timeout
-        ├── JournalFull                     the disk or page limit refused a write; nothing written
-        ├── ConcurrencyError                the stream moved on since the expected version
-        ├── CommandConflict (ValueError)    a command id reused with different events
-        ├── LeaseLost                       the lease expired or was taken over (fence moved on)
-        └── BlobNotFound (KeyError)         no blob with that digest
+CxpreviewError                          (events/errors.py)
+└── JournalError                        anything wrong with the store
+    ├── NotAJournal                     the file is not a cxpreview journal: nothing was changed
+    ├── JournalTooNew                   written by a newer cxpreview: nothing was changed
+    ├── JournalCorrupt                  a row, the chain or a blob is damaged (names the seq)
+    ├── JournalBusy                     another process held the lock past busy_timeout
+    ├── JournalFull                     the disk or page limit refused a write; nothing written
+    ├── ConcurrencyError                the stream moved on since the expected version
+    ├── CommandConflict (ValueError)    a command id reused with different events
+    ├── LeaseLost                       the lease expired or was taken over (fence moved on)
+    └── BlobNotFound (KeyError)         no blob with that digest
 """
 
 from __future__ import annotations

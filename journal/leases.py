@@ -43,8 +43,9 @@ class LeaseBook:
         span = check_ttl(ttl)
         now = self._clock.now()
         with self._transaction("acquire_lease") as conn:
-            row = conn.execute("SELECT owner, fence, expires_at FROM leases WHERE name = ?",
-                               (name,)).fetchone()
+            row = conn.execute(
+                "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (name,)
+            ).fetchone()
             if row is not None and is_held(row[0], row[2], utc_text(now)) and row[0] != owner:
                 return None
             lease = Lease(name, owner, (row[1] if row else 0) + 1, utc_text(now + span))
@@ -84,8 +85,9 @@ class LeaseBook:
     def current(self, name: str) -> Lease | None:
         """The unexpired lease on ``name``, if any."""
         with self._transaction("read_lease") as conn:
-            row = conn.execute("SELECT owner, fence, expires_at FROM leases WHERE name = ?",
-                               (name,)).fetchone()
+            row = conn.execute(
+                "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (name,)
+            ).fetchone()
         if row is None or not is_held(row[0], row[2], utc_text(self._clock.now())):
             return None
         return Lease(name, row[0], row[1], row[2])

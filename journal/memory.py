@@ -13,7 +13,13 @@ from typing import Any
 
 from events import Event, EventDecodeError
 from journal.clock import Clock, SystemClock, utc_text
-from journal.errors import BlobNotFound, CommandConflict, ConcurrencyError, JournalCorrupt, LeaseLost
+from journal.errors import (
+    BlobNotFound,
+    CommandConflict,
+    ConcurrencyError,
+    JournalCorrupt,
+    LeaseLost,
+)
 from journal.leases import check_ttl, is_held
 from journal.records import (
     GENESIS,
@@ -45,9 +51,16 @@ class InMemoryJournal:
     def __repr__(self) -> str:
         return f"InMemoryJournal({len(self._rows)} events)"
 
-    def append(self, stream_id: str, events: Sequence[Event], expected_version: int, *,
-               command_id: str | None = None, meta: Mapping[str, Any] | None = None,
-               state_digests: Sequence[str | None] | None = None) -> list[StoredEvent]:
+    def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        command_id: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+        state_digests: Sequence[str | None] | None = None,
+    ) -> list[StoredEvent]:
         """Append ``events`` after ``expected_version``, all or nothing (see ``Journal``)."""
         prep = prepare_append(stream_id, events, expected_version, meta, state_digests)
         with self._lock:
@@ -58,7 +71,7 @@ class InMemoryJournal:
                         f"command {command_id!r} was already applied with different events; "
                         "use a new command id for a new command"
                     )
-                return [self._decoded(r) for r in self._rows[first - 1:last]]
+                return [self._decoded(r) for r in self._rows[first - 1 : last]]
             version = len(self._streams.get(stream_id, ()))
             if version != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, version)
@@ -69,12 +82,39 @@ class InMemoryJournal:
                 events, prep.encoded, prep.digests, strict=True
             ):
                 seq, version = seq + 1, version + 1
-                hash_ = row_hash(prev, seq, stream_id, version, type_, schema, data, prep.meta,
-                                 now, digest)
-                rows.append(RawRow(seq, stream_id, version, type_, schema, data, prep.meta, now,
-                                   digest, prev, hash_))
-                stored.append(StoredEvent(seq, stream_id, version, type_, schema, event,
-                                          prep.meta, now, digest, prev, hash_))
+                hash_ = row_hash(
+                    prev, seq, stream_id, version, type_, schema, data, prep.meta, now, digest
+                )
+                rows.append(
+                    RawRow(
+                        seq,
+                        stream_id,
+                        version,
+                        type_,
+                        schema,
+                        data,
+                        prep.meta,
+                        now,
+                        digest,
+                        prev,
+                        hash_,
+                    )
+                )
+                stored.append(
+                    StoredEvent(
+                        seq,
+                        stream_id,
+                        version,
+                        type_,
+                        schema,
+                        event,
+                        prep.meta,
+                        now,
+                        digest,
+                        prev,
+                        hash_,
+                    )
+                )
                 prev = hash_
             index = self._streams.setdefault(stream_id, [])
             index.extend(range(len(self._rows), len(self._rows) + len(rows)))
@@ -89,7 +129,7 @@ class InMemoryJournal:
         with self._lock:
             index = self._streams.get(stream_id, [])
             if up_to_version is not None:
-                index = index[:max(up_to_version, 0)]
+                index = index[: max(up_to_version, 0)]
             rows = [self._rows[i] for i in index]
         return [self._decoded(r) for r in rows]
 
@@ -101,7 +141,7 @@ class InMemoryJournal:
     def raw_rows(self, after_seq: int = 0, limit: int | None = None) -> Iterator[RawRow]:
         """Rows exactly as stored."""
         with self._lock:
-            rows = self._rows[max(after_seq, 0):]
+            rows = self._rows[max(after_seq, 0) :]
         return iter(rows if limit is None else rows[:limit])
 
     def stream_version(self, stream_id: str) -> int:
@@ -157,8 +197,7 @@ class InMemoryJournal:
                     f"lease {lease.name!r} (fence {lease.fence}) is no longer held by "
                     f"{lease.owner!r}: stop working on it"
                 )
-            renewed = Lease(lease.name, lease.owner, lease.fence,
-                            utc_text(self.clock.now() + span))
+            renewed = Lease(lease.name, lease.owner, lease.fence, utc_text(self.clock.now() + span))
             self._leases[lease.name] = (lease.owner, lease.fence, renewed.expires_at)
         return renewed
 
@@ -186,5 +225,6 @@ class InMemoryJournal:
         try:
             return row.decoded()
         except EventDecodeError as exc:
-            raise JournalCorrupt(f"seq {row.seq} (stream {row.stream_id!r}): {exc}",
-                                 row.seq) from exc
+            raise JournalCorrupt(
+                f"seq {row.seq} (stream {row.stream_id!r}): {exc}", row.seq
+            ) from exc

@@ -56,8 +56,17 @@ class RawRow(NamedTuple):
         """This row with its event decoded; ``EventDecodeError`` when it does not decode."""
         event = CODEC.decode(self.type, self.schema, self.data)
         return StoredEvent(
-            self.seq, self.stream_id, self.version, self.type, self.schema, event,
-            self.meta, self.recorded_at, self.state_digest, self.prev_hash, self.hash,
+            self.seq,
+            self.stream_id,
+            self.version,
+            self.type,
+            self.schema,
+            event,
+            self.meta,
+            self.recorded_at,
+            self.state_digest,
+            self.prev_hash,
+            self.hash,
         )
 
 
@@ -90,15 +99,35 @@ Visitor = Callable[[StoredEvent], str | None]
 """Called by ``verify`` for every event in order; a returned string is a problem at that seq."""
 
 
-def row_hash(prev_hash: str, seq: int, stream_id: str, version: int, type_: str, schema: int,
-             data: str, meta: str, recorded_at: str, state_digest: str | None) -> str:
+def row_hash(  # noqa: PLR0917 - one argument per stored column, in the table's order
+    prev_hash: str,
+    seq: int,
+    stream_id: str,
+    version: int,
+    type_: str,
+    schema: int,
+    data: str,
+    meta: str,
+    recorded_at: str,
+    state_digest: str | None,
+) -> str:
     """The chain hash of a row: SHA-256 over the previous hash and every stored field.
 
     Each field is length-prefixed, so no choice of field contents can make two different rows
     hash alike.
     """
-    parts = (prev_hash, str(seq), stream_id, str(version), type_, str(schema), data, meta,
-             recorded_at, "" if state_digest is None else "d" + state_digest)
+    parts = (
+        prev_hash,
+        str(seq),
+        stream_id,
+        str(version),
+        type_,
+        str(schema),
+        data,
+        meta,
+        recorded_at,
+        "" if state_digest is None else "d" + state_digest,
+    )
     text = "".join(f"{len(p)}:{p}" for p in parts)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -112,9 +141,13 @@ class PreparedAppend(NamedTuple):
     fingerprint: str
 
 
-def prepare_append(stream_id: str, events: Sequence[Event], expected_version: int,
-                   meta: Mapping[str, Any] | None,
-                   state_digests: Sequence[str | None] | None) -> PreparedAppend:
+def prepare_append(
+    stream_id: str,
+    events: Sequence[Event],
+    expected_version: int,
+    meta: Mapping[str, Any] | None,
+    state_digests: Sequence[str | None] | None,
+) -> PreparedAppend:
     """Check an append's arguments and encode its events (shared by every backend)."""
     if not isinstance(stream_id, str) or not stream_id:
         raise ValueError("stream_id must be a non-empty string")
@@ -133,9 +166,16 @@ def prepare_append(stream_id: str, events: Sequence[Event], expected_version: in
 class Journal(Protocol):
     """The append-only event store: the contract every backend passes (tests/contract)."""
 
-    def append(self, stream_id: str, events: Sequence[Event], expected_version: int, *,
-               command_id: str | None = None, meta: Mapping[str, Any] | None = None,
-               state_digests: Sequence[str | None] | None = None) -> list[StoredEvent]:
+    def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        command_id: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+        state_digests: Sequence[str | None] | None = None,
+    ) -> list[StoredEvent]:
         """Append ``events`` after ``expected_version`` of the stream, all or nothing."""
         ...
 

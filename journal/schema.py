@@ -25,35 +25,64 @@ EVENT_COLUMNS = (
 
 
 def _create_v1(db: sqlite_utils.Database) -> None:
-    db["events"].create(
-        {"seq": int, "stream_id": str, "version": int, "type": str, "schema": int,
-         "data": str, "meta": str, "recorded_at": str, "state_digest": str,
-         "prev_hash": str, "hash": str},
+    db.table("events").create(
+        {
+            "seq": int,
+            "stream_id": str,
+            "version": int,
+            "type": str,
+            "schema": int,
+            "data": str,
+            "meta": str,
+            "recorded_at": str,
+            "state_digest": str,
+            "prev_hash": str,
+            "hash": str,
+        },
         pk="seq",
-        not_null={"stream_id", "version", "type", "schema", "data", "meta", "recorded_at",
-                  "prev_hash", "hash"},
+        not_null={
+            "stream_id",
+            "version",
+            "type",
+            "schema",
+            "data",
+            "meta",
+            "recorded_at",
+            "prev_hash",
+            "hash",
+        },
         strict=True,
     )
     # The optimistic lock: two writers cannot both take version N of a stream.
-    db["events"].create_index(["stream_id", "version"], unique=True)
-    db["commands"].create(
-        {"command_id": str, "stream_id": str, "first_seq": int, "last_seq": int,
-         "fingerprint": str},
-        pk="command_id", not_null={"stream_id", "first_seq", "last_seq", "fingerprint"},
+    db.table("events").create_index(["stream_id", "version"], unique=True)
+    db.table("commands").create(
+        {
+            "command_id": str,
+            "stream_id": str,
+            "first_seq": int,
+            "last_seq": int,
+            "fingerprint": str,
+        },
+        pk="command_id",
+        not_null={"stream_id", "first_seq", "last_seq", "fingerprint"},
         strict=True,
     )
-    db["leases"].create(
+    db.table("leases").create(
         {"name": str, "owner": str, "fence": int, "expires_at": str},
-        pk="name", not_null={"fence", "expires_at"}, strict=True,
+        pk="name",
+        not_null={"fence", "expires_at"},
+        strict=True,
     )
-    db["blobs"].create(
+    db.table("blobs").create(
         {"digest": str, "size": int, "data": bytes, "created_at": str},
-        pk="digest", not_null={"size", "data", "created_at"}, strict=True,
+        pk="digest",
+        not_null={"size", "data", "created_at"},
+        strict=True,
     )
     # The chain's head, updated in every append's transaction: deleting the newest events
     # (which leaves an intact but shorter chain) is caught by comparing against it.
-    db["chain_head"].create({"id": int, "seq": int, "hash": str}, pk="id", strict=True)
-    db["chain_head"].insert({"id": 1, "seq": 0, "hash": GENESIS})
+    db.table("chain_head").create({"id": int, "seq": int, "hash": str}, pk="id", strict=True)
+    db.table("chain_head").insert({"id": 1, "seq": 0, "hash": GENESIS})
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1]

@@ -45,15 +45,22 @@ from journal.verify import walk_chain
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 PAGE = 1000
-_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-_SELECT = f"SELECT {EVENT_COLUMNS} FROM events"
+# Built from a constant column list, never from input: every value goes in as a parameter.
+_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+_SELECT = f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608
 
 
 class SQLiteJournal:
     """The journal on an SQLite file (or ``":memory:"``)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Clock | None = None,
-                 synchronous: Synchronous = "FULL", busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock | None = None,
+        synchronous: Synchronous = "FULL",
+        busy_timeout: float = 5.0,
+    ) -> None:
         self.path = str(path)
         self.clock = clock or SystemClock()
         self._lock = threading.RLock()
@@ -73,9 +80,16 @@ class SQLiteJournal:
 
     # --- writing ------------------------------------------------------------------------
 
-    def append(self, stream_id: str, events: Sequence[Event], expected_version: int, *,
-               command_id: str | None = None, meta: Mapping[str, Any] | None = None,
-               state_digests: Sequence[str | None] | None = None) -> list[StoredEvent]:
+    def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        command_id: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+        state_digests: Sequence[str | None] | None = None,
+    ) -> list[StoredEvent]:
         """Append ``events`` after ``expected_version`` of the stream, all or nothing.
 
         ``ConcurrencyError`` when the stream is elsewhere; with a ``command_id`` that was
@@ -101,13 +115,29 @@ class SQLiteJournal:
                 events, prep.encoded, prep.digests, strict=True
             ):
                 seq, version = seq + 1, version + 1
-                hash_ = row_hash(prev, seq, stream_id, version, type_, schema, data, prep.meta,
-                                 now, digest)
-                stored.append(StoredEvent(seq, stream_id, version, type_, schema, event,
-                                          prep.meta, now, digest, prev, hash_))
+                hash_ = row_hash(
+                    prev, seq, stream_id, version, type_, schema, data, prep.meta, now, digest
+                )
+                stored.append(
+                    StoredEvent(
+                        seq,
+                        stream_id,
+                        version,
+                        type_,
+                        schema,
+                        event,
+                        prep.meta,
+                        now,
+                        digest,
+                        prev,
+                        hash_,
+                    )
+                )
                 prev = hash_
-            conn.executemany(_INSERT, [(*s[:5], enc[2], *s[6:]) for s, enc in
-                                       zip(stored, prep.encoded, strict=True)])
+            conn.executemany(
+                _INSERT,
+                [(*s[:5], enc[2], *s[6:]) for s, enc in zip(stored, prep.encoded, strict=True)],
+            )
             crash_point("journal-mid-append")
             if command_id is not None:
                 conn.execute(
@@ -117,8 +147,12 @@ class SQLiteJournal:
             conn.execute("UPDATE chain_head SET seq = ?, hash = ?", (seq, prev))
         return stored
 
-    def _replayed_command(self, conn: sqlite3.Connection, command_id: str, fingerprint: str,
-                          ) -> list[StoredEvent] | None:
+    def _replayed_command(
+        self,
+        conn: sqlite3.Connection,
+        command_id: str,
+        fingerprint: str,
+    ) -> list[StoredEvent] | None:
         row = conn.execute(
             "SELECT first_seq, last_seq, fingerprint FROM commands WHERE command_id = ?",
             (command_id,),
@@ -130,8 +164,9 @@ class SQLiteJournal:
                 f"command {command_id!r} was already applied with different events; "
                 "use a new command id for a new command"
             )
-        return _decoded(conn.execute(f"{_SELECT} WHERE seq BETWEEN ? AND ? ORDER BY seq",
-                                     (row[0], row[1])))
+        return _decoded(
+            conn.execute(f"{_SELECT} WHERE seq BETWEEN ? AND ? ORDER BY seq", (row[0], row[1]))
+        )
 
     def put_blob(self, data: bytes) -> str:
         """Store ``data`` under its digest and return the digest (storing twice is harmless)."""
@@ -149,11 +184,15 @@ class SQLiteJournal:
         """The stream's events in version order, up to ``up_to_version`` when given."""
         with self._reading() as conn:
             if up_to_version is None:
-                return _decoded(conn.execute(
-                    f"{_SELECT} WHERE stream_id = ? ORDER BY version", (stream_id,)))
-            return _decoded(conn.execute(
-                f"{_SELECT} WHERE stream_id = ? AND version <= ? ORDER BY version",
-                (stream_id, up_to_version)))
+                return _decoded(
+                    conn.execute(f"{_SELECT} WHERE stream_id = ? ORDER BY version", (stream_id,))
+                )
+            return _decoded(
+                conn.execute(
+                    f"{_SELECT} WHERE stream_id = ? AND version <= ? ORDER BY version",
+                    (stream_id, up_to_version),
+                )
+            )
 
     def read_all(self, after_seq: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
         """Every event after ``after_seq`` in seq order, fetched a page at a time."""
@@ -170,8 +209,9 @@ class SQLiteJournal:
         while remaining != 0:
             size = PAGE if remaining < 0 else min(PAGE, remaining)
             with self._reading() as conn:
-                page = conn.execute(f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?",
-                                    (after_seq, size)).fetchall()
+                page = conn.execute(
+                    f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, size)
+                ).fetchall()
             if not page:
                 return
             yield page
@@ -181,8 +221,9 @@ class SQLiteJournal:
     def stream_version(self, stream_id: str) -> int:
         """The stream's newest version; 0 for a stream with no events."""
         with self._reading() as conn:
-            row = conn.execute("SELECT max(version) FROM events WHERE stream_id = ?",
-                               (stream_id,)).fetchone()
+            row = conn.execute(
+                "SELECT max(version) FROM events WHERE stream_id = ?", (stream_id,)
+            ).fetchone()
         return int(row[0] or 0)
 
     def streams(self) -> Iterator[tuple[str, int]]:
@@ -293,8 +334,9 @@ class SQLiteJournal:
             raise JournalCorrupt(f"{what} on {self.path} failed: {exc}") from exc
 
 
-def _decoded(rows: Iterator[tuple[Any, ...]] | list[tuple[Any, ...]] | sqlite3.Cursor,
-             ) -> list[StoredEvent]:
+def _decoded(
+    rows: Iterator[tuple[Any, ...]] | list[tuple[Any, ...]] | sqlite3.Cursor,
+) -> list[StoredEvent]:
     out = []
     decode = RawRow._make
     for row in rows:
@@ -315,8 +357,9 @@ def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:
         if not target.exists():
             # Created owner-only before SQLite opens it: journals hold campaign data.
             os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
-                           timeout=busy_timeout)
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+    )
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     return conn
 

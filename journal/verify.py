@@ -8,8 +8,11 @@ from events import EventDecodeError
 from journal.records import GENESIS, ChainReport, RawRow, Visitor, row_hash
 
 
-def walk_chain(rows: Iterable[RawRow], head: tuple[int, str], visitor: Visitor | None = None,
-               ) -> ChainReport:
+def walk_chain(
+    rows: Iterable[RawRow],
+    head: tuple[int, str],
+    visitor: Visitor | None = None,
+) -> ChainReport:
     """Check every row in seq order, then the head; report the first problem and stop there.
 
     A row is good when its seq follows the previous one, its ``prev_hash`` is the previous
@@ -34,7 +37,9 @@ def walk_chain(rows: Iterable[RawRow], head: tuple[int, str], visitor: Visitor |
     head_seq, head_hash = head
     if (head_seq, head_hash) != (prev_seq, prev_hash):
         return ChainReport(
-            False, count, prev_seq + 1,
+            False,
+            count,
+            prev_seq + 1,
             f"the chain ends at seq {prev_seq} but the journal's head says seq {head_seq}: "
             "events were removed from the end",
         )
@@ -46,8 +51,18 @@ def _problem(row: RawRow, prev_seq: int, prev_hash: str, prev_version: int) -> s
         return f"expected seq {prev_seq + 1} next, found seq {row.seq}: events are missing"
     if row.prev_hash != prev_hash:
         return "prev_hash does not match the previous event's hash: rows were removed or moved"
-    expected = row_hash(row.prev_hash, row.seq, row.stream_id, row.version, row.type,
-                        row.schema, row.data, row.meta, row.recorded_at, row.state_digest)
+    expected = row_hash(
+        row.prev_hash,
+        row.seq,
+        row.stream_id,
+        row.version,
+        row.type,
+        row.schema,
+        row.data,
+        row.meta,
+        row.recorded_at,
+        row.state_digest,
+    )
     if row.hash != expected:
         return "hash does not match the row's contents: the row was changed after it was written"
     if row.version != prev_version + 1:

@@ -58,8 +58,9 @@ def journal_file(tmp_path: Path, clock: ManualClock) -> Iterator[SQLiteJournal]:
 
 
 @pytest.fixture(params=["sqlite-file", "sqlite-memory", "in-memory"])
-def any_journal(request: pytest.FixtureRequest, tmp_path: Path,
-                clock: ManualClock) -> Iterator[SQLiteJournal | InMemoryJournal]:
+def any_journal(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
+) -> Iterator[SQLiteJournal | InMemoryJournal]:
     """Every journal backend: the contract suite runs once against each."""
     journal: SQLiteJournal | InMemoryJournal
     if request.param == "sqlite-file":
@@ -73,6 +74,5 @@ def any_journal(request: pytest.FixtureRequest, tmp_path: Path,
 
 
 @pytest.fixture
-def engine(journal_file: SQLiteJournal, gateway: FakeCXoneGateway,
-           clock: ManualClock) -> Engine:
+def engine(journal_file: SQLiteJournal, gateway: FakeCXoneGateway, clock: ManualClock) -> Engine:
     return Engine(journal_file, gateway, clock=clock, ids=sequential_ids())

@@ -30,10 +30,13 @@ def drafted(name: str = "x") -> CampaignDrafted:
 
 
 def test_append_then_read_back(any_journal: Journal, clock: ManualClock) -> None:
-    stored = any_journal.append("c1", [drafted(), ValidationRequested("s1")], 0,
-                                meta={"actor": "tester"})
+    stored = any_journal.append(
+        "c1", [drafted(), ValidationRequested("s1")], 0, meta={"actor": "tester"}
+    )
     assert [(s.seq, s.version, s.type) for s in stored] == [
-        (1, 1, "campaign.drafted"), (2, 2, "validation.requested")]
+        (1, 1, "campaign.drafted"),
+        (2, 2, "validation.requested"),
+    ]
     assert any_journal.read_stream("c1") == stored
     assert stored[0].meta == {"actor": "tester"}
     assert stored[0].recorded_at == utc_text(clock.now())
@@ -48,7 +51,10 @@ def test_streams_interleave_in_global_order(any_journal: Journal) -> None:
     any_journal.append("b", [drafted("b")], 0)
     any_journal.append("a", [ValidationRequested("s")], 1)
     assert [(s.seq, s.stream_id, s.version) for s in any_journal.read_all()] == [
-        (1, "a", 1), (2, "b", 1), (3, "a", 2)]
+        (1, "a", 1),
+        (2, "b", 1),
+        (3, "a", 2),
+    ]
     assert list(any_journal.streams()) == [("a", 2), ("b", 1)]
     assert [s.seq for s in any_journal.read_all(after_seq=1)] == [2, 3]
     assert [s.seq for s in any_journal.read_all(after_seq=0, limit=2)] == [1, 2]
@@ -80,13 +86,16 @@ def test_an_unencodable_event_fails_the_whole_append(any_journal: Journal) -> No
     assert any_journal.last_seq() == 0
 
 
-@pytest.mark.parametrize("bad", [
-    {"stream_id": "", "events": [drafted()], "expected_version": 0},
-    {"stream_id": "c", "events": [], "expected_version": 0},
-    {"stream_id": "c", "events": [drafted()], "expected_version": -1},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"stream_id": "", "events": [drafted()], "expected_version": 0},
+        {"stream_id": "c", "events": [], "expected_version": 0},
+        {"stream_id": "c", "events": [drafted()], "expected_version": -1},
+    ],
+)
 def test_malformed_appends_are_refused(any_journal: Journal, bad: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match="stream_id|at least one event|expected_version"):
+    with pytest.raises(ValueError, match=r"stream_id|at least one event|expected_version"):
         any_journal.append(**bad)  # type: ignore[arg-type]
 
 
@@ -111,7 +120,8 @@ def test_each_row_extends_the_hash_chain(any_journal: Journal) -> None:
     assert [s.prev_hash for s in stored[1:]] == [s.hash for s in stored[:-1]]
     assert len({s.hash for s in stored}) == 3
     report = any_journal.verify()
-    assert report.ok and report.events == 3
+    assert report.ok
+    assert report.events == 3
 
 
 def test_verify_reports_what_the_visitor_finds(any_journal: Journal) -> None:
@@ -125,22 +135,28 @@ def test_verify_reports_what_the_visitor_finds(any_journal: Journal) -> None:
 
 
 def test_state_digests_are_stored_with_their_events(any_journal: Journal) -> None:
-    any_journal.append("c1", [drafted(), ValidationRequested("s")], 0,
-                       state_digests=["sha256:a", "sha256:b"])
+    any_journal.append(
+        "c1", [drafted(), ValidationRequested("s")], 0, state_digests=["sha256:a", "sha256:b"]
+    )
     assert [s.state_digest for s in any_journal.read_stream("c1")] == ["sha256:a", "sha256:b"]
     with pytest.raises(ValueError, match="2 events but 1 state digests"):
-        any_journal.append("c2", [drafted(), ValidationRequested("s")], 0,
-                           state_digests=["sha256:a"])
+        any_journal.append(
+            "c2", [drafted(), ValidationRequested("s")], 0, state_digests=["sha256:a"]
+        )
 
 
-@pytest.mark.parametrize("text", [
-    "Robert'); DROP TABLE events;--",
-    "tab\tnew\nline\x00nul\x1bescape",
-    "ünïcødé ✓ 🚀",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Robert'); DROP TABLE events;--",
+        "tab\tnew\nline\x00nul\x1bescape",
+        "ünïcødé ✓ 🚀",
+    ],
+)
 def test_awkward_text_round_trips_unchanged(any_journal: Journal, text: str) -> None:
-    any_journal.append(text, [CampaignDrafted({"name": text, text: [text]})], 0,
-                       meta={"actor": text})
+    any_journal.append(
+        text, [CampaignDrafted({"name": text, text: [text]})], 0, meta={"actor": text}
+    )
     (stored,) = any_journal.read_stream(text)
     assert stored.stream_id == text
     assert stored.event == CampaignDrafted({"name": text, text: [text]})
@@ -157,23 +173,25 @@ def test_blobs_are_content_addressed(any_journal: Journal) -> None:
         any_journal.get_blob("sha256:" + "0" * 64)
 
 
-def test_a_lease_excludes_others_until_it_expires(any_journal: Journal,
-                                                  clock: ManualClock) -> None:
+def test_a_lease_excludes_others_until_it_expires(any_journal: Journal, clock: ManualClock) -> None:
     first = any_journal.acquire_lease("c1", "sup-a", ttl=30)
-    assert first is not None and first.fence == 1
+    assert first is not None
+    assert first.fence == 1
     assert any_journal.acquire_lease("c1", "sup-b", ttl=30) is None
     assert any_journal.current_lease("c1") == first
     clock.advance(31)
     assert any_journal.current_lease("c1") is None
     second = any_journal.acquire_lease("c1", "sup-b", ttl=30)
-    assert second is not None and second.fence == 2
+    assert second is not None
+    assert second.fence == 2
     with pytest.raises(LeaseLost, match="sup-a"):
         any_journal.renew_lease(first, ttl=30)
     assert not any_journal.release_lease(first)
     assert any_journal.release_lease(second)
     assert any_journal.current_lease("c1") is None
     third = any_journal.acquire_lease("c1", "sup-a", ttl=30)
-    assert third is not None and third.fence == 3, "the fence grows on every acquire"
+    assert third is not None
+    assert third.fence == 3, "the fence grows on every acquire"
 
 
 def test_renewing_extends_a_lease(any_journal: Journal, clock: ManualClock) -> None:
@@ -181,7 +199,8 @@ def test_renewing_extends_a_lease(any_journal: Journal, clock: ManualClock) -> N
     assert lease is not None
     clock.advance(8)
     renewed = any_journal.renew_lease(lease, ttl=10)
-    assert renewed.fence == lease.fence and renewed.expires_at > lease.expires_at
+    assert renewed.fence == lease.fence
+    assert renewed.expires_at > lease.expires_at
     clock.advance(8)
     assert any_journal.acquire_lease("c1", "sup-b", ttl=10) is None
     with pytest.raises(ValueError, match="ttl"):
@@ -191,6 +210,8 @@ def test_renewing_extends_a_lease(any_journal: Journal, clock: ManualClock) -> N
 def test_an_owner_may_acquire_again_and_gets_a_new_fence(any_journal: Journal) -> None:
     a = any_journal.acquire_lease("c1", "sup-a", ttl=10)
     b = any_journal.acquire_lease("c1", "sup-a", ttl=10)
-    assert a is not None and b is not None and b.fence == a.fence + 1
+    assert a is not None
+    assert b is not None
+    assert b.fence == a.fence + 1
     with pytest.raises(LeaseLost):
         any_journal.renew_lease(a, ttl=10)

@@ -22,7 +22,7 @@ from engine import (
 from engine.spec import CampaignSpec
 from events import CampaignDrafted
 from journal import ManualClock, SQLiteJournal
-from tests.conftest import sequential_ids
+from tests.conftest import make_contacts, sequential_ids
 
 
 def types(engine: Engine, campaign_id: str) -> list[str]:
@@ -30,26 +30,37 @@ def types(engine: Engine, campaign_id: str) -> list[str]:
 
 
 def test_the_pipeline_reaches_active_with_an_intent_and_outcome_per_call(
-        engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway) -> None:
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
     c = engine.draft(spec).run()
     assert (c.state, c.remote_version, c.active_version, c.webhook_id) == ("active", 5, 5, "wh-1")
     assert types(engine, c.id) == [
         "campaign.drafted",
-        "validation.requested", "validation.passed",
-        "filter.requested", "filter.completed",
-        "activation.requested", "activation.succeeded",
-        "webhook.requested", "webhook.registered",
+        "validation.requested",
+        "validation.passed",
+        "filter.requested",
+        "filter.completed",
+        "activation.requested",
+        "activation.succeeded",
+        "webhook.requested",
+        "webhook.registered",
     ]
     assert [name for name, _ in gateway.calls] == [
-        "count_active_previews", "read_campaign", "iter_suppressed_numbers", "iter_contacts",
-        "put_preview_config", "ensure_webhook"]
+        "count_active_previews",
+        "read_campaign",
+        "iter_suppressed_numbers",
+        "iter_contacts",
+        "put_preview_config",
+        "ensure_webhook",
+    ]
     assert gateway.calls[4][1] == ("cmp-1001", 4), "PUT with If-Match on the version read"
     assert gateway.campaigns["cmp-1001"].version == 5
     assert verify(engine.journal).ok
 
 
 def test_outcomes_carry_latency_and_intents_the_payload_digest(
-        engine: Engine, spec: CampaignSpec, clock: ManualClock) -> None:
+    engine: Engine, spec: CampaignSpec, clock: ManualClock
+) -> None:
     c = engine.draft(spec).run()
     events = {e.type: e.event for e in engine.history(c.id)}
     requested = events["activation.requested"]
@@ -74,7 +85,8 @@ def test_every_stored_state_digest_matches_the_fold(engine: Engine, spec: Campai
 
 
 def test_filtering_counts_every_exclusion_and_stores_the_eligible_set(
-        engine: Engine, spec: CampaignSpec) -> None:
+    engine: Engine, spec: CampaignSpec
+) -> None:
     c = engine.draft(spec).validate().filter()
     filtered = engine.history(c.id)[-1].event
     # 100 contacts aged 20-49: ages 20 fail `age >= 21` (4); +1 415 555 0003 and 0005 are
@@ -87,10 +99,9 @@ def test_filtering_counts_every_exclusion_and_stores_the_eligible_set(
     assert not any(line.endswith(("0003", "0005")) for line in eligible)
 
 
-def test_filter_progress_is_reported(engine: Engine, spec: CampaignSpec,
-                                     gateway: FakeCXoneGateway) -> None:
-    from tests.conftest import make_contacts
-
+def test_filter_progress_is_reported(
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
     gateway.contacts = make_contacts(2500)
     seen: list[int] = []
     engine.draft(spec).validate().filter(progress=seen.append)
@@ -101,11 +112,13 @@ def test_too_few_eligible_contacts_fail_the_filter(engine: Engine, spec: Campaig
     strict = attrs.evolve(spec, constraints=attrs.evolve(spec.constraints, min_eligible=1000))
     c = engine.draft(strict).validate().filter()
     assert c.state == "validated"
-    assert c.last_error is not None and "94 contacts are eligible" in c.last_error
+    assert c.last_error is not None
+    assert "94 contacts are eligible" in c.last_error
 
 
-def test_the_preview_limit_fails_validation(engine: Engine, spec: CampaignSpec,
-                                            gateway: FakeCXoneGateway) -> None:
+def test_the_preview_limit_fails_validation(
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
     gateway.active_previews = 5
     c = engine.draft(spec).validate()
     assert c.state == "draft"
@@ -115,14 +128,16 @@ def test_the_preview_limit_fails_validation(engine: Engine, spec: CampaignSpec,
 
 
 def test_an_unknown_remote_campaign_is_a_problem_at_campaign_id(
-        engine: Engine, spec: CampaignSpec) -> None:
+    engine: Engine, spec: CampaignSpec
+) -> None:
     c = engine.draft(attrs.evolve(spec, campaign_id="cmp-404")).validate()
     assert c.state == "draft"
     assert [p.path for p in c.problems] == ["campaign_id"]
 
 
 def test_an_unavailable_remote_fails_a_read_step_retryably(
-        engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway) -> None:
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
     gateway.fail_next("iter_contacts", RemoteUnavailable("CXone answered 503 five times"))
     c = engine.draft(spec).validate().filter()
     failed = engine.history(c.id)[-1].event
@@ -141,8 +156,9 @@ def test_a_412_conflicts(engine: Engine, spec: CampaignSpec, gateway: FakeCXoneG
     assert c.allowed == ("rebase", "revise", "cancel")
 
 
-def test_a_rejected_put_fails(engine: Engine, spec: CampaignSpec,
-                              gateway: FakeCXoneGateway) -> None:
+def test_a_rejected_put_fails(
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
     gateway.fail_next("put_preview_config", RemoteRejected("queue q-301 does not exist", 400))
     c = engine.draft(spec).run()
     assert c.state == "failed"
@@ -152,14 +168,16 @@ def test_a_rejected_put_fails(engine: Engine, spec: CampaignSpec,
 
 
 def test_an_unanswered_put_leaves_the_activation_in_doubt(
-        engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway) -> None:
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
     gateway.fail_next("put_preview_config", RemoteUnavailable("connection dropped"))
     c = engine.draft(spec).validate().filter()
     with pytest.raises(StepInDoubt, match="in doubt \\(connection dropped\\)"):
         c.activate()
     c.refresh()
     assert c.state == "activating"
-    assert c.pending is not None and c.pending.expected_version == 4
+    assert c.pending is not None
+    assert c.pending.expected_version == 4
     with pytest.raises(StepInDoubt, match="unfinished activation step"):
         c.activate()
     with pytest.raises(StepInDoubt):
@@ -168,7 +186,8 @@ def test_an_unanswered_put_leaves_the_activation_in_doubt(
 
 
 def test_an_unfinished_read_step_is_redone_by_its_command(
-        engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway) -> None:
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
     class Crash(Exception):
         pass
 
@@ -190,8 +209,7 @@ def test_an_unfinished_read_step_is_redone_by_its_command(
     assert types(engine, c.id).count("validation.requested") == 1
 
 
-def test_commands_the_state_does_not_allow_are_refused(
-        engine: Engine, spec: CampaignSpec) -> None:
+def test_commands_the_state_does_not_allow_are_refused(engine: Engine, spec: CampaignSpec) -> None:
     c = engine.draft(spec)
     with pytest.raises(InvalidTransition, match="is draft: cannot activate; allowed: validate"):
         c.activate()
@@ -213,7 +231,8 @@ def test_queries(engine: Engine, spec: CampaignSpec) -> None:
 
 
 def test_an_engine_without_a_gateway_drafts_and_reads(
-        journal_file: SQLiteJournal, spec: CampaignSpec) -> None:
+    journal_file: SQLiteJournal, spec: CampaignSpec
+) -> None:
     engine = Engine(journal_file, ids=sequential_ids())
     c = engine.draft(spec)
     with pytest.raises(EngineError, match="no CXone gateway"):
@@ -222,7 +241,8 @@ def test_an_engine_without_a_gateway_drafts_and_reads(
 
 
 def test_verify_catches_a_rewritten_chain_that_folds_illegally(
-        engine: Engine, spec: CampaignSpec, tmp_path: Path) -> None:
+    engine: Engine, spec: CampaignSpec, tmp_path: Path
+) -> None:
     # Someone who rewrites history *and* recomputes every hash passes the chain check; the
     # replay still refuses an activation that was never validated.
     c = engine.draft(spec).run()
@@ -235,7 +255,8 @@ def test_verify_catches_a_rewritten_chain_that_folds_illegally(
     report = verify(forged)
     assert (report.ok, report.first_bad_seq) == (False, 2)
     assert report.problem == (
-        "illegal transition: filter.requested is not allowed in state 'draft'")
+        "illegal transition: filter.requested is not allowed in state 'draft'"
+    )
     assert c.state == "active"
 
 
@@ -246,4 +267,5 @@ def test_verify_catches_a_fold_that_changed(tmp_path: Path, spec: CampaignSpec) 
     assert journal.verify().ok
     report = verify(journal)
     assert (report.ok, report.first_bad_seq) == (False, 1)
-    assert report.problem is not None and "the fold has changed" in report.problem
+    assert report.problem is not None
+    assert "the fold has changed" in report.problem

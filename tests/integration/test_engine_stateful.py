@@ -70,7 +70,7 @@ class CampaignMachine(RuleBasedStateMachine):
         self.model[c.id] = "draft"
         self.live[c.id] = c
         steps = ["draft", "validated", "filtered", "active"]
-        for command in ("validate", "filter", "activate")[:steps.index(stage)]:
+        for command in ("validate", "filter", "activate")[: steps.index(stage)]:
             getattr(self, command)(c, None)
         return c
 
@@ -109,8 +109,12 @@ class CampaignMachine(RuleBasedStateMachine):
             c.refresh()
         else:
             c.activate()
-        self.model[c.id] = {None: "active", "conflict": "conflicted", "reject": "failed",
-                            "in_doubt": "activating"}[fault]
+        self.model[c.id] = {
+            None: "active",
+            "conflict": "conflicted",
+            "reject": "failed",
+            "in_doubt": "activating",
+        }[fault]
 
     @rule(c=campaigns, fault=st.booleans())
     def register_webhook(self, c: Campaign, fault: bool) -> None:
@@ -153,8 +157,9 @@ class CampaignMachine(RuleBasedStateMachine):
         assert verify(self.journal).ok
 
 
-CampaignMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40,
-                                             deadline=None)
+CampaignMachine.TestCase.settings = settings(
+    max_examples=150, stateful_step_count=40, deadline=None
+)
 TestCampaignMachine = CampaignMachine.TestCase
 
 

@@ -6,16 +6,18 @@ import os
 import subprocess
 import sys
 
+import attrs
 import pytest
 
 from engine import IllegalEvent, fold
-from engine.aggregate import CampaignState
+from engine.aggregate import CampaignState, _Builder
 from events import (
     ActivationRequested,
     ActivationSucceeded,
     CampaignDrafted,
     ContactsFiltered,
     Event,
+    FieldProblem,
     FilterRequested,
     ValidationFailed,
     ValidationPassed,
@@ -37,8 +39,7 @@ GOLDEN = "sha256:618df41015a11641793bda312d49b47401851ade169031e92a50bda64323a54
 
 def test_the_happy_path_folds_to_active() -> None:
     state = fold("c1", HAPPY)
-    assert (state.state, state.version, state.active_version, state.eligible) == (
-        "active", 7, 5, 8)
+    assert (state.state, state.version, state.active_version, state.eligible) == ("active", 7, 5, 8)
     assert state.pending is None
     assert state.remote_version == 5
 
@@ -55,11 +56,14 @@ def test_the_digest_is_golden() -> None:
 
 
 def test_the_digest_is_the_same_in_another_process_with_another_hash_seed() -> None:
-    code = ("from tests.unit.engine.test_aggregate import HAPPY; from engine import fold; "
-            "print(fold('c1', HAPPY).digest())")
+    code = (
+        "from tests.unit.engine.test_aggregate import HAPPY; from engine import fold; "
+        "print(fold('c1', HAPPY).digest())"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
     assert out.stdout.strip() == GOLDEN
 
 
@@ -68,22 +72,23 @@ def test_folding_in_pieces_equals_folding_at_once() -> None:
     assert fold("c1", HAPPY[3:], start=half) == fold("c1", HAPPY)
 
 
-@pytest.mark.parametrize(("events", "message"), [
-    (HAPPY[1:2], "must begin with campaign.drafted"),
-    (HAPPY[:1] + HAPPY[:1], "drafted already"),
-    (HAPPY[:1] + HAPPY[3:4], "filter.requested is not allowed in state 'draft'"),
-    (HAPPY[:1] + HAPPY[2:3], "has no open intent"),
-    (HAPPY[:2] + HAPPY[1:2], r"while step 'v1' \(validation\) is open"),
-    (HAPPY[:2] + [ValidationPassed("other", 0, 4, {}, 1.0)], "has no open intent"),
-])
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        (HAPPY[1:2], "must begin with campaign.drafted"),
+        (HAPPY[:1] + HAPPY[:1], "drafted already"),
+        (HAPPY[:1] + HAPPY[3:4], "filter.requested is not allowed in state 'draft'"),
+        (HAPPY[:1] + HAPPY[2:3], "has no open intent"),
+        (HAPPY[:2] + HAPPY[1:2], r"while step 'v1' \(validation\) is open"),
+        ([*HAPPY[:2], ValidationPassed("other", 0, 4, {}, 1.0)], "has no open intent"),
+    ],
+)
 def test_illegal_sequences_are_refused(events: list[Event], message: str) -> None:
     with pytest.raises(IllegalEvent, match=message):
         fold("c1", events)
 
 
 def test_a_failed_validation_stays_in_draft_with_its_problems() -> None:
-    from events import FieldProblem
-
     state = fold("c1", [*HAPPY[:2], ValidationFailed("v1", (FieldProblem("a", "b"),), True, 1.0)])
     assert state.state == "draft"
     assert state.problems == (FieldProblem("a", "b"),)
@@ -95,3 +100,8 @@ def test_states_are_frozen() -> None:
     with pytest.raises(AttributeError):
         state.state = "draft"  # type: ignore[misc]
     assert isinstance(state, CampaignState)
+
+
+def test_the_builder_mirrors_the_state_field_for_field() -> None:
+    assert [f.name for f in attrs.fields(_Builder)] == [f.name for f in attrs.fields(CampaignState)]
+    assert _Builder.thaw(None, "c9").freeze() == CampaignState("c9", 0, "", "", {}, "")

@@ -12,19 +12,33 @@ from engine.spec import Rule
 CONTACT = {"region": "west", "age": 30, "vip": True, "score": 4.5, "blank": None}
 
 
-@pytest.mark.parametrize(("rule", "holds"), [
-    (Rule("region", "eq", "west"), True), (Rule("region", "eq", "east"), False),
-    (Rule("region", "ne", "east"), True), (Rule("missing", "ne", "x"), True),
-    (Rule("region", "in", ("east", "west")), True), (Rule("region", "not_in", ("west",)), False),
-    (Rule("missing", "not_in", ("west",)), True), (Rule("missing", "in", ("west",)), False),
-    (Rule("age", "ge", 30), True), (Rule("age", "gt", 30), False), (Rule("age", "lt", 30.5), True),
-    (Rule("age", "le", 29), False), (Rule("score", "ge", 4), True),
-    (Rule("age", "ge", "30"), False),  # a number never compares with a string
-    (Rule("age", "eq", 30.0), True), (Rule("vip", "eq", 1), False),  # nor a boolean with 1
-    (Rule("vip", "eq", True), True), (Rule("region", "gt", "east"), True),
-    (Rule("age", "exists", True), True), (Rule("blank", "exists", True), False),
-    (Rule("missing", "exists", False), True), (Rule("missing", "lt", 5), False),
-])
+@pytest.mark.parametrize(
+    ("rule", "holds"),
+    [
+        (Rule("region", "eq", "west"), True),
+        (Rule("region", "eq", "east"), False),
+        (Rule("region", "ne", "east"), True),
+        (Rule("missing", "ne", "x"), True),
+        (Rule("region", "in", ("east", "west")), True),
+        (Rule("region", "not_in", ("west",)), False),
+        (Rule("missing", "not_in", ("west",)), True),
+        (Rule("missing", "in", ("west",)), False),
+        (Rule("age", "ge", 30), True),
+        (Rule("age", "gt", 30), False),
+        (Rule("age", "lt", 30.5), True),
+        (Rule("age", "le", 29), False),
+        (Rule("score", "ge", 4), True),
+        (Rule("age", "ge", "30"), False),  # a number never compares with a string
+        (Rule("age", "eq", 30.0), True),
+        (Rule("vip", "eq", 1), False),  # nor a boolean with 1
+        (Rule("vip", "eq", True), True),
+        (Rule("region", "gt", "east"), True),
+        (Rule("age", "exists", True), True),
+        (Rule("blank", "exists", True), False),
+        (Rule("missing", "exists", False), True),
+        (Rule("missing", "lt", 5), False),
+    ],
+)
 def test_rules(rule: Rule, holds: bool) -> None:
     assert rule_holds(rule, CONTACT) is holds
 
@@ -35,16 +49,31 @@ def test_all_rules_must_hold_and_none_means_everyone() -> None:
     assert not matches([Rule("region", "eq", "west"), Rule("age", "ge", 40)], CONTACT)
 
 
-@pytest.mark.parametrize("raw", ["(415) 555-0123", "+14155550123", "1-415-555-0123",
-                                 "415.555.0123", " +1 415 555 0123 ", "tel:+1-415-555-0123"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "(415) 555-0123",
+        "+14155550123",
+        "1-415-555-0123",
+        "415.555.0123",
+        " +1 415 555 0123 ",
+        "tel:+1-415-555-0123",
+    ],
+)
 def test_one_number_in_many_formats_normalises_to_one(raw: str) -> None:
     assert PhoneNormaliser("US").normalise(raw) == ("+14155550123", None)
 
 
-@pytest.mark.parametrize(("raw", "reason"), [
-    (None, "phone_missing"), ("", "phone_missing"), (12345, "phone_missing"),
-    ("call me", "phone_unparseable"), ("123", "phone_impossible"),
-])
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (None, "phone_missing"),
+        ("", "phone_missing"),
+        (12345, "phone_missing"),
+        ("call me", "phone_unparseable"),
+        ("123", "phone_impossible"),
+    ],
+)
 def test_numbers_that_cannot_be_used_say_why(raw: Any, reason: str) -> None:
     assert PhoneNormaliser("US").normalise(raw) == (None, reason)
 

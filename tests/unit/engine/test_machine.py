@@ -8,28 +8,40 @@ from engine import machine
 from engine.errors import InvalidTransition
 
 
-@pytest.mark.parametrize(("state", "commands"), [
-    ("draft", ("validate", "revise", "cancel")),
-    ("validated", ("filter", "revise", "cancel")),
-    ("filtered", ("activate", "revise", "cancel")),
-    ("activating", ()),
-    ("active", ("register_webhook",)),
-    ("conflicted", ("rebase", "revise", "cancel")),
-    ("failed", ("revise", "cancel")),
-    ("cancelled", ()),
-])
+@pytest.mark.parametrize(
+    ("state", "commands"),
+    [
+        ("draft", ("validate", "revise", "cancel")),
+        ("validated", ("filter", "revise", "cancel")),
+        ("filtered", ("activate", "revise", "cancel")),
+        ("activating", ()),
+        ("active", ("register_webhook",)),
+        ("conflicted", ("rebase", "revise", "cancel")),
+        ("failed", ("revise", "cancel")),
+        ("cancelled", ()),
+    ],
+)
 def test_each_state_allows_its_commands(state: str, commands: tuple[str, ...]) -> None:
     assert machine.allowed(state) == commands
 
 
-@pytest.mark.parametrize(("state", "trigger", "target"), [
-    ("draft", "validate", "validated"), ("validated", "filter", "filtered"),
-    ("filtered", "activate", "activating"), ("activating", "succeed", "active"),
-    ("activating", "conflict", "conflicted"), ("activating", "fail", "failed"),
-    ("conflicted", "rebase", "filtered"), ("failed", "revise", "draft"),
-    ("active", "register_webhook", "active"), ("active", "revise", None),
-    ("activating", "cancel", None), ("cancelled", "revise", None),
-])
+@pytest.mark.parametrize(
+    ("state", "trigger", "target"),
+    [
+        ("draft", "validate", "validated"),
+        ("validated", "filter", "filtered"),
+        ("filtered", "activate", "activating"),
+        ("activating", "succeed", "active"),
+        ("activating", "conflict", "conflicted"),
+        ("activating", "fail", "failed"),
+        ("conflicted", "rebase", "filtered"),
+        ("failed", "revise", "draft"),
+        ("active", "register_webhook", "active"),
+        ("active", "revise", None),
+        ("activating", "cancel", None),
+        ("cancelled", "revise", None),
+    ],
+)
 def test_destinations(state: str, trigger: str, target: str | None) -> None:
     assert machine.destination(state, trigger) == target
 

@@ -31,8 +31,10 @@ ALL_EVENTS = sorted(REGISTRY, key=lambda cls: cls.TYPE)
 
 @pytest.mark.parametrize("cls", ALL_EVENTS, ids=lambda c: c.TYPE)
 @given(data=st.data())
-def test_every_event_round_trips_through_canonical_json(cls: type[Event], data: st.DataObject,
-                                                        ) -> None:
+def test_every_event_round_trips_through_canonical_json(
+    cls: type[Event],
+    data: st.DataObject,
+) -> None:
     event = data.draw(instances(cls))
     type_, schema, text = CODEC.encode(event)
     assert (type_, schema) == (cls.TYPE, cls.SCHEMA)
@@ -43,11 +45,25 @@ def test_every_event_round_trips_through_canonical_json(cls: type[Event], data: 
 def test_type_strings_are_stable() -> None:
     # Stored journals depend on these strings: renaming one breaks every old journal.
     assert [cls.TYPE for cls in ALL_EVENTS] == [
-        "activation.conflicted", "activation.failed", "activation.requested",
-        "activation.succeeded", "campaign.cancelled", "campaign.drafted", "campaign.revised",
-        "filter.completed", "filter.failed", "filter.requested", "rebase.completed",
-        "rebase.failed", "rebase.requested", "validation.failed", "validation.passed",
-        "validation.requested", "webhook.failed", "webhook.registered", "webhook.requested",
+        "activation.conflicted",
+        "activation.failed",
+        "activation.requested",
+        "activation.succeeded",
+        "campaign.cancelled",
+        "campaign.drafted",
+        "campaign.revised",
+        "filter.completed",
+        "filter.failed",
+        "filter.requested",
+        "rebase.completed",
+        "rebase.failed",
+        "rebase.requested",
+        "validation.failed",
+        "validation.passed",
+        "validation.requested",
+        "webhook.failed",
+        "webhook.registered",
+        "webhook.requested",
     ]
 
 
@@ -65,16 +81,20 @@ def test_encoding_a_nan_latency_is_refused() -> None:
 GOOD = {"step_id": "s1", "attempt": 1, "expected_version": 3, "payload_digest": "sha256:x"}
 
 
-@pytest.mark.parametrize(("payload", "field", "message"), [
-    ({k: v for k, v in GOOD.items() if k != "attempt"}, "attempt", "missing"),
-    ({**GOOD, "extra": 1}, "extra", "not a field of this event"),
-    ({**GOOD, "attempt": "1"}, "attempt", "expected an integer, found a string"),
-    ({**GOOD, "attempt": True}, "attempt", "expected an integer, found a boolean"),
-    ({**GOOD, "attempt": 1.0}, "attempt", "expected an integer, found a number"),
-    ({**GOOD, "step_id": None}, "step_id", "expected a string, found null"),
-])
-def test_decode_names_the_type_and_the_field(payload: dict[str, Any], field: str,
-                                             message: str) -> None:
+@pytest.mark.parametrize(
+    ("payload", "field", "message"),
+    [
+        ({k: v for k, v in GOOD.items() if k != "attempt"}, "attempt", "missing"),
+        ({**GOOD, "extra": 1}, "extra", "not a field of this event"),
+        ({**GOOD, "attempt": "1"}, "attempt", "expected an integer, found a string"),
+        ({**GOOD, "attempt": True}, "attempt", "expected an integer, found a boolean"),
+        ({**GOOD, "attempt": 1.0}, "attempt", "expected an integer, found a number"),
+        ({**GOOD, "step_id": None}, "step_id", "expected a string, found null"),
+    ],
+)
+def test_decode_names_the_type_and_the_field(
+    payload: dict[str, Any], field: str, message: str
+) -> None:
     with pytest.raises(EventDecodeError) as caught:
         CODEC.decode("activation.requested", 1, json.dumps(payload))
     assert caught.value.type == "activation.requested"
@@ -84,8 +104,12 @@ def test_decode_names_the_type_and_the_field(payload: dict[str, Any], field: str
 
 
 def test_decode_names_a_nested_field_path() -> None:
-    payload = {"step_id": "s", "retryable": False, "latency_ms": 1,
-               "problems": [{"path": "a", "message": "m"}, {"path": "b", "message": 7}]}
+    payload = {
+        "step_id": "s",
+        "retryable": False,
+        "latency_ms": 1,
+        "problems": [{"path": "a", "message": "m"}, {"path": "b", "message": 7}],
+    }
     with pytest.raises(EventDecodeError, match=r"field 'problems\[1\]\.message': expected a str"):
         CODEC.decode("validation.failed", 1, json.dumps(payload))
 
@@ -95,12 +119,15 @@ def test_decode_accepts_integers_for_float_fields() -> None:
     assert CODEC.decode("validation.failed", 1, json.dumps(payload)).latency_ms == 3.0  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize(("type_", "text", "message"), [
-    ("no.such.event", "{}", "unknown event type"),
-    ("activation.requested", "{not json", "payload is not JSON"),
-    ("activation.requested", "[1, 2]", "payload must be an object, found a list"),
-    ("activation.requested", "NaN", "payload must be an object"),
-])
+@pytest.mark.parametrize(
+    ("type_", "text", "message"),
+    [
+        ("no.such.event", "{}", "unknown event type"),
+        ("activation.requested", "{not json", "payload is not JSON"),
+        ("activation.requested", "[1, 2]", "payload must be an object, found a list"),
+        ("activation.requested", "NaN", "payload must be an object"),
+    ],
+)
 def test_decode_refuses_what_is_not_an_event(type_: str, text: str, message: str) -> None:
     with pytest.raises(EventDecodeError, match=message):
         CODEC.decode(type_, 1, text)
@@ -114,6 +141,7 @@ def test_nested_values_decode_to_their_classes() -> None:
 
 
 # --- schema versions -------------------------------------------------------------------------
+
 
 def _registry_with_v2() -> tuple[EventRegistry, type[Event]]:
     registry = EventRegistry()
@@ -165,6 +193,7 @@ def test_one_type_string_cannot_name_two_classes() -> None:
         pass
 
     with pytest.raises(RegistryError, match="already"):
+
         @registry.event("test.one")
         @attrs.frozen
         class Other(Event):
@@ -181,7 +210,7 @@ def test_naive_datetimes_are_refused_and_aware_ones_stored_as_utc() -> None:
 
     codec = EventCodec(registry)
     with pytest.raises(ValueError, match="naive"):
-        codec.encode(Timed(datetime(2026, 1, 1)))  # noqa: DTZ001 - the point of the test
+        codec.encode(Timed(datetime(2026, 1, 1)))
     aware = Timed(datetime(2026, 1, 1, 12, tzinfo=UTC))
     assert codec.encode(aware)[2] == '{"at":"2026-01-01T12:00:00Z"}'
     assert codec.decode(*codec.encode(aware)) == aware

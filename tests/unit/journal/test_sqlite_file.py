@@ -87,7 +87,7 @@ def test_a_journal_from_a_newer_cxpreview_is_refused_untouched(tmp_path: Path) -
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     before = path.read_bytes()
-    with pytest.raises(JournalTooNew, match="schema 99.*upgrade cxpreview"):
+    with pytest.raises(JournalTooNew, match=r"schema 99.*upgrade cxpreview"):
         SQLiteJournal(path)
     assert path.read_bytes() == before
 
@@ -98,6 +98,7 @@ def test_a_directory_is_not_a_journal(tmp_path: Path) -> None:
 
 
 # --- tampering ------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def tampered(tmp_path: Path) -> tuple[Path, sqlite3.Connection]:
@@ -118,7 +119,8 @@ def test_a_changed_byte_in_data_is_named(tampered: tuple[Path, sqlite3.Connectio
     conn.execute("UPDATE events SET data = replace(data, 'n1', 'm1') WHERE seq = 3")
     ok, seq, problem = verify(path)
     assert (ok, seq) == (False, 3)
-    assert problem is not None and "changed after it was written" in problem
+    assert problem is not None
+    assert "changed after it was written" in problem
 
 
 def test_a_deleted_row_is_named(tampered: tuple[Path, sqlite3.Connection]) -> None:
@@ -136,16 +138,19 @@ def test_swapped_rows_are_named(tampered: tuple[Path, sqlite3.Connection]) -> No
 
 
 def test_removing_the_newest_events_is_caught_by_the_head(
-        tampered: tuple[Path, sqlite3.Connection]) -> None:
+    tampered: tuple[Path, sqlite3.Connection],
+) -> None:
     path, conn = tampered
     conn.execute("DELETE FROM events WHERE seq >= 5")
     ok, seq, problem = verify(path)
     assert (ok, seq) == (False, 5)
-    assert problem is not None and "removed from the end" in problem
+    assert problem is not None
+    assert "removed from the end" in problem
 
 
 def test_a_row_that_does_not_decode_is_named_when_read(
-        tampered: tuple[Path, sqlite3.Connection]) -> None:
+    tampered: tuple[Path, sqlite3.Connection],
+) -> None:
     path, conn = tampered
     conn.execute("""UPDATE events SET data = '{"spec": 5}' WHERE seq = 3""")
     with SQLiteJournal(path) as journal:
@@ -165,6 +170,7 @@ def test_a_tampered_blob_is_refused(tmp_path: Path) -> None:
 
 
 # --- contention and space ----------------------------------------------------------------------
+
 
 def test_a_writer_waits_then_reports_a_busy_journal(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
