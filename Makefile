@@ -31,7 +31,7 @@ unit: setup
 test: lint typecheck unit
 
 bench: setup
-	$(BIN)/python -m bench
+	PYTHONPATH=. $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -3,7 +3,7 @@
 Imports events and journal; never an adapter (it is handed a gateway).
 """
 
-from engine.aggregate import CampaignState, PendingStep, Replay, fold
+from engine.aggregate import CampaignState, PendingStep, fold
 from engine.audit import verify
 from engine.engine import Engine, random_ids
 from engine.errors import (
@@ -24,6 +24,7 @@ from engine.fakes import FakeCXoneGateway
 from engine.handle import Campaign
 from engine.machine import allowed, mermaid
 from engine.ports import Contact, CXoneGateway, RemoteCampaign, WebhookRef
+from engine.replay import Replay, replay_all
 from engine.spec import CampaignSpec, load_spec, parse_spec
 
 __all__ = [
@@ -56,5 +57,6 @@ __all__ = [
     "mermaid",
     "parse_spec",
     "random_ids",
+    "replay_all",
     "verify",
 ]

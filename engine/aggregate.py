@@ -11,8 +11,8 @@ builder and freezes once at the end, because a replay folds a hundred thousand e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -45,9 +45,12 @@ from events import (
 )
 
 
-@attrs.frozen
-class PendingStep:
-    """A remote call whose intent is journaled and whose outcome is not (yet)."""
+class PendingStep(NamedTuple):
+    """A remote call whose intent is journaled and whose outcome is not (yet).
+
+    A NamedTuple rather than an attrs class: one is made per intent in every fold, and a tuple
+    is several times cheaper to build than a frozen attrs instance.
+    """
 
     step: str
     step_id: str
@@ -65,7 +68,6 @@ class CampaignState:
     state: str
     name: str
     spec: dict[str, Any]
-    spec_digest: str
     pending: PendingStep | None = None
     remote_version: int | None = None
     remote_config: dict[str, Any] | None = None
@@ -78,9 +80,17 @@ class CampaignState:
     problems: tuple[FieldProblem, ...] = ()
     last_error: str | None = None
 
+    @property
+    def spec_digest(self) -> str:
+        """The digest of the spec (computed when asked: a load should not pay for it)."""
+        return _spec_digest(self.spec)
+
     def digest(self) -> str:
-        """A digest of the whole state, stable across processes and Python versions."""
-        plain = to_plain(self)
+        """A digest of the whole state, stable across processes and Python versions.
+
+        The spec and the remote configuration enter by their own digests.
+        """
+        plain = {name: to_plain(getattr(self, name)) for name in _SMALL_FIELDS}
         plain["spec"] = self.spec_digest
         if self.remote_config is not None:
             plain["remote_config"] = content_digest(self.remote_config)
@@ -88,6 +98,26 @@ class CampaignState:
 
 
 _FIELDS = tuple(a.name for a in attrs.fields(CampaignState))
+_SMALL_FIELDS = tuple(name for name in _FIELDS if name not in ("spec", "remote_config"))
+_SPEC_DIGESTS: dict[int, tuple[dict[str, Any], str]] = {}
+
+
+def _spec_digest(spec: dict[str, Any]) -> str:
+    """``content_digest(spec)``, remembered for the spec objects seen last.
+
+    Every state folded from one ``campaign.drafted`` shares that event's spec object, so a
+    replay that digests each state (``verify``) serialises each spec once, not once per event.
+    Specs are never mutated once in an event; the entry keeps the object alive, so its id
+    cannot be reused while remembered.
+    """
+    entry = _SPEC_DIGESTS.get(id(spec))
+    if entry is not None and entry[0] is spec:
+        return entry[1]
+    if len(_SPEC_DIGESTS) >= 256:
+        _SPEC_DIGESTS.clear()
+    digest = content_digest(spec)
+    _SPEC_DIGESTS[id(spec)] = (spec, digest)
+    return digest
 
 
 @attrs.define
@@ -102,7 +132,6 @@ class _Builder:
     state: str = ""
     name: str = ""
     spec: dict[str, Any] = attrs.Factory(dict)
-    spec_digest: str = ""
     pending: PendingStep | None = None
     remote_version: int | None = None
     remote_config: dict[str, Any] | None = None
@@ -122,74 +151,77 @@ class _Builder:
         return cls(*(getattr(state, name) for name in _FIELDS))
 
     def freeze(self) -> CampaignState:
-        return CampaignState(*(getattr(self, name) for name in _FIELDS))
+        # Straight into the slots: CampaignState has no validators or converters to bypass
+        # (a test holds that), and its generated __init__ costs several times more.
+        state = _new(CampaignState)
+        for name, put in _PUT:
+            put(state, getattr(self, name))
+        return state
 
 
-# Each event: (role, trigger, step). An intent opens ``step``; an outcome closes it and, when it
-# names a trigger, moves the state where the machine says that trigger leads.
-_ROLES: dict[type[Event], tuple[str, str | None, str]] = {
-    ConfigRevised: ("command", "revise", ""),
-    CampaignCancelled: ("command", "cancel", ""),
-    ValidationRequested: ("intent", "validate", "validation"),
-    ValidationPassed: ("outcome", "validate", "validation"),
-    ValidationFailed: ("outcome", None, "validation"),
-    FilterRequested: ("intent", "filter", "filter"),
-    ContactsFiltered: ("outcome", "filter", "filter"),
-    FilterFailed: ("outcome", None, "filter"),
-    ActivationRequested: ("intent", "activate", "activation"),
-    ActivationSucceeded: ("outcome", "succeed", "activation"),
-    ActivationConflicted: ("outcome", "conflict", "activation"),
-    ActivationFailed: ("outcome", "fail", "activation"),
-    RebaseRequested: ("intent", "rebase", "rebase"),
-    ConflictRebased: ("outcome", "rebase", "rebase"),
-    RebaseFailed: ("outcome", None, "rebase"),
-    WebhookRegistrationRequested: ("intent", "register_webhook", "webhook"),
-    WebhookRegistered: ("outcome", None, "webhook"),
-    WebhookRegistrationFailed: ("outcome", None, "webhook"),
-}
-_MOVING_INTENTS = frozenset({ActivationRequested})
+_new = object.__new__
+_PUT = tuple((name, getattr(CampaignState, name).__set__) for name in _FIELDS)
+
+
+class _Rule(NamedTuple):
+    """How one event type is checked and applied.
+
+    An intent opens ``step``; an outcome closes it. When ``trigger`` is set the event is legal
+    only where the machine allows that trigger, and, if ``moves``, it moves the state where the
+    trigger leads. ``effect`` records the event's data.
+    """
+
+    role: str
+    trigger: str | None
+    step: str
+    moves: bool
+    effect: Callable[[_Builder, Any], None]
+
+
+_DEST: dict[tuple[str, str], str] = {}
+"""(state, trigger) -> state, read off the machine on first use."""
 
 
 def apply(b: _Builder, event: Event) -> None:
     """Apply one event to the builder, checking it against the machine first."""
     kind = type(event)
-    if kind is CampaignDrafted:
+    rule = _RULES[kind]
+    if rule.role == "create":
         if b.version != 0:
             raise IllegalEvent(f"campaign {b.id} was drafted already (at version 1)")
         b.state = machine.INITIAL
     else:
-        _check_and_move(b, event, kind)
-    b.version += 1
-    _EFFECTS[kind](b, event)
-
-
-def _check_and_move(b: _Builder, event: Event, kind: type[Event]) -> None:
-    if b.version == 0:
-        raise IllegalEvent(f"campaign {b.id} must begin with campaign.drafted, not {kind.TYPE}")
-    role, trigger, step = _ROLES[kind]
-    pending = b.pending
-    if role == "outcome":
-        if pending is None or pending.step != step or pending.step_id != event.step_id:  # type: ignore[attr-defined]
+        if b.version == 0:
+            raise IllegalEvent(f"campaign {b.id} must begin with campaign.drafted, not {kind.TYPE}")
+        pending, trigger = b.pending, rule.trigger
+        if rule.role == "outcome":
+            step_id = event.step_id  # type: ignore[attr-defined]
+            if pending is None or pending.step_id != step_id or pending.step != rule.step:
+                open_ = pending.step_id if pending else "none"
+                raise IllegalEvent(
+                    f"{kind.TYPE} for step {step_id!r} has no open intent (open: {open_})"
+                )
+            b.pending = None
+            if kind is ConflictRebased and not event.merged:  # type: ignore[attr-defined]
+                trigger = None
+        elif pending is not None:
             raise IllegalEvent(
-                f"{kind.TYPE} for step {event.step_id!r} has no open intent"  # type: ignore[attr-defined]
-                f" (open: {pending.step_id if pending else 'none'})"
+                f"{kind.TYPE} while step {pending.step_id!r} ({pending.step}) is open"
             )
-        b.pending = None
-        if kind is ConflictRebased and not event.merged:  # type: ignore[attr-defined]
-            trigger = None
-    elif pending is not None:
-        raise IllegalEvent(f"{kind.TYPE} while step {pending.step_id!r} ({pending.step}) is open")
-    if trigger is None:
-        return
-    target = machine.destination(b.state, trigger)
-    if target is None:
-        raise IllegalEvent(f"{kind.TYPE} is not allowed in state {b.state!r}")
-    if role != "intent" or kind in _MOVING_INTENTS:
-        b.state = target
+        if trigger is not None:
+            if not _DEST:
+                _DEST.update(machine.destinations())
+            target = _DEST.get((b.state, trigger))
+            if target is None:
+                raise IllegalEvent(f"{kind.TYPE} is not allowed in state {b.state!r}")
+            if rule.moves:
+                b.state = target
+    b.version += 1
+    rule.effect(b, event)
 
 
 def _drafted(b: _Builder, e: CampaignDrafted) -> None:
-    b.spec, b.spec_digest, b.name = e.spec, content_digest(e.spec), str(e.spec.get("name", ""))
+    b.spec, b.name = e.spec, str(e.spec.get("name", ""))
 
 
 def _revised(b: _Builder, e: ConfigRevised) -> None:
@@ -199,7 +231,7 @@ def _revised(b: _Builder, e: ConfigRevised) -> None:
 
 
 def _intent(b: _Builder, e: Any) -> None:
-    b.pending = PendingStep(_ROLES[type(e)][2], e.step_id, getattr(e, "attempt", 1))
+    b.pending = PendingStep(_RULES[type(e)].step, e.step_id, getattr(e, "attempt", 1))
 
 
 def _activation_requested(b: _Builder, e: ActivationRequested) -> None:
@@ -256,26 +288,26 @@ def _nothing(b: _Builder, e: Any) -> None:
     """Events whose whole effect is the state move and the step bookkeeping."""
 
 
-_EFFECTS: dict[type[Event], Any] = {
-    CampaignDrafted: _drafted,
-    ConfigRevised: _revised,
-    CampaignCancelled: _nothing,
-    ValidationRequested: _intent,
-    ValidationPassed: _validation_passed,
-    ValidationFailed: _validation_failed,
-    FilterRequested: _intent,
-    ContactsFiltered: _filtered,
-    FilterFailed: _failed,
-    ActivationRequested: _activation_requested,
-    ActivationSucceeded: _succeeded,
-    ActivationConflicted: _conflicted,
-    ActivationFailed: _failed,
-    RebaseRequested: _intent,
-    ConflictRebased: _rebased,
-    RebaseFailed: _failed,
-    WebhookRegistrationRequested: _intent,
-    WebhookRegistered: _webhook,
-    WebhookRegistrationFailed: _failed,
+_RULES: dict[type[Event], _Rule] = {
+    CampaignDrafted: _Rule("create", None, "", True, _drafted),
+    ConfigRevised: _Rule("command", "revise", "", True, _revised),
+    CampaignCancelled: _Rule("command", "cancel", "", True, _nothing),
+    ValidationRequested: _Rule("intent", "validate", "validation", False, _intent),
+    ValidationPassed: _Rule("outcome", "validate", "validation", True, _validation_passed),
+    ValidationFailed: _Rule("outcome", None, "validation", True, _validation_failed),
+    FilterRequested: _Rule("intent", "filter", "filter", False, _intent),
+    ContactsFiltered: _Rule("outcome", "filter", "filter", True, _filtered),
+    FilterFailed: _Rule("outcome", None, "filter", True, _failed),
+    ActivationRequested: _Rule("intent", "activate", "activation", True, _activation_requested),
+    ActivationSucceeded: _Rule("outcome", "succeed", "activation", True, _succeeded),
+    ActivationConflicted: _Rule("outcome", "conflict", "activation", True, _conflicted),
+    ActivationFailed: _Rule("outcome", "fail", "activation", True, _failed),
+    RebaseRequested: _Rule("intent", "rebase", "rebase", False, _intent),
+    ConflictRebased: _Rule("outcome", "rebase", "rebase", True, _rebased),
+    RebaseFailed: _Rule("outcome", None, "rebase", True, _failed),
+    WebhookRegistrationRequested: _Rule("intent", "register_webhook", "webhook", False, _intent),
+    WebhookRegistered: _Rule("outcome", None, "webhook", True, _webhook),
+    WebhookRegistrationFailed: _Rule("outcome", None, "webhook", True, _failed),
 }
 
 
@@ -302,25 +334,3 @@ def steps(start: CampaignState, events: Iterable[Event]) -> list[CampaignState]:
 def begin(campaign_id: str, event: CampaignDrafted) -> CampaignState:
     """The state of a campaign just drafted."""
     return fold(campaign_id, [event])
-
-
-class Replay:
-    """Folds a stream of stored events into many campaigns at once (one pass over a journal)."""
-
-    def __init__(self) -> None:
-        self._builders: dict[str, _Builder] = {}
-
-    def feed(self, stream_id: str, event: Event) -> None:
-        """Apply one event to its campaign."""
-        b = self._builders.get(stream_id)
-        if b is None:
-            b = self._builders[stream_id] = _Builder.thaw(None, stream_id)
-        apply(b, event)
-
-    def state(self, stream_id: str) -> CampaignState:
-        """The current state of one campaign fed so far."""
-        return self._builders[stream_id].freeze()
-
-    def states(self) -> dict[str, CampaignState]:
-        """Every campaign fed so far."""
-        return {sid: b.freeze() for sid, b in self._builders.items()}

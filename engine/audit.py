@@ -9,13 +9,16 @@ change that would fold old events differently.
 
 from __future__ import annotations
 
-from engine.aggregate import Replay
 from engine.errors import IllegalEvent
-from journal import ChainReport, Journal, StoredEvent
+from engine.replay import Replay, gc_paused
+from journal import Anchor, ChainReport, Journal, StoredEvent
 
 
-def verify(journal: Journal) -> ChainReport:
-    """The chain and the replay, checked together; the report names the first bad seq."""
+def verify(journal: Journal, anchor: Anchor | None = None) -> ChainReport:
+    """The chain and the replay, checked together; the report names the first bad seq.
+
+    ``anchor``: a ``(seq, hash)`` noted from an earlier report, which must still be on the chain.
+    """
     replay = Replay()
 
     def visit(stored: StoredEvent) -> str | None:
@@ -32,4 +35,5 @@ def verify(journal: Journal) -> ChainReport:
                 )
         return None
 
-    return journal.verify(visit)
+    with gc_paused():
+        return journal.verify(visit, anchor)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from engine import machine
-from engine.aggregate import CampaignState, Replay, fold, steps
+from engine.aggregate import CampaignState, fold, steps
 from engine.contacts import Progress, filter_contacts
 from engine.errors import (
     CampaignNotFound,
@@ -29,6 +29,7 @@ from engine.errors import (
 from engine.handle import Campaign
 from engine.payload import preview_config
 from engine.ports import CXoneGateway
+from engine.replay import replay_all
 from engine.spec import CampaignSpec
 from events import (
     ActivationConflicted,
@@ -96,10 +97,10 @@ class Engine:
 
     def load(self, campaign_id: str) -> CampaignState:
         """The campaign's state, folded from its events."""
-        events = self.journal.read_stream(campaign_id)
+        events = self.journal.read_events(campaign_id)
         if not events:
             raise CampaignNotFound(f"no campaign {campaign_id!r} in {self.journal!r}")
-        return fold(campaign_id, (e.event for e in events))
+        return fold(campaign_id, events)
 
     def get(self, campaign_id: str) -> Campaign:
         """A handle on the campaign, for driving it by hand."""
@@ -107,12 +108,8 @@ class Engine:
 
     def campaigns(self, state: str | None = None) -> list[Campaign]:
         """Every campaign (in the order they were drafted), or those in ``state``."""
-        replay = Replay()
-        for stored in self.journal.read_all():
-            replay.feed(stored.stream_id, stored.event)
-        return [
-            Campaign(self, s) for s in replay.states().values() if state is None or s.state == state
-        ]
+        states = replay_all(self.journal).values()
+        return [Campaign(self, s) for s in states if state is None or s.state == state]
 
     def history(self, campaign_id: str) -> list[StoredEvent]:
         """The campaign's events as stored, oldest first."""
@@ -126,7 +123,7 @@ class Engine:
             raise TypeError("draft takes a CampaignSpec: use load_spec(path) or parse_spec(text)")
         campaign_id = self.ids()
         event = CampaignDrafted(spec.to_dict())
-        start = CampaignState(campaign_id, 0, "", "", {}, "")
+        start = CampaignState(campaign_id, 0, "", "", {})
         return Campaign(self, self._append(start, [event], command_id or self.ids()))
 
     def revise(self, campaign_id: str, spec: CampaignSpec, reason: str = "") -> CampaignState:

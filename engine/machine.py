@@ -91,6 +91,11 @@ def destination(state: str, trigger: str) -> str | None:
     return _tables()[1].get((state, trigger))
 
 
+def destinations() -> dict[tuple[str, str], str]:
+    """Every allowed ``(state, trigger)`` and where it leads (a copy, for hot loops)."""
+    return dict(_tables()[1])
+
+
 def mermaid(counts: dict[tuple[str, str], int] | None = None) -> str:
     """The machine as a mermaid ``stateDiagram-v2``, drawn by transitions' own diagram code.
 

@@ -72,7 +72,8 @@ def _float(value: Any) -> float:
         return value
     if type(value) is int:
         return float(value)
-    raise _Mismatch("", f"expected a finite number, found {_describe(value)}")
+    found = repr(value) if type(value) is float else _describe(value)
+    raise _Mismatch("", f"expected a finite number, found {found}")
 
 
 def _datetime(value: Any) -> datetime:
@@ -211,6 +212,39 @@ class _Shape:
         generated: Check = scope["check"]
         return generated
 
+    def plain_encoder(self, hints: dict[str, Any]) -> Callable[[Any], dict[str, Any]]:
+        """Generated code: an event to the plain dict that is stored, each field checked
+        against its type on the way (``_Mismatch`` when one is wrong)."""
+        scope: dict[str, Any] = {"_plain": to_plain}
+        lines = ["def encode(e):", "    out = {}"]
+        for i, (name, check) in enumerate(self.fields):
+            scope[f"_c{i}"] = check
+            kind = hints[name]
+            lines.append(f"    v = e.{name}")
+            if kind in _FAST:
+                scope[f"_k{i}"] = kind
+                lines.append(f"    if type(v) is not _k{i}: _c{i}(v)")
+            elif kind is float:
+                lines.append(f"    v = _c{i}(v)")
+            elif typing.get_origin(kind) is dict:
+                lines.append(f"    _c{i}(v)")
+            else:
+                lines += ["    v = _plain(v)", f"    _c{i}(v)"]
+            lines.append(f"    out[{name!r}] = v")
+        lines.append("    return out")
+        exec("\n".join(lines), scope)  # noqa: S102 - generated from field names we defined
+        generated: Callable[[Any], dict[str, Any]] = scope["encode"]
+        return generated
+
+    def name_the_bad_field(self, event: Any) -> _Mismatch:
+        """The first field of ``event`` whose value does not fit its type, as a ``_Mismatch``."""
+        for name, check in self.fields:
+            try:
+                check(to_plain(getattr(event, name)))
+            except _Mismatch as exc:
+                return exc.under(name)
+        return _Mismatch("", "does not fit its declared types")
+
     def check_slowly(self, value: Any) -> Any:
         """Check ``value`` field by field, naming the first field at fault."""
         if type(value) is not dict:
@@ -231,7 +265,7 @@ class _Shape:
         return self.cls(**kwargs)
 
 
-def to_plain(value: Any) -> Any:
+def to_plain(value: Any) -> Any:  # noqa: PLR0911 - one return per kind of value
     """An event (or any attrs value) as plain JSON-compatible data."""
     kind = type(value)
     if kind in _PLAIN:
@@ -241,6 +275,8 @@ def to_plain(value: Any) -> Any:
         names = _FIELD_NAMES[kind] = tuple(f.name for f in attrs.fields(kind))
     if names is not None:
         return {name: to_plain(getattr(value, name)) for name in names}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple: by field name
+        return {name: to_plain(v) for name, v in zip(value._fields, value, strict=True)}
     if isinstance(value, tuple | list):
         return [to_plain(v) for v in value]
     if isinstance(value, dict):
@@ -256,37 +292,67 @@ _PLAIN = {str, int, float, bool, type(None)}
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
+_raw_decode = json.JSONDecoder().raw_decode
+
+
 class EventCodec:
     """Encodes events to ``(type, schema, canonical JSON)`` and decodes them back strictly."""
 
     def __init__(self, registry: EventRegistry = REGISTRY) -> None:
         self.registry = registry
-        self._shapes: dict[type, _Shape] = {}
+        self._decoders: dict[str, tuple[type[Event], Check]] = {}
+        self._encoders: dict[type, tuple[Callable[[Any], dict[str, Any]], Any]] = {}
 
     def encode(self, event: Event) -> tuple[str, int, str]:
         """The stored form of ``event``; raises ``ValueError`` for NaN or a naive datetime."""
         cls = type(event)
-        if self.registry.class_for(cls.TYPE) is not cls:
-            raise ValueError(f"{cls.__qualname__} is not registered under {cls.TYPE!r}")
-        return cls.TYPE, cls.SCHEMA, canonical_json(to_plain(event))
+        encoder = self._encoders.get(cls)
+        if encoder is None:
+            if self.registry.class_for(cls.TYPE) is not cls:
+                raise ValueError(f"{cls.__qualname__} is not registered under {cls.TYPE!r}")
+            shape = _Shape(cls)
+            encoder = self._encoders[cls] = (
+                shape.plain_encoder(typing.get_type_hints(cls)),
+                shape.name_the_bad_field,
+            )
+        plain_of, name_the_bad_field = encoder
+        # attrs does not check types on construction, so the encoder does: nothing is ever
+        # stored that would not decode (an int field holding "5" would be a poisoned row).
+        try:
+            plain = plain_of(event)
+        except _Mismatch:
+            exc = name_the_bad_field(event)
+            raise ValueError(
+                f"{cls.__qualname__}.{exc.path}: {exc.message}; not stored, as it could not be "
+                "read back"
+            ) from None
+        return cls.TYPE, cls.SCHEMA, canonical_json(plain)
 
     def decode(self, type_: str, schema: int, data: str | dict[str, Any]) -> Event:
-        """The event stored as ``data`` (JSON text or a parsed object) at ``schema``."""
-        cls = self.registry.class_for(type_)
-        if isinstance(data, str):
+        """The event stored as ``data`` (JSON text or a parsed object) at ``schema``.
+
+        This is the hot path of every load and replay, hence the cached checker per type and
+        ``raw_decode`` (with an explicit check for trailing text) instead of ``json.loads``.
+        """
+        decoder = self._decoders.get(type_)
+        if decoder is None:
+            cls = self.registry.class_for(type_)
+            decoder = self._decoders[type_] = (cls, _Shape(cls).check)
+        cls, check = decoder
+        if type(data) is str:
+            text = data
             try:
-                data = json.loads(data)
+                data, end = _raw_decode(text)
             except ValueError as exc:
                 raise EventDecodeError(type_, f"payload is not JSON ({exc})") from None
+            if end != len(text) and text[end:].strip():
+                raise EventDecodeError(type_, "payload has text after the JSON value")
         if type(data) is not dict:
             raise EventDecodeError(type_, f"payload must be an object, found {_describe(data)}")
         if schema != cls.SCHEMA:
             data = self.registry.upcast(type_, schema, data)
-        shape = self._shapes.get(cls)
-        if shape is None:
-            shape = self._shapes[cls] = _Shape(cls)
         try:
-            event: Event = shape.check(data)
+            event: Event = check(data)
         except _Mismatch as exc:
             raise EventDecodeError(type_, exc.message, exc.path) from None
         except (TypeError, ValueError) as exc:  # an attrs validator refused a value

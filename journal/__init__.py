@@ -18,10 +18,11 @@ from journal.errors import (
     NotAJournal,
 )
 from journal.memory import InMemoryJournal
-from journal.records import ChainReport, Journal, Lease, RawRow, StoredEvent, Visitor
+from journal.records import Anchor, ChainReport, Journal, Lease, RawRow, StoredEvent, Visitor
 from journal.sqlite import SQLiteJournal
 
 __all__ = [
+    "Anchor",
     "BlobNotFound",
     "ChainReport",
     "Clock",

@@ -68,7 +68,10 @@ def utc_text(moment: datetime) -> str:
     """``moment`` as fixed-width ISO-8601 UTC with microseconds and ``Z``: sorts as it compares."""
     if moment.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous: pass an aware UTC time")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # isoformat, not strftime: several times faster, and this runs on every append.
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_utc_text(text: str) -> datetime:

@@ -23,14 +23,15 @@ from journal.errors import (
 from journal.leases import check_ttl, is_held
 from journal.records import (
     GENESIS,
+    Anchor,
     ChainReport,
     Lease,
     RawRow,
     StoredEvent,
     Visitor,
     blob_digest,
+    chain,
     prepare_append,
-    row_hash,
 )
 from journal.verify import walk_chain
 
@@ -62,7 +63,9 @@ class InMemoryJournal:
         state_digests: Sequence[str | None] | None = None,
     ) -> list[StoredEvent]:
         """Append ``events`` after ``expected_version``, all or nothing (see ``Journal``)."""
-        prep = prepare_append(stream_id, events, expected_version, meta, state_digests)
+        prep = prepare_append(
+            stream_id, events, expected_version, meta, state_digests, command_id=command_id
+        )
         with self._lock:
             if command_id is not None and command_id in self._commands:
                 first, last, fingerprint = self._commands[command_id]
@@ -76,52 +79,16 @@ class InMemoryJournal:
             if version != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, version)
             seq, prev = self._head
-            now, first_seq = utc_text(self.clock.now()), seq + 1
-            rows, stored = [], []
-            for event, (type_, schema, data), digest in zip(
-                events, prep.encoded, prep.digests, strict=True
-            ):
-                seq, version = seq + 1, version + 1
-                hash_ = row_hash(
-                    prev, seq, stream_id, version, type_, schema, data, prep.meta, now, digest
-                )
-                rows.append(
-                    RawRow(
-                        seq,
-                        stream_id,
-                        version,
-                        type_,
-                        schema,
-                        data,
-                        prep.meta,
-                        now,
-                        digest,
-                        prev,
-                        hash_,
-                    )
-                )
-                stored.append(
-                    StoredEvent(
-                        seq,
-                        stream_id,
-                        version,
-                        type_,
-                        schema,
-                        event,
-                        prep.meta,
-                        now,
-                        digest,
-                        prev,
-                        hash_,
-                    )
-                )
-                prev = hash_
+            plain, stored = chain(
+                stream_id, events, prep, (seq, version, prev), utc_text(self.clock.now())
+            )
+            rows = [RawRow._make(r) for r in plain]
             index = self._streams.setdefault(stream_id, [])
             index.extend(range(len(self._rows), len(self._rows) + len(rows)))
             self._rows.extend(rows)
             if command_id is not None:
-                self._commands[command_id] = (first_seq, seq, prep.fingerprint)
-            self._head = (seq, prev)
+                self._commands[command_id] = (rows[0].seq, rows[-1].seq, prep.fingerprint)
+            self._head = (rows[-1].seq, rows[-1].hash)
         return stored
 
     def read_stream(self, stream_id: str, up_to_version: int | None = None) -> list[StoredEvent]:
@@ -133,10 +100,19 @@ class InMemoryJournal:
             rows = [self._rows[i] for i in index]
         return [self._decoded(r) for r in rows]
 
+    def read_events(self, stream_id: str, up_to_version: int | None = None) -> list[Event]:
+        """Only the stream's events."""
+        return [s.event for s in self.read_stream(stream_id, up_to_version)]
+
     def read_all(self, after_seq: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
         """Every event after ``after_seq`` in seq order."""
         for row in self.raw_rows(after_seq, limit):
             yield self._decoded(row)
+
+    def iter_events(self, after_seq: int = 0) -> Iterator[tuple[str, Event]]:
+        """``(stream_id, event)`` in seq order."""
+        for stored in self.read_all(after_seq):
+            yield stored.stream_id, stored.event
 
     def raw_rows(self, after_seq: int = 0, limit: int | None = None) -> Iterator[RawRow]:
         """Rows exactly as stored."""
@@ -158,9 +134,9 @@ class InMemoryJournal:
         """The seq of the newest event (0 when empty)."""
         return self._head[0]
 
-    def verify(self, visitor: Visitor | None = None) -> ChainReport:
+    def verify(self, visitor: Visitor | None = None, anchor: Anchor | None = None) -> ChainReport:
         """Walk the whole chain; the report names the first bad seq."""
-        return walk_chain(self.raw_rows(), self._head, visitor)
+        return walk_chain(self.raw_rows(), visitor, anchor)
 
     def put_blob(self, data: bytes) -> str:
         """Store ``data`` under its digest and return the digest."""

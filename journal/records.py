@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import attrs
 
-from events import CODEC, Event, canonical_json, content_digest
+from events import CODEC, Event, EventDecodeError, canonical_json, content_digest
+from journal.errors import JournalCorrupt
 
 GENESIS = "0" * 64
 """The ``prev_hash`` of the first event in a journal."""
@@ -35,6 +36,43 @@ class StoredEvent(NamedTuple):
         """Actor, command id, causation, correlation, fence: whatever the writer recorded."""
         meta: dict[str, Any] = json.loads(self.meta_json)
         return meta
+
+
+def decode_rows(rows: Iterable[Sequence[Any]]) -> list[StoredEvent]:
+    """Whole journal rows (in ``RawRow`` order) to stored events; ``JournalCorrupt`` names the
+    seq of a row that does not decode."""
+    decode, out = CODEC.decode, []
+    try:
+        for row in rows:
+            out.append(
+                StoredEvent(
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    decode(row[3], row[4], row[5]),
+                    row[6],
+                    row[7],
+                    row[8],
+                    row[9],
+                    row[10],
+                )
+            )
+    except EventDecodeError as exc:
+        raise JournalCorrupt(f"seq {row[0]} (stream {row[1]!r}): {exc}", row[0]) from exc
+    return out
+
+
+def decode_events(rows: Iterable[Sequence[Any]]) -> list[Event]:
+    """``(seq, type, schema, data)`` rows to events (the lean path for loading a campaign)."""
+    decode, out = CODEC.decode, []
+    try:
+        for row in rows:
+            out.append(decode(row[1], row[2], row[3]))
+    except EventDecodeError as exc:
+        raise JournalCorrupt(f"seq {row[0]}: {exc}", row[0]) from exc
+    return out
 
 
 class RawRow(NamedTuple):
@@ -80,18 +118,25 @@ class Lease:
     expires_at: str
 
 
+Anchor = tuple[int, str]
+"""``(seq, hash)`` of a point on the chain, noted by an auditor to check against later."""
+
+
 @attrs.frozen
 class ChainReport:
-    """What ``verify()`` found: ``ok``, how many events it read, and the first bad seq if any."""
+    """What ``verify()`` found: ``ok``, how many events it read, the first bad seq if any, and
+    the head (last seq and hash) to note down as an anchor for the next verification."""
 
     ok: bool
     events: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    head: Anchor = (0, GENESIS)
 
     def __str__(self) -> str:
         if self.ok:
-            return f"ok: {self.events} events, chain intact"
+            seq, hash_ = self.head
+            return f"ok: {self.events} events, chain intact, head seq {seq} {hash_[:16]}"
         return f"seq {self.first_bad_seq}: {self.problem}"
 
 
@@ -113,22 +158,16 @@ def row_hash(  # noqa: PLR0917 - one argument per stored column, in the table's 
 ) -> str:
     """The chain hash of a row: SHA-256 over the previous hash and every stored field.
 
-    Each field is length-prefixed, so no choice of field contents can make two different rows
-    hash alike.
+    Integers are written in decimal and ended by ``|``; every text field is length-prefixed;
+    a missing state digest is ``-``. So no choice of field contents (even a tampered one) makes
+    two different rows hash alike. One f-string: this runs once per appended event.
     """
-    parts = (
-        prev_hash,
-        str(seq),
-        stream_id,
-        str(version),
-        type_,
-        str(schema),
-        data,
-        meta,
-        recorded_at,
-        "" if state_digest is None else "d" + state_digest,
+    digest = "-" if state_digest is None else f"{len(state_digest)}:{state_digest}"
+    text = (
+        f"{seq}|{version}|{schema}|{len(prev_hash)}:{prev_hash}{len(stream_id)}:{stream_id}"
+        f"{len(type_)}:{type_}{len(recorded_at)}:{recorded_at}{len(meta)}:{meta}"
+        f"{len(data)}:{data}{digest}"
     )
-    text = "".join(f"{len(p)}:{p}" for p in parts)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -147,6 +186,8 @@ def prepare_append(
     expected_version: int,
     meta: Mapping[str, Any] | None,
     state_digests: Sequence[str | None] | None,
+    *,
+    command_id: str | None = None,
 ) -> PreparedAppend:
     """Check an append's arguments and encode its events (shared by every backend)."""
     if not isinstance(stream_id, str) or not stream_id:
@@ -159,8 +200,52 @@ def prepare_append(
     if len(digests) != len(events):
         raise ValueError(f"{len(events)} events but {len(digests)} state digests")
     encoded = [CODEC.encode(e) for e in events]
-    fingerprint = content_digest([stream_id, encoded])
-    return PreparedAppend(encoded, canonical_json(dict(meta or {})), digests, fingerprint)
+    # What a command id promises: the same stream and events (only needed when there is one).
+    fingerprint = "" if command_id is None else content_digest([stream_id, encoded])
+    meta_json = canonical_json(dict(meta)) if meta else "{}"
+    return PreparedAppend(encoded, meta_json, digests, fingerprint)
+
+
+def chain(
+    stream_id: str,
+    events: Sequence[Event],
+    prep: PreparedAppend,
+    after: tuple[int, int, str],
+    now: str,
+) -> tuple[list[tuple[Any, ...]], list[StoredEvent]]:
+    """The rows an append writes, each hash-chained to the one before.
+
+    ``after`` is ``(seq, stream version, hash)`` of what precedes them. Returns the rows as
+    stored and as handed back (the same, with the caller's event objects in place of the JSON).
+    The rows are plain tuples in ``RawRow`` order (sqlite3 binds an exact tuple fastest), and
+    ``StoredEvent`` is made with ``_make`` (C) rather than its Python ``__new__``: a bulk append
+    runs this loop once per event.
+    """
+    seq, version, prev = after
+    meta, rows, stored = prep.meta, [], []
+    make_stored, sha256 = StoredEvent._make, hashlib.sha256
+    # row_hash's text, with the parts every row of this append shares written once.
+    stream_part = f"{len(stream_id)}:{stream_id}"
+    shared_part = f"{len(now)}:{now}{len(meta)}:{meta}"
+    for event, (type_, schema, data), digest in zip(
+        events, prep.encoded, prep.digests, strict=True
+    ):
+        seq += 1
+        version += 1
+        digest_part = "-" if digest is None else f"{len(digest)}:{digest}"
+        text = (
+            f"{seq}|{version}|{schema}|{len(prev)}:{prev}{stream_part}{len(type_)}:{type_}"
+            f"{shared_part}{len(data)}:{data}{digest_part}"
+        )
+        hash_ = sha256(text.encode()).hexdigest()
+        rows.append((seq, stream_id, version, type_, schema, data, meta, now, digest, prev, hash_))
+        stored.append(
+            make_stored(
+                (seq, stream_id, version, type_, schema, event, meta, now, digest, prev, hash_)
+            )
+        )
+        prev = hash_
+    return rows, stored
 
 
 class Journal(Protocol):
@@ -187,6 +272,14 @@ class Journal(Protocol):
         """Every event after ``after_seq`` in global order, streamed in pages."""
         ...
 
+    def read_events(self, stream_id: str, up_to_version: int | None = None) -> list[Event]:
+        """Only the events of a stream, in order: the fast path for folding one campaign."""
+        ...
+
+    def iter_events(self, after_seq: int = 0) -> Iterator[tuple[str, Event]]:
+        """``(stream_id, event)`` for every event after ``after_seq``: the fast path for replay."""
+        ...
+
     def stream_version(self, stream_id: str) -> int:
         """The stream's latest version, 0 when it has none."""
         ...
@@ -199,8 +292,11 @@ class Journal(Protocol):
         """The seq of the newest event, 0 in an empty journal."""
         ...
 
-    def verify(self, visitor: Visitor | None = None) -> ChainReport:
-        """Walk the chain (and call ``visitor`` on each event); name the first bad seq."""
+    def verify(self, visitor: Visitor | None = None, anchor: Anchor | None = None) -> ChainReport:
+        """Walk the chain (and call ``visitor`` on each event); name the first bad seq.
+
+        ``anchor`` is a ``(seq, hash)`` from an earlier report that must still be on the chain.
+        """
         ...
 
     def put_blob(self, data: bytes) -> str:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 import sqlite_utils
 
 from journal.errors import JournalTooNew, NotAJournal
-from journal.records import GENESIS
 
 APPLICATION_ID = 0x63787076  # "cxpv"
 SCHEMA_VERSION = 1
@@ -79,10 +78,6 @@ def _create_v1(db: sqlite_utils.Database) -> None:
         not_null={"size", "data", "created_at"},
         strict=True,
     )
-    # The chain's head, updated in every append's transaction: deleting the newest events
-    # (which leaves an intact but shorter chain) is caught by comparing against it.
-    db.table("chain_head").create({"id": int, "seq": int, "hash": str}, pk="id", strict=True)
-    db.table("chain_head").insert({"id": 1, "seq": 0, "hash": GENESIS})
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1]

@@ -12,11 +12,10 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from events import Event, EventDecodeError
+from events import CODEC, Event, EventDecodeError
 from journal.clock import Clock, SystemClock, utc_text
 from journal.crash import crash_point
 from journal.errors import (
@@ -31,14 +30,18 @@ from journal.errors import (
 )
 from journal.leases import LeaseBook
 from journal.records import (
+    GENESIS,
+    Anchor,
     ChainReport,
     Lease,
     RawRow,
     StoredEvent,
     Visitor,
     blob_digest,
+    chain,
+    decode_events,
+    decode_rows,
     prepare_append,
-    row_hash,
 )
 from journal.schema import EVENT_COLUMNS, check_and_migrate
 from journal.verify import walk_chain
@@ -48,6 +51,10 @@ PAGE = 1000
 # Built from a constant column list, never from input: every value goes in as a parameter.
 _INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
 _SELECT = f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608
+_HEAD = (
+    "SELECT (SELECT max(version) FROM events WHERE stream_id = ?), seq, hash "
+    "FROM events ORDER BY seq DESC LIMIT 1"
+)
 
 
 class SQLiteJournal:
@@ -66,10 +73,12 @@ class SQLiteJournal:
         self._lock = threading.RLock()
         self._conn = _connect(self.path, busy_timeout)
         try:
-            with self._translated("open"):
-                check_and_migrate(self._conn, self.path)
-                self._conn.execute("PRAGMA journal_mode = WAL")
-                self._conn.execute(f"PRAGMA synchronous = {_checked_sync(synchronous)}")
+            check_and_migrate(self._conn, self.path)
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute(f"PRAGMA synchronous = {_checked_sync(synchronous)}")
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise self._translated(exc, "open") from exc
         except BaseException:
             self._conn.close()
             raise
@@ -96,55 +105,33 @@ class SQLiteJournal:
         already applied, the earlier events are returned and nothing is written
         (``CommandConflict`` if they differ from these).
         """
-        prep = prepare_append(stream_id, events, expected_version, meta, state_digests)
+        prep = prepare_append(
+            stream_id, events, expected_version, meta, state_digests, command_id=command_id
+        )
         with self._transaction("append") as conn:
             if command_id is not None:
                 earlier = self._replayed_command(conn, command_id, prep.fingerprint)
                 if earlier is not None:
                     return earlier
-            row = conn.execute(
-                "SELECT max(version) FROM events WHERE stream_id = ?", (stream_id,)
-            ).fetchone()
-            version = row[0] or 0
+            # The stream's version and the chain's head in one statement (the hot path).
+            row = conn.execute(_HEAD, (stream_id,)).fetchone()
+            version, seq, prev = row if row is not None else (None, 0, GENESIS)
+            version = version or 0
             if version != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, version)
-            seq, prev = conn.execute("SELECT seq, hash FROM chain_head").fetchone()
-            now, first_seq = utc_text(self.clock.now()), seq + 1
-            stored = []
-            for event, (type_, schema, data), digest in zip(
-                events, prep.encoded, prep.digests, strict=True
-            ):
-                seq, version = seq + 1, version + 1
-                hash_ = row_hash(
-                    prev, seq, stream_id, version, type_, schema, data, prep.meta, now, digest
-                )
-                stored.append(
-                    StoredEvent(
-                        seq,
-                        stream_id,
-                        version,
-                        type_,
-                        schema,
-                        event,
-                        prep.meta,
-                        now,
-                        digest,
-                        prev,
-                        hash_,
-                    )
-                )
-                prev = hash_
-            conn.executemany(
-                _INSERT,
-                [(*s[:5], enc[2], *s[6:]) for s, enc in zip(stored, prep.encoded, strict=True)],
+            rows, stored = chain(
+                stream_id, events, prep, (seq, version, prev), utc_text(self.clock.now())
             )
+            if len(rows) == 1:
+                conn.execute(_INSERT, rows[0])
+            else:
+                conn.executemany(_INSERT, rows)
             crash_point("journal-mid-append")
             if command_id is not None:
                 conn.execute(
                     "INSERT INTO commands VALUES (?, ?, ?, ?, ?)",
-                    (command_id, stream_id, first_seq, seq, prep.fingerprint),
+                    (command_id, stream_id, stored[0].seq, stored[-1].seq, prep.fingerprint),
                 )
-            conn.execute("UPDATE chain_head SET seq = ?, hash = ?", (seq, prev))
         return stored
 
     def _replayed_command(
@@ -164,7 +151,7 @@ class SQLiteJournal:
                 f"command {command_id!r} was already applied with different events; "
                 "use a new command id for a new command"
             )
-        return _decoded(
+        return decode_rows(
             conn.execute(f"{_SELECT} WHERE seq BETWEEN ? AND ? ORDER BY seq", (row[0], row[1]))
         )
 
@@ -182,35 +169,51 @@ class SQLiteJournal:
 
     def read_stream(self, stream_id: str, up_to_version: int | None = None) -> list[StoredEvent]:
         """The stream's events in version order, up to ``up_to_version`` when given."""
+        return decode_rows(self._stream_rows(_SELECT, stream_id, up_to_version))
+
+    def read_events(self, stream_id: str, up_to_version: int | None = None) -> list[Event]:
+        """Only the stream's events (no hashes or meta): what folding a campaign needs."""
+        select = "SELECT seq, type, schema, data FROM events"
+        return decode_events(self._stream_rows(select, stream_id, up_to_version))
+
+    def _stream_rows(self, select: str, stream_id: str, up_to: int | None) -> list[Any]:
         with self._reading() as conn:
-            if up_to_version is None:
-                return _decoded(
-                    conn.execute(f"{_SELECT} WHERE stream_id = ? ORDER BY version", (stream_id,))
-                )
-            return _decoded(
-                conn.execute(
-                    f"{_SELECT} WHERE stream_id = ? AND version <= ? ORDER BY version",
-                    (stream_id, up_to_version),
-                )
-            )
+            if up_to is None:
+                query = f"{select} WHERE stream_id = ? ORDER BY version"
+                return conn.execute(query, (stream_id,)).fetchall()
+            query = f"{select} WHERE stream_id = ? AND version <= ? ORDER BY version"
+            return conn.execute(query, (stream_id, up_to)).fetchall()
 
     def read_all(self, after_seq: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
         """Every event after ``after_seq`` in seq order, fetched a page at a time."""
-        for page in self._raw_pages(after_seq, limit):
-            yield from _decoded(page)
+        for page in self._pages(_SELECT, after_seq, limit):
+            yield from decode_rows(page)
+
+    def iter_events(self, after_seq: int = 0) -> Iterator[tuple[str, Event]]:
+        """``(stream_id, event)`` in seq order, a page at a time: what a replay needs."""
+        decode = CODEC.decode
+        for page in self._pages(
+            "SELECT seq, stream_id, type, schema, data FROM events", after_seq, None
+        ):
+            try:
+                for row in page:
+                    yield row[1], decode(row[2], row[3], row[4])
+            except EventDecodeError as exc:
+                raise JournalCorrupt(f"seq {row[0]} (stream {row[1]!r}): {exc}", row[0]) from exc
 
     def raw_rows(self, after_seq: int = 0) -> Iterator[RawRow]:
         """Rows exactly as stored (nothing decoded), for export and verification."""
-        for page in self._raw_pages(after_seq, None):
+        for page in self._pages(_SELECT, after_seq, None):
             yield from map(RawRow._make, page)
 
-    def _raw_pages(self, after_seq: int, limit: int | None) -> Iterator[list[tuple[Any, ...]]]:
+    def _pages(self, select: str, after_seq: int, limit: int | None) -> Iterator[list[Any]]:
+        """Keyset pages by seq: bounded memory, and no read transaction held between pages."""
         remaining = -1 if limit is None else limit
         while remaining != 0:
             size = PAGE if remaining < 0 else min(PAGE, remaining)
             with self._reading() as conn:
                 page = conn.execute(
-                    f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, size)
+                    f"{select} WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, size)
                 ).fetchall()
             if not page:
                 return
@@ -238,7 +241,7 @@ class SQLiteJournal:
     def last_seq(self) -> int:
         """The seq of the newest event (0 when empty)."""
         with self._reading() as conn:
-            return int(conn.execute("SELECT seq FROM chain_head").fetchone()[0])
+            return int(conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0)
 
     def get_blob(self, digest: str) -> bytes:
         """The bytes stored under ``digest``; ``BlobNotFound``, or ``JournalCorrupt`` if altered."""
@@ -251,12 +254,14 @@ class SQLiteJournal:
             raise JournalCorrupt(f"blob {digest} in {self.path} does not match its digest")
         return data
 
-    def verify(self, visitor: Visitor | None = None) -> ChainReport:
-        """Walk the whole chain; the report names the first bad seq. Never raises on bad data."""
+    def verify(self, visitor: Visitor | None = None, anchor: Anchor | None = None) -> ChainReport:
+        """Walk the whole chain; the report names the first bad seq. Never raises on bad data.
+
+        ``anchor``, a ``(seq, hash)`` an auditor noted from an earlier report, must still be on
+        the chain: that is what catches the newest events being removed.
+        """
         try:
-            with self._reading() as conn:
-                head = conn.execute("SELECT seq, hash FROM chain_head").fetchone()
-            return walk_chain(self.raw_rows(), (head[0], head[1]), visitor)
+            return walk_chain(self.raw_rows(), visitor, anchor)
         except (sqlite3.DatabaseError, JournalError, TypeError, ValueError) as exc:
             return ChainReport(False, 0, None, f"the journal cannot be read: {exc}")
 
@@ -291,60 +296,75 @@ class SQLiteJournal:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self, what: str) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, what: str) -> _Transaction:
         """One ``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back whole on any error."""
-        with self._lock, self._translated(what):
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        return _Transaction(self, what, write=True)
 
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, self._translated("read"):
-            yield self._conn
+    def _reading(self) -> _Transaction:
+        return _Transaction(self, "read", write=False)
 
-    @contextmanager
-    def _translated(self, what: str) -> Iterator[None]:
-        """Turn sqlite3's errors into the journal's, naming the file and what was being done."""
+    def _translated(self, exc: sqlite3.DatabaseError, what: str) -> JournalError:
+        """sqlite3's error as the journal's, naming the file and what was being done."""
+        if isinstance(exc, sqlite3.IntegrityError):
+            return JournalCorrupt(f"{what} on {self.path} broke a constraint: {exc}")
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return JournalBusy(
+                f"{what} on {self.path}: another process kept the journal locked past "
+                "busy_timeout; try again, or stop the other writer"
+            )
+        if name.startswith("SQLITE_FULL"):
+            return JournalFull(
+                f"{what} on {self.path}: no space left; nothing was written, free some "
+                "space and retry"
+            )
+        if name.startswith("SQLITE_NOTADB"):
+            return NotAJournal(f"{self.path} is not a cxpreview journal")
+        return JournalCorrupt(f"{what} on {self.path} failed: {exc}")
+
+
+class _Transaction:
+    """The journal's lock, and for a write one ``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back
+    whole on any error); sqlite3's errors come out as the journal's. A class rather than a
+    generator context manager: every append goes through it."""
+
+    __slots__ = ("journal", "what", "write")
+
+    def __init__(self, journal: SQLiteJournal, what: str, write: bool) -> None:
+        self.journal, self.what, self.write = journal, what, write
+
+    def __enter__(self) -> sqlite3.Connection:
+        journal = self.journal
+        journal._lock.acquire()
         try:
-            yield
-        except sqlite3.IntegrityError as exc:
-            raise JournalCorrupt(f"{what} on {self.path} broke a constraint: {exc}") from exc
+            if self.write:
+                journal._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.DatabaseError as exc:
-            name = getattr(exc, "sqlite_errorname", "")
-            if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-                raise JournalBusy(
-                    f"{what} on {self.path}: another process kept the journal locked past "
-                    "busy_timeout; try again, or stop the other writer"
-                ) from exc
-            if name.startswith("SQLITE_FULL"):
-                raise JournalFull(
-                    f"{what} on {self.path}: no space left; nothing was written, free some "
-                    "space and retry"
-                ) from exc
-            if name.startswith("SQLITE_NOTADB"):
-                raise NotAJournal(f"{self.path} is not a cxpreview journal") from exc
-            raise JournalCorrupt(f"{what} on {self.path} failed: {exc}") from exc
+            journal._lock.release()
+            raise journal._translated(exc, self.what) from exc
+        except BaseException:
+            journal._lock.release()
+            raise
+        return journal._conn
 
-
-def _decoded(
-    rows: Iterator[tuple[Any, ...]] | list[tuple[Any, ...]] | sqlite3.Cursor,
-) -> list[StoredEvent]:
-    out = []
-    decode = RawRow._make
-    for row in rows:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        journal, conn = self.journal, self.journal._conn
         try:
-            out.append(decode(row).decoded())
-        except EventDecodeError as exc:
-            raise JournalCorrupt(f"seq {row[0]} (stream {row[1]!r}): {exc}", row[0]) from exc
-    return out
+            if self.write and kind is None:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.DatabaseError as error:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise journal._translated(error, self.what) from error
+            elif self.write and conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise journal._translated(exc, self.what) from exc
+        finally:
+            journal._lock.release()
 
 
 def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:

@@ -5,24 +5,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from events import EventDecodeError
-from journal.records import GENESIS, ChainReport, RawRow, Visitor, row_hash
+from journal.records import GENESIS, Anchor, ChainReport, RawRow, Visitor, row_hash
 
 
 def walk_chain(
-    rows: Iterable[RawRow],
-    head: tuple[int, str],
-    visitor: Visitor | None = None,
+    rows: Iterable[RawRow], visitor: Visitor | None = None, anchor: Anchor | None = None
 ) -> ChainReport:
-    """Check every row in seq order, then the head; report the first problem and stop there.
+    """Check every row in seq order; report the first problem and stop there.
 
     A row is good when its seq follows the previous one, its ``prev_hash`` is the previous
     row's hash, its own hash recomputes from its fields, its version follows the previous one of
     its stream, its event decodes, and ``visitor`` (the engine's replay) has nothing to say.
+    A chain is only as long as it says it is: removing the newest events leaves a valid, shorter
+    chain, which only an ``anchor`` noted earlier reveals.
     """
     prev_seq, prev_hash, count = 0, GENESIS, 0
     versions: dict[str, int] = {}
     for row in rows:
         problem = _problem(row, prev_seq, prev_hash, versions.get(row.stream_id, 0))
+        if (
+            problem is None
+            and anchor is not None
+            and row.seq == anchor[0]
+            and row.hash != anchor[1]
+        ):
+            problem = "the hash differs from the anchor noted earlier: history was rewritten"
         if problem is None:
             try:
                 stored = row.decoded()
@@ -31,19 +38,19 @@ def walk_chain(
             else:
                 problem = visitor(stored) if visitor is not None else None
         if problem is not None:
-            return ChainReport(False, count, row.seq, problem)
+            return ChainReport(False, count, row.seq, problem, (prev_seq, prev_hash))
         prev_seq, prev_hash, count = row.seq, row.hash, count + 1
         versions[row.stream_id] = row.version
-    head_seq, head_hash = head
-    if (head_seq, head_hash) != (prev_seq, prev_hash):
+    if anchor is not None and anchor[0] > prev_seq:
         return ChainReport(
             False,
             count,
             prev_seq + 1,
-            f"the chain ends at seq {prev_seq} but the journal's head says seq {head_seq}: "
+            f"the chain ends at seq {prev_seq} but was anchored at seq {anchor[0]}: "
             "events were removed from the end",
+            (prev_seq, prev_hash),
         )
-    return ChainReport(True, count)
+    return ChainReport(True, count, head=(prev_seq, prev_hash))
 
 
 def _problem(row: RawRow, prev_seq: int, prev_hash: str, prev_version: int) -> str | None:

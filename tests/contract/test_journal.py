@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from events import (
+    CODEC,
     CampaignCancelled,
     CampaignDrafted,
     ValidationFailed,
@@ -21,6 +22,7 @@ from journal import (
     StoredEvent,
     utc_text,
 )
+from journal.records import row_hash
 
 Journal = SQLiteJournal | InMemoryJournal
 
@@ -81,7 +83,7 @@ def test_a_stale_expected_version_is_refused_and_nothing_is_written(any_journal:
 
 
 def test_an_unencodable_event_fails_the_whole_append(any_journal: Journal) -> None:
-    with pytest.raises(ValueError, match="Out of range float"):
+    with pytest.raises(ValueError, match="latency_ms: expected a finite number, found inf"):
         any_journal.append("c1", [drafted(), ValidationFailed("s", (), True, float("inf"))], 0)
     assert any_journal.last_seq() == 0
 
@@ -215,3 +217,21 @@ def test_an_owner_may_acquire_again_and_gets_a_new_fence(any_journal: Journal) -
     assert b.fence == a.fence + 1
     with pytest.raises(LeaseLost):
         any_journal.renew_lease(a, ttl=10)
+
+
+def test_appended_hashes_are_the_documented_row_hash(any_journal: Journal) -> None:
+    any_journal.append("c1", [drafted(), ValidationRequested("s")], 0, state_digests=["d1", None])
+    for r in any_journal.read_all():
+        data = CODEC.encode(r.event)[2]
+        assert r.hash == row_hash(
+            r.prev_hash,
+            r.seq,
+            r.stream_id,
+            r.version,
+            r.type,
+            r.schema,
+            data,
+            r.meta_json,
+            r.recorded_at,
+            r.state_digest,
+        )

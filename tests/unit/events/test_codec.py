@@ -24,7 +24,7 @@ from events import (
     ValidationFailed,
     canonical_json,
 )
-from tests.strategies import instances
+from tests.strategies import instances, json_values
 
 ALL_EVENTS = sorted(REGISTRY, key=lambda cls: cls.TYPE)
 
@@ -74,7 +74,7 @@ def test_canonical_json_sorts_keys_and_refuses_nan() -> None:
 
 
 def test_encoding_a_nan_latency_is_refused() -> None:
-    with pytest.raises(ValueError, match="Out of range float"):
+    with pytest.raises(ValueError, match="latency_ms: expected a finite number, found nan"):
         CODEC.encode(ValidationFailed("s", (), True, float("nan")))
 
 
@@ -225,3 +225,29 @@ def test_an_unregistered_class_cannot_be_encoded() -> None:
 
     with pytest.raises(ValueError, match="not registered"):
         CODEC.encode(Stray("s", 1, 1, "d"))
+
+
+@given(json_values)
+def test_canonical_json_is_what_the_public_encoder_writes(value: Any) -> None:
+    # canonical_json calls CPython's C encoder directly (for speed); it must agree exactly.
+    public = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical_json({"v": value}) == '{"v":' + public + "}"
+
+
+@pytest.mark.parametrize(
+    ("event", "where"),
+    [
+        (ActivationRequested("s", "1", 3, "d"), "ActivationRequested.attempt: expected an integer"),  # type: ignore[arg-type]
+        (
+            ActivationRequested("s", True, 3, "d"),
+            "ActivationRequested.attempt: expected an integer",
+        ),
+        (
+            ValidationFailed("s", (FieldProblem("p", 5),), True, 1.0),  # type: ignore[arg-type]
+            r"ValidationFailed.problems\[0\].message: expected a string",
+        ),
+    ],
+)
+def test_an_event_that_could_not_be_read_back_is_never_encoded(event: Event, where: str) -> None:
+    with pytest.raises(ValueError, match=where):
+        CODEC.encode(event)

@@ -39,7 +39,7 @@ def test_a_new_journal_is_private_wal_and_versioned(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
     assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x63787076
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"events", "leases", "blobs", "commands", "chain_head"} <= tables
+    assert {"events", "leases", "blobs", "commands"} <= tables
 
 
 def test_data_survives_reopening(tmp_path: Path) -> None:
@@ -137,15 +137,38 @@ def test_swapped_rows_are_named(tampered: tuple[Path, sqlite3.Connection]) -> No
     assert verify(path)[:2] == (False, 2)
 
 
-def test_removing_the_newest_events_is_caught_by_the_head(
+def test_removing_the_newest_events_is_caught_by_an_anchor(
     tampered: tuple[Path, sqlite3.Connection],
 ) -> None:
     path, conn = tampered
+    with SQLiteJournal(path) as journal:
+        anchor = journal.verify().head  # what an auditor notes down
+    assert anchor[0] == 6
     conn.execute("DELETE FROM events WHERE seq >= 5")
-    ok, seq, problem = verify(path)
-    assert (ok, seq) == (False, 5)
-    assert problem is not None
-    assert "removed from the end" in problem
+    with SQLiteJournal(path) as journal:
+        assert journal.verify().ok, "a shorter chain is still a chain"
+        report = journal.verify(anchor=anchor)
+    assert (report.ok, report.first_bad_seq) == (False, 5)
+    assert report.problem is not None
+    assert "removed from the end" in report.problem
+
+
+def test_a_rewritten_history_is_caught_by_an_anchor(tmp_path: Path) -> None:
+    with SQLiteJournal(tmp_path / "j.db") as journal:
+        fill(journal, 2)
+        anchor = journal.verify().head
+    path = tmp_path / "j.db"
+    path.unlink()
+    with SQLiteJournal(path) as journal:  # the same campaigns, written again, differently
+        for i in range(2):
+            journal.append(
+                f"c{i}", [CampaignDrafted({"name": "forged"}), ValidationRequested("s")], 0
+            )
+        assert journal.verify().ok
+        report = journal.verify(anchor=anchor)
+    assert (report.ok, report.first_bad_seq) == (False, 4)
+    assert report.problem is not None
+    assert "rewritten" in report.problem
 
 
 def test_a_row_that_does_not_decode_is_named_when_read(

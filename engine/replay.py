@@ -1,0 +1,61 @@
+"""Replaying a whole journal: every campaign folded in one pass over the events.
+
+The fold creates no reference cycles (frozen values, dicts and tuples from JSON), yet a replay
+keeps tens of thousands of containers alive, and the cyclic garbage collector would walk all of
+them again and again; measured here, that doubled a replay's time. So a replay pauses it (reference
+counting still frees everything) and restores it after.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from engine.aggregate import CampaignState, _Builder, apply
+from events import Event
+from journal import Journal
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a bulk fold; restore its previous state after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class Replay:
+    """Folds a stream of stored events into many campaigns at once (one pass over a journal)."""
+
+    def __init__(self) -> None:
+        self._builders: dict[str, _Builder] = {}
+
+    def feed(self, stream_id: str, event: Event) -> None:
+        """Apply one event to its campaign."""
+        try:
+            b = self._builders[stream_id]
+        except KeyError:
+            b = self._builders[stream_id] = _Builder(id=stream_id)
+        apply(b, event)
+
+    def state(self, stream_id: str) -> CampaignState:
+        """The current state of one campaign fed so far."""
+        return self._builders[stream_id].freeze()
+
+    def states(self) -> dict[str, CampaignState]:
+        """Every campaign fed so far."""
+        return {sid: b.freeze() for sid, b in self._builders.items()}
+
+
+def replay_all(journal: Journal, after_seq: int = 0) -> dict[str, CampaignState]:
+    """Every campaign in ``journal``, folded in one streaming pass (in order of drafting)."""
+    replay = Replay()
+    with gc_paused():
+        for stream_id, event in journal.iter_events(after_seq):
+            replay.feed(stream_id, event)
+        return replay.states()

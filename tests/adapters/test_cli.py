@@ -1,0 +1,102 @@
+"""The CLI, through click's runner and once as a real console script."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from adapters.cli import cli
+from tests.conftest import EXAMPLE_SPEC
+
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Run:
+    db = str(tmp_path / "j.db")
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(cli, ["--db", db, *args])
+        return result.exit_code, result.stdout, result.stderr
+
+    return invoke
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    for name, command in cli.commands.items():
+        assert command.help, name
+        assert "Example: cxpreview" in command.help, name
+
+
+def test_check_draft_status_verify(run: Run) -> None:
+    code, out, _ = run("check", str(EXAMPLE_SPEC))
+    assert (code, out) == (0, f"{EXAMPLE_SPEC}: ok ('Spring renewals - west', 2 filter rules)\n")
+    code, campaign_id, _ = run("draft", str(EXAMPLE_SPEC))
+    assert code == 0
+    code, out, _ = run("status")
+    assert code == 0
+    assert out.startswith(f"{campaign_id.strip()}  draft")
+    code, out, _ = run("verify")
+    assert code == 0
+    assert out.startswith("ok: 1 events, chain intact")
+
+
+def test_a_bad_spec_exits_2_listing_every_problem(run: Run, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        EXAMPLE_SPEC.read_text()
+        .replace("max_attempts = 3", "max_attempts = 0")
+        .replace("agent_count = 5", "agent_count = -1")
+    )
+    code, out, err = run("check", str(bad))
+    assert code == 2
+    assert out == ""
+    assert "2 problems" in err
+    assert "dialing_rules.max_attempts" in err
+    assert "Traceback" not in err
+
+
+def test_a_file_that_is_not_a_journal_exits_3(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database\n" * 100)
+    result = CliRunner().invoke(cli, ["--db", str(notes), "status"])
+    assert result.exit_code == 3
+    assert "is not a cxpreview journal" in result.stderr
+
+
+def test_a_damaged_journal_fails_verify_naming_the_seq(run: Run, tmp_path: Path) -> None:
+    run("draft", str(EXAMPLE_SPEC))
+    run("draft", str(EXAMPLE_SPEC))
+    conn = sqlite3.connect(tmp_path / "j.db")
+    conn.execute("UPDATE events SET data = replace(data, 'Spring', 'Autumn') WHERE seq = 2")
+    conn.commit()
+    conn.close()
+    code, out, _ = run("verify")
+    assert code == 3
+    assert out.startswith("seq 2: hash does not match")
+
+
+def test_diagram_prints_mermaid(run: Run) -> None:
+    code, out, _ = run("diagram")
+    assert code == 0
+    assert "stateDiagram-v2" in out
+    assert "activating --> conflicted: conflict" in out
+
+
+def test_the_console_script_runs(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("cxpreview")
+    done = subprocess.run(
+        [str(script), "--db", str(tmp_path / "j.db"), "verify"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (0, done.stdout)
+    assert done.stdout.startswith("ok: 0 events")

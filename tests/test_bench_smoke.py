@@ -1,0 +1,31 @@
+"""The benchmarks run (tiny sizes) and produce every figure: they are not timed tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bench import journal
+from bench.common import Figure, table
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_journal_benchmark_produces_its_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    figures = journal.run(quick=True)
+    assert [f.name[:3] for f in figures] == ["(a)", "(b)", "(c)", "(d)", "(d)"]
+    assert all(f.value > 0 and f.baseline > 0 for f in figures)
+    assert "ratio" in table(figures)
+    assert os.listdir(tmp_path) == [], "its temporary files are cleaned up"
+
+
+def test_a_figure_judges_its_target() -> None:
+    assert Figure("x", 80, 100, "ev/s", ">= 0.8").met
+    assert not Figure("x", 79, 100, "ev/s", ">= 0.8").met
+    assert Figure("d", 99.0, 50.0, "us", "<= 100", higher_is_better=False).met
+    assert not Figure("d", 101.0, 50.0, "us", "<= 100", higher_is_better=False).met
