@@ -14,7 +14,6 @@ from click.testing import CliRunner
 from adapters.cli import cli
 from tests.conftest import EXAMPLE_SPEC
 
-
 Run = Callable[..., tuple[int, str, str]]
 
 
