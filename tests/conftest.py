@@ -7,10 +7,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from engine import Contact, Engine, FakeCXoneGateway, RemoteCampaign, load_spec
 from engine.spec import CampaignSpec
 from journal import InMemoryJournal, ManualClock, SQLiteJournal
+
+# Timing-based checks judge the machine, not the code: on a shared 2-core VM a single draw can
+# stall for seconds. Correctness checks all stay on.
+settings.register_profile("cxpreview", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("cxpreview")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_SPEC = ROOT / "examples" / "preview.toml"
