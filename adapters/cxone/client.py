@@ -1,0 +1,377 @@
+"""``HttpCXoneGateway``: the engine's gateway port spoken over HTTP to CXone's REST API.
+
+One ``httpx.Client`` is built once and reused (building one costs ~32 ms). Every request goes
+through the retry policy; every reply is read by ``responses``; every failure leaves here as
+one of the engine's ``RemoteError`` types, never as an httpx exception.
+
+A PUT is retried only when CXone certainly did not process it (a 429, a 503, a connection that
+never opened). After anything else (a timeout, a dropped connection, a 500) it may have landed,
+so the gateway reports ``RemoteUnavailable`` at once and the engine leaves the activation in
+doubt for recovery to settle by reading the campaign: retrying it blindly would turn our own
+success into a 412.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, NamedTuple
+from urllib.parse import quote, urljoin, urlsplit
+
+import httpx
+
+from adapters.cxone.auth import Credentials, TokenCache
+from adapters.cxone.responses import body_of, error_message, field, next_link, page_items
+from adapters.cxone.retry import DeadlineExceeded, Retryable, RetryPolicy, wait_hint
+from engine import (
+    AuthError,
+    BadResponse,
+    Contact,
+    RemoteCampaign,
+    RemoteConflict,
+    RemoteRejected,
+    RemoteUnavailable,
+    WebhookRef,
+)
+
+CONFIG_KEYS = ("name", "type", "contactLists", "dialingRules", "agentDirectives", "previewSettings")
+"""The fields of a campaign that make up its preview configuration."""
+MAX_PAGES = 1_000_000
+"""A bound on the pages one listing follows (a server that never ends its list is a bug)."""
+
+
+class _Request(NamedTuple):
+    method: str
+    url: str
+    endpoint: str
+    params: Any
+    json: Any
+    headers: dict[str, str]
+    idempotent: bool
+
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class HttpCXoneGateway:
+    """CXone over HTTP with OAuth2 client credentials, retries and pagination."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        client: httpx.Client | None = None,
+        policy: RetryPolicy | None = None,
+        token_margin: float = 60.0,
+        timeout: float = 15.0,
+        page_size: int = 250,
+    ) -> None:
+        self.credentials = credentials
+        self._base = credentials.base_url.rstrip("/")
+        self._origin = urlsplit(self._base)[:2]
+        self._client = client if client is not None else httpx.Client(timeout=timeout)
+        self._owns_client = client is None
+        self.policy = policy or RetryPolicy()
+        self.tokens = TokenCache(self._fetch_token, self.policy.clock, token_margin)
+        self.page_size = page_size
+
+    @classmethod
+    def from_env(cls, **options: Any) -> HttpCXoneGateway:
+        """From ``CXONE_BASE_URL``, ``CXONE_CLIENT_ID`` and ``CXONE_CLIENT_SECRET``."""
+        return cls(Credentials.from_env(), **options)
+
+    def __repr__(self) -> str:
+        return f"HttpCXoneGateway({self._base!r}, client_id={self.credentials.client_id!r})"
+
+    def close(self) -> None:
+        """Close the HTTP client if this gateway built it."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> HttpCXoneGateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the port ---------------------------------------------------------------------------
+
+    def count_active_previews(self) -> int:
+        """Active preview campaigns, counted over every page."""
+        params = {"type": "preview", "status": "active", "limit": 100}
+        return sum(
+            len(items)
+            for items in self._pages("/api/v2/outbound/campaigns", params, "list campaigns")
+        )
+
+    def read_campaign(self, campaign_id: str) -> RemoteCampaign:
+        """The campaign, its version from the body (or the ``ETag``) and its configuration."""
+        endpoint = f"read campaign {campaign_id}"
+        response = self._send("GET", self._campaign_path(campaign_id), endpoint)
+        body = body_of(response, endpoint)
+        version = _version(body, response, endpoint)
+        status = body.get("status", "unknown") if isinstance(body, dict) else "unknown"
+        config = {k: body[k] for k in CONFIG_KEYS if k in body}
+        return RemoteCampaign(campaign_id, version, str(status), config)
+
+    def iter_contacts(self, contact_list_id: str) -> Iterator[Contact]:
+        """The list's contacts, one page in memory at a time."""
+        path = f"/api/v2/outbound/contactlists/{quote(contact_list_id, safe='')}/contacts"
+        endpoint = f"contacts of {contact_list_id}"
+        for items in self._pages(path, {"limit": self.page_size}, endpoint):
+            for item in items:
+                yield _contact(item, endpoint)
+
+    def iter_suppressed_numbers(self) -> Iterator[str]:
+        """Every suppressed number, over every page (the tutorial read only the first)."""
+        endpoint = "suppressions"
+        for items in self._pages("/api/v2/outbound/suppressions", {"limit": 1000}, endpoint):
+            for item in items:
+                number = field(item, "phoneNumber", str, endpoint)
+                yield number
+
+    def put_preview_config(
+        self, campaign_id: str, config: Mapping[str, Any], if_match: int
+    ) -> RemoteCampaign:
+        """PUT with ``If-Match: "<version>"``; 412 (or a 409 version mismatch) is a conflict."""
+        endpoint = f"update campaign {campaign_id}"
+        response = self._send(
+            "PUT",
+            self._campaign_path(campaign_id),
+            endpoint,
+            json=dict(config),
+            headers={"If-Match": f'"{if_match}"'},
+            idempotent=False,
+        )
+        body = body_of(response, endpoint)
+        version = _version(body, response, endpoint)
+        return RemoteCampaign(campaign_id, version, str(body.get("status", "active")), dict(config))
+
+    def ensure_webhook(self, name: str, uri: str, event: str) -> WebhookRef:
+        """Find the webhook by name and URI, or create it (a 409 duplicate means found)."""
+        found = self._find_webhook(name, uri)
+        if found is not None:
+            return WebhookRef(found, created=False)
+        endpoint = f"create webhook {name}"
+        try:
+            response = self._send(
+                "POST",
+                "/api/v2/webhooks",
+                endpoint,
+                json={"name": name, "uri": uri, "events": [event]},
+                idempotent=False,
+            )
+        except RemoteRejected as exc:
+            if exc.status != 409:
+                raise
+            found = self._find_webhook(name, uri)
+            if found is None:
+                raise RemoteRejected(
+                    f"a webhook named {name!r} exists with another URI; "
+                    "rename ours or remove that one",
+                    409,
+                ) from None
+            return WebhookRef(found, created=False)
+        body = body_of(response, endpoint)
+        return WebhookRef(str(field(body, "id", (str, int), endpoint)), created=True)
+
+    def _find_webhook(self, name: str, uri: str) -> str | None:
+        endpoint = "list webhooks"
+        for items in self._pages("/api/v2/webhooks", {"name": name}, endpoint):
+            for item in items:
+                if not isinstance(item, dict):
+                    raise BadResponse(f"{endpoint}: an item is not an object")
+                if item.get("name") == name and (item.get("uri") or item.get("callbackUri")) == uri:
+                    return str(field(item, "id", (str, int), endpoint))
+        return None
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _campaign_path(campaign_id: str) -> str:
+        return f"/api/v2/outbound/campaigns/{quote(campaign_id, safe='')}"
+
+    def _pages(self, path: str, params: dict[str, Any], endpoint: str) -> Iterator[list[Any]]:
+        """Each page's items, following next links (same origin only: they carry our token)."""
+        url: str | None = self._base + path
+        query: dict[str, Any] | None = params
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            if url is None:
+                return
+            response = self._send("GET", url, endpoint, params=query)
+            body = body_of(response, endpoint)
+            yield page_items(body, endpoint)
+            link = next_link(body, endpoint)
+            if link is None:
+                return
+            url, query = self._follow(link, endpoint), None
+            if url in seen:
+                raise BadResponse(f"{endpoint}: next link {link!r} repeats a page")
+            seen.add(url)
+
+    def _follow(self, link: str, endpoint: str) -> str:
+        url = urljoin(self._base + "/", link)
+        if urlsplit(url)[:2] != self._origin:
+            raise BadResponse(f"{endpoint}: next link points at another host ({urlsplit(url)[1]})")
+        return url
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        endpoint: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        idempotent: bool = True,
+    ) -> httpx.Response:
+        """One request through the retry policy, with a token, and one refresh on a 401."""
+        request = _Request(
+            method,
+            self._base + url if url.startswith("/") else url,
+            endpoint,
+            params,
+            json,
+            headers or {},
+            idempotent,
+        )
+
+        def attempt() -> httpx.Response:
+            token = self.tokens.get()
+            response = self._once(request, token)
+            if response.status_code == 401:
+                self.tokens.invalidate(token)
+                response = self._once(request, self.tokens.get())
+                if response.status_code == 401:
+                    raise AuthError(f"{endpoint}: CXone refused a freshly issued token (401)", 401)
+            _classify(response, endpoint, idempotent)
+            return response
+
+        return self._retrying(attempt, endpoint)
+
+    def _once(self, request: _Request, token: str) -> httpx.Response:
+        """One HTTP exchange; the request is built anew each time (no consumed bodies)."""
+        headers = {
+            "Accept": "application/json",
+            **request.headers,
+            "Authorization": f"Bearer {token}",
+        }
+        try:
+            return self._client.request(
+                request.method,
+                request.url,
+                params=request.params,
+                json=request.json,
+                headers=headers,
+            )
+        except _NOT_SENT as exc:
+            raise Retryable(
+                f"{request.endpoint}: could not connect ({type(exc).__name__})"
+            ) from None
+        except httpx.TransportError as exc:
+            if request.idempotent:
+                raise Retryable(f"{request.endpoint}: {type(exc).__name__}") from None
+            raise RemoteUnavailable(
+                f"{request.endpoint}: {type(exc).__name__} after the request "
+                "was sent; it may or may not have been applied"
+            ) from None
+
+    def _retrying(self, attempt: Any, endpoint: str) -> httpx.Response:
+        try:
+            response: httpx.Response = self.policy.run(attempt)
+        except DeadlineExceeded as exc:
+            raise RemoteUnavailable(
+                f"{endpoint}: no answer within the {self.policy.deadline:g}s deadline "
+                f"({exc.attempts} attempts; last: {exc.last.cause})"
+            ) from None
+        return response
+
+    def _fetch_token(self) -> tuple[str, float]:
+        endpoint = "token"
+        creds = self.credentials
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": creds.client_id,
+            "client_secret": creds.client_secret.reveal(),
+        }
+
+        def attempt() -> httpx.Response:
+            try:
+                response = self._client.post(
+                    self._base + "/api/v2/oauth/token",
+                    data=form,
+                    headers={"Accept": "application/json"},
+                )
+            except httpx.TransportError as exc:
+                raise Retryable(f"{endpoint}: {type(exc).__name__}") from None
+            if response.status_code in (400, 401, 403):
+                raise AuthError(
+                    f"CXone refused the client credentials of {creds.client_id!r} "
+                    f"({response.status_code}: {error_message(response)})",
+                    response.status_code,
+                )
+            _classify(response, endpoint, idempotent=True)
+            return response
+
+        body = body_of(self._retrying(attempt, endpoint), endpoint)
+        token = field(body, "access_token", str, endpoint)
+        expires_in = field(body, "expires_in", (int, float), endpoint)
+        if not token or expires_in <= 0:
+            raise BadResponse(f"{endpoint}: an empty token or a non-positive expires_in")
+        return token, float(expires_in)
+
+
+def _classify(response: httpx.Response, endpoint: str, idempotent: bool) -> None:
+    """Return for a 2xx; otherwise raise what the status means."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    message = f"{endpoint}: {status} {error_message(response)}"
+    if status == 429:
+        raise Retryable(message, wait_hint(response), status)
+    if status == 503 or (status >= 500 and idempotent):
+        raise Retryable(message, wait_hint(response), status)
+    if status >= 500:
+        raise RemoteUnavailable(f"{message}; the request may or may not have been applied")
+    if status == 412 or (status == 409 and "version" in message.lower()):
+        raise RemoteConflict(message, _etag_version(response) or _body_version(response))
+    if status in (401, 403):
+        raise AuthError(message, status)
+    raise RemoteRejected(message, status)
+
+
+def _etag_version(response: httpx.Response) -> int | None:
+    tag = response.headers.get("etag", "").strip()
+    tag = tag.removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() else None
+
+
+def _body_version(response: httpx.Response) -> int | None:
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    version = body.get("version") if isinstance(body, dict) else None
+    return version if type(version) is int else None
+
+
+def _version(body: Any, response: httpx.Response, endpoint: str) -> int:
+    if not isinstance(body, dict):
+        raise BadResponse(f"{endpoint}: expected a JSON object, found {type(body).__name__}")
+    if "version" in body:
+        version: int = field(body, "version", int, endpoint)
+        return version
+    tagged = _etag_version(response)
+    if tagged is None:
+        raise BadResponse(f"{endpoint}: field 'version' is missing and there is no ETag")
+    return tagged
+
+
+def _contact(item: Any, endpoint: str) -> Contact:
+    contact_id = field(item, "id", (str, int), endpoint)
+    fields = item.get("fields") or {}
+    if not isinstance(fields, dict):
+        raise BadResponse(f"{endpoint}: field 'fields' of contact {contact_id} is not an object")
+    phone = item.get("phoneNumber", fields.get("phone"))
+    return Contact(str(contact_id), phone if isinstance(phone, str) else None, fields)

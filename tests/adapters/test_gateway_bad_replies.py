@@ -1,0 +1,100 @@
+"""Replies that are not what the endpoint promises: one BadResponse naming endpoint and field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from adapters.cxone import Credentials, HttpCXoneGateway, RetryPolicy, Secret
+from engine import BadResponse
+
+Reply = Callable[[httpx.Request], httpx.Response]
+
+
+def gateway_answering(reply: Reply) -> HttpCXoneGateway:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v2/oauth/token":
+            return httpx.Response(200, json={"access_token": "tok", "expires_in": 600})
+        return reply(request)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    policy = RetryPolicy(deadline=1, sleep=lambda s: None)
+    return HttpCXoneGateway(
+        Credentials("http://cxone.test", "id", Secret("s")), client=client, policy=policy
+    )
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (
+            httpx.Response(
+                200, text="<html>maintenance</html>", headers={"content-type": "text/html"}
+            ),
+            r"not JSON \(text/html",
+        ),
+        (httpx.Response(200, json=[1, 2]), "expected a JSON object, found list"),
+        (
+            httpx.Response(200, json={"id": "cmp-1"}),
+            "field 'version' is missing and there is no ETag",
+        ),
+        (httpx.Response(200, json={"version": "5"}), "field 'version' is str, not int"),
+        (httpx.Response(200, json={"version": True}), "field 'version' is bool, not int"),
+    ],
+)
+def test_a_campaign_reply_of_the_wrong_shape(reply: httpx.Response, message: str) -> None:
+    gateway = gateway_answering(lambda request: reply)
+    with pytest.raises(BadResponse, match=message) as caught:
+        gateway.read_campaign("cmp-1")
+    assert str(caught.value).startswith("read campaign cmp-1: ")
+
+
+def test_the_etag_stands_in_for_a_missing_version() -> None:
+    gateway = gateway_answering(lambda r: httpx.Response(200, json={}, headers={"ETag": 'W/"9"'}))
+    assert gateway.read_campaign("cmp-1").version == 9
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"items": []}, "field 'entity' is missing"),
+        ({"entity": {"id": 1}}, "field 'entity' is dict, not list"),
+        ({"entity": [{"phoneNumber": "+14155550100"}]}, "field 'id' is missing"),
+        ({"entity": [{"id": "c1", "fields": [1]}]}, "'fields' of contact c1 is not an object"),
+        ({"entity": [], "nextPageUri": 5}, "field 'nextPageUri' is int, not str"),
+        ({"entity": [], "nextPageUri": "https://elsewhere.example/steal"}, "another host"),
+    ],
+)
+def test_a_contacts_page_of_the_wrong_shape(body: object, message: str) -> None:
+    gateway = gateway_answering(lambda r: httpx.Response(200, content=json.dumps(body)))
+    with pytest.raises(BadResponse, match=message):
+        list(gateway.iter_contacts("cl-1"))
+
+
+def test_a_next_link_that_loops_is_refused() -> None:
+    page = {
+        "entity": [{"id": "c1"}],
+        "nextPageUri": "/api/v2/outbound/contactlists/cl-1/contacts?page=2",
+    }
+    gateway = gateway_answering(lambda r: httpx.Response(200, json=page))
+    with pytest.raises(BadResponse, match="repeats a page"):
+        list(gateway.iter_contacts("cl-1"))
+
+
+def test_an_oversized_reply_is_refused() -> None:
+    huge = b'{"entity": [' + b'{"id": "c"},' * 2_000_000 + b'{"id": "c"}]}'
+    gateway = gateway_answering(lambda r: httpx.Response(200, content=huge))
+    with pytest.raises(BadResponse, match="over the"):
+        list(gateway.iter_contacts("cl-1"))
+
+
+def test_a_token_reply_without_a_token() -> None:
+    client = httpx.Client(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, json={"token_type": "bearer"}))
+    )
+    gateway = HttpCXoneGateway(Credentials("http://cxone.test", "id", Secret("s")), client=client)
+    with pytest.raises(BadResponse, match="token: field 'access_token' is missing"):
+        gateway.read_campaign("cmp-1")
