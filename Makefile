@@ -30,6 +30,9 @@ unit: setup
 
 test: lint typecheck unit
 
+demo: setup
+	$(BIN)/cxpreview --db demo.db demo
+
 bench: setup
 	PYTHONPATH=. $(BIN)/python -m bench
 

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
+from adapters.cxone import HttpCXoneGateway
+from adapters.demo import run_demo
+from adapters.report import summary, timeline
+from adapters.simulator import Dataset, FaultPlan, Simulator, SimulatorServer
 from engine import CampaignNotFound, Engine, EngineError, SpecError, load_spec, mermaid, verify
 from events import CxpreviewError
 from journal import JournalError, SQLiteJournal
@@ -119,6 +125,101 @@ def verify_cmd(ctx: click.Context) -> None:
     click.echo(str(report))
     if not report.ok:
         ctx.exit(EXIT_JOURNAL)
+
+
+@cli.command("run")
+@click.argument("target")
+@click.pass_context
+@_errors_to_exit_codes
+def run_cmd(ctx: click.Context, target: str) -> None:
+    """Take a campaign as far as it goes: validate, filter, activate, webhook.
+
+    TARGET is a spec file (a new campaign is drafted from it) or a campaign id. CXone is
+    reached through CXONE_BASE_URL, CXONE_CLIENT_ID and CXONE_CLIENT_SECRET (or
+    CXONE_CLIENT_SECRET_FILE). Exits 1 unless the campaign ends active.
+
+    Example: cxpreview run examples/preview.toml
+    """
+    with HttpCXoneGateway.from_env() as gateway:
+        engine = Engine(_journal(ctx), gateway)
+        campaign = engine.draft(load_spec(target)) if os.path.isfile(target) else engine.get(target)
+        campaign.run(
+            progress=lambda n: (
+                click.echo(f"  filtering: {n:,} contacts judged", err=True)
+                if n % 10_000 == 0
+                else None
+            )
+        )
+    click.echo(summary(campaign.snapshot))
+    if campaign.state != "active":
+        ctx.exit(EXIT_CAMPAIGN)
+
+
+@cli.command("history")
+@click.argument("campaign_id")
+@click.pass_context
+@_errors_to_exit_codes
+def history_cmd(ctx: click.Context, campaign_id: str) -> None:
+    """Show a campaign's events as a timeline, with the state each one left it in.
+
+    Example: cxpreview history 3f2a9c0d1e4b5a69
+    """
+    engine = Engine(_journal(ctx))
+    engine.load(campaign_id)
+    click.echo(timeline(engine.history(campaign_id)))
+
+
+@cli.command("simulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=0, show_default=True, help="Port (0: any free one).")
+@click.option("--contacts", default=10_000, show_default=True, help="Contacts on cl-2001.")
+@click.option("--suppressions", default=None, type=int, help="Suppressed numbers [contacts/10].")
+@click.option("--seed", default=7, show_default=True, help="Seed of the generated dataset.")
+@click.option(
+    "--faults",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A TOML fault plan ([[fault]] tables).",
+)
+@_errors_to_exit_codes
+def simulator_cmd(
+    host: str, port: int, contacts: int, suppressions: int | None, seed: int, faults: str | None
+) -> None:
+    """Serve the CXone simulator until interrupted (SIGINT or SIGTERM stop it cleanly).
+
+    Prints its base URL first. Its client id is cxpreview and its client secret
+    simulated-secret.
+
+    Example: cxpreview simulator --port 8700 --contacts 100000 --faults plan.toml
+    """
+    try:
+        plan = FaultPlan.from_toml(faults) if faults else None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    dataset = Dataset(
+        seed=seed,
+        contacts=contacts,
+        suppressions=contacts // 10 if suppressions is None else suppressions,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with SimulatorServer(Simulator(dataset, faults=plan), host, port) as server:
+        click.echo(server.base_url)
+        sys.stdout.flush()
+        stop.wait()
+
+
+@cli.command("demo")
+@click.option("--contacts", default=20_000, show_default=True, help="Contacts to filter.")
+@click.option("--seed", default=7, show_default=True, help="Seed of the simulator's dataset.")
+@click.pass_context
+@_errors_to_exit_codes
+def demo_cmd(ctx: click.Context, contacts: int, seed: int) -> None:
+    """Run the whole pipeline against the bundled simulator and show what happened.
+
+    Example: cxpreview --db demo.db demo
+    """
+    ctx.exit(run_demo(ctx.obj["db"], contacts=contacts, seed=seed, say=click.echo))
 
 
 @cli.command("diagram")

@@ -61,7 +61,7 @@ def filter_contacts(
         else:
             kept += 1
             eligible += f"{contact.id}\t{e164}\n".encode()
-    if progress is not None:
+    if progress is not None and total % PROGRESS_EVERY:
         progress(total)
     counts = dict(sorted(excluded.items()))
     return FilterResult(total, matched, excluded["suppressed"], kept, counts, bytes(eligible))

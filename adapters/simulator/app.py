@@ -90,6 +90,7 @@ class Simulator:
         self.campaigns: dict[str, dict[str, Any]] = {}
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, float] = {}
+        self.issued_tokens: list[str] = []
         self.log: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -320,6 +321,7 @@ class Simulator:
         token = secrets.token_urlsafe(24)
         with self._lock:
             self.tokens[token] = self.clock() + self.token_ttl
+            self.issued_tokens.append(token)
         return self._ok(
             request,
             "token",

@@ -1,0 +1,131 @@
+"""The CLI as a user runs it: the simulator served by one process, cxpreview run in another."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from adapters.cli import cli
+from adapters.cxone import Credentials, HttpCXoneGateway, Secret
+from adapters.simulator import Dataset, Simulator, SimulatorServer
+from engine import Engine, EngineError, load_spec
+from journal import SQLiteJournal
+from tests.conftest import EXAMPLE_SPEC
+
+CXPREVIEW = str(Path(sys.executable).with_name("cxpreview"))
+pytestmark = pytest.mark.slow
+
+
+def test_simulator_and_run_as_separate_processes(tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [CXPREVIEW, "simulator", "--port", "0", "--contacts", "3000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        env = {
+            **os.environ,
+            "CXONE_BASE_URL": url,
+            "CXONE_CLIENT_ID": "cxpreview",
+            "CXONE_CLIENT_SECRET": "simulated-secret",
+        }
+        db = str(tmp_path / "j.db")
+        done = subprocess.run(
+            [CXPREVIEW, "--db", db, "run", str(EXAMPLE_SPEC)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert ": active (v9)" in done.stdout
+        campaign_id = done.stdout.split()[1]
+        history = subprocess.run(
+            [CXPREVIEW, "--db", db, "history", campaign_id],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "activation.succeeded   active" in history.stdout
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+    assert server.returncode == 0, "SIGTERM stops the simulator cleanly"
+
+
+def test_run_without_settings_says_what_is_missing(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CXONE_")}
+    done = subprocess.run(
+        [CXPREVIEW, "--db", str(tmp_path / "j.db"), "run", str(EXAMPLE_SPEC)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "CXONE_BASE_URL, CXONE_CLIENT_ID, CXONE_CLIENT_SECRET" in done.stderr
+
+
+def test_the_demo(tmp_path: Path) -> None:
+    db = str(tmp_path / "demo.db")
+    result = CliRunner().invoke(cli, ["--db", db, "demo", "--contacts", "3000"])
+    assert result.exit_code == 0, result.output
+    assert "webhook.registered     active" in result.output
+    assert "chain intact" in result.output
+    assert f"cxpreview --db {db} status" in result.output
+
+
+def test_no_secret_or_token_reaches_the_journal_logs_or_errors(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    secret = "s3cr3t-Zq81-never-to-be-seen"
+    caplog.set_level(logging.DEBUG)
+    sim = Simulator(Dataset(contacts=2000), client_secret=secret)
+    sim.faults.add("contacts", "expire_tokens", after=3).add("campaign", "rate_limit")
+    errors: list[str] = []
+    db = tmp_path / "j.db"
+    with SimulatorServer(sim) as server:
+        credentials = Credentials(server.base_url, "cxpreview", Secret(secret))
+        with HttpCXoneGateway(credentials) as gateway, SQLiteJournal(db) as journal:
+            engine = Engine(journal, gateway)
+            campaign = engine.draft(load_spec(EXAMPLE_SPEC)).run()
+            assert campaign.state == "active"
+            errors += [
+                repr(gateway),
+                repr(gateway.credentials),
+                repr(gateway.tokens),
+                str(gateway.credentials),
+                repr(campaign),
+            ]
+            wrong = HttpCXoneGateway(
+                Credentials(server.base_url, "cxpreview", Secret(secret + "x"))
+            )
+            with pytest.raises(EngineError) as caught:
+                wrong.read_campaign("cmp-1001")
+            errors.append(str(caught.value))
+            wrong.close()
+    assert len(sim.issued_tokens) >= 2, "the revoked token was replaced"
+    out, err = capfd.readouterr()
+    haystacks = {
+        "journal": b"".join(p.read_bytes() for p in tmp_path.iterdir()),
+        "logs": "\n".join(r.getMessage() for r in caplog.records).encode(),
+        "output": (out + err).encode(),
+        "errors and reprs": "\n".join(errors).encode(),
+    }
+    for name, haystack in haystacks.items():
+        for needle in [secret, *sim.issued_tokens]:
+            assert needle.encode() not in haystack, f"{name} holds a secret or a token"
