@@ -236,3 +236,7 @@ def main() -> None:
     """The console script's entry point."""
     cli(prog_name="cxpreview")
     sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

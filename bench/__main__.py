@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from bench import filter as filter_bench
 from bench import journal
 from bench.common import table
 
@@ -11,7 +12,7 @@ from bench.common import table
 def main() -> None:
     """Run each benchmark module's ``run()`` and print all figures together."""
     quick = "--quick" in sys.argv
-    figures = [*journal.run(quick)]
+    figures = [*journal.run(quick), *filter_bench.run(quick)]
     print(table(figures))
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import attrs
 
-from engine.filtering import PhoneNormaliser, matches
+from engine.filtering import PhoneNormaliser, compile_rules
 from engine.ports import CXoneGateway
 from engine.spec import CampaignSpec
 
@@ -37,6 +37,7 @@ def filter_contacts(
 ) -> FilterResult:
     """Judge every contact of the spec's list: rules first, then phone, then suppression."""
     phones = PhoneNormaliser(spec.default_region)
+    eligible_by_rules = compile_rules(spec.filter)
     suppressed_numbers = set()
     for raw in gateway.iter_suppressed_numbers():
         e164, _ = phones.normalise(raw)
@@ -49,7 +50,7 @@ def filter_contacts(
         total += 1
         if progress is not None and total % PROGRESS_EVERY == 0:
             progress(total)
-        if not matches(spec.filter, contact.fields):
+        if not eligible_by_rules(contact.fields):
             excluded["filter"] += 1
             continue
         matched += 1

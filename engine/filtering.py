@@ -9,6 +9,7 @@ numbers*: ``(555) 010-1234``, ``+15550101234`` and ``1-555-010-1234`` are one nu
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -23,37 +24,95 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "gt": operator.gt,
     "ge": operator.ge,
 }
+Predicate = Callable[[Mapping[str, Any]], bool]
 
 
-def _same_kind(a: Any, b: Any) -> bool:
-    numbers = (int, float)
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b)
-    return (isinstance(a, numbers) and isinstance(b, numbers)) or type(a) is type(b)
+def _kind(value: Any) -> str | None:
+    """What a value compares with: numbers with numbers, strings with strings, booleans alone."""
+    kind = type(value)
+    if kind is bool:
+        return "bool"
+    if kind is int or kind is float:
+        return "number"
+    if kind is str:
+        return "str"
+    return None
+
+
+def compile_rule(rule: Rule) -> Predicate:
+    """``rule`` as a function of a contact's fields, built once per filter run."""
+    name, op, wanted = rule.field, rule.op, rule.value
+    if op == "exists":
+        present = bool(wanted)
+        return lambda f: (f.get(name) is not None) == present
+    absent_holds = op in ("ne", "not_in")
+    if op in ("in", "not_in"):
+        buckets: dict[str | None, frozenset[Any]] = {}
+        for v in wanted:
+            buckets[_kind(v)] = buckets.get(_kind(v), frozenset()) | {v}
+        inside = op == "in"
+
+        def member(f: Mapping[str, Any]) -> bool:
+            value = f.get(name)
+            if value is None:
+                return absent_holds
+            return (value in buckets.get(_kind(value), ())) is inside
+
+        return member
+    kind = _kind(wanted)
+    if op in ("eq", "ne"):
+        equal = op == "eq"
+
+        def same(f: Mapping[str, Any]) -> bool:
+            value = f.get(name)
+            if value is None:
+                return absent_holds
+            return (_kind(value) == kind and value == wanted) is equal
+
+        return same
+    compare = _ORDER[op]
+
+    def ordered(f: Mapping[str, Any]) -> bool:
+        value = f.get(name)
+        return value is not None and _kind(value) == kind and compare(value, wanted)
+
+    return ordered
 
 
 def rule_holds(rule: Rule, fields: Mapping[str, Any]) -> bool:
     """Whether ``rule`` holds for a contact whose fields are ``fields``."""
-    value = fields.get(rule.field, _MISSING)
-    op = rule.op
-    if op == "exists":
-        return (value is not _MISSING and value is not None) == bool(rule.value)
-    if value is _MISSING or value is None:
-        return op in ("ne", "not_in")
-    if op == "eq":
-        return _same_kind(value, rule.value) and value == rule.value
-    if op == "ne":
-        return not (_same_kind(value, rule.value) and value == rule.value)
-    if op in ("in", "not_in"):
-        found = any(_same_kind(value, v) and value == v for v in rule.value)
-        return found if op == "in" else not found
-    compare = _ORDER[op]
-    return _same_kind(value, rule.value) and compare(value, rule.value)
+    return compile_rule(rule)(fields)
+
+
+def compile_rules(rules: Iterable[Rule]) -> Predicate:
+    """All of ``rules`` as one function of a contact's fields (no rules: everyone matches)."""
+    predicates = tuple(compile_rule(r) for r in rules)
+    if len(predicates) == 1:
+        return predicates[0]
+    return lambda f: all(p(f) for p in predicates)
 
 
 def matches(rules: Iterable[Rule], fields: Mapping[str, Any]) -> bool:
     """Whether every rule holds (no rules: every contact matches)."""
-    return all(rule_holds(r, fields) for r in rules)
+    return compile_rules(rules)(fields)
+
+
+NANP_E164 = re.compile(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}")
+"""A North American number already in E.164: returned as it is, without parsing.
+
+``phonenumbers`` costs tens of microseconds a number and most contact lists are already clean;
+a property test holds that this agrees with ``phonenumbers`` on every string it accepts.
+"""
+
+
+NANP_NATIONAL = re.compile(
+    r"\(([2-9][0-9]{2})\) ?([2-9][0-9]{2})-([0-9]{4})"
+    r"|(?:1-)?([2-9][0-9]{2})-([2-9][0-9]{2})-([0-9]{4})"
+    r"|([2-9][0-9]{2})\.([2-9][0-9]{2})\.([0-9]{4})"
+)
+"""North American numbers written the three usual national ways: ``(415) 555-0123``,
+``1-415-555-0123`` or ``415-555-0123``, and ``415.555.0123``. Taken without parsing only when
+the default region dials with country code 1 (the same property test covers it)."""
 
 
 class PhoneNormaliser:
@@ -61,10 +120,16 @@ class PhoneNormaliser:
 
     def __init__(self, region: str) -> None:
         self.region = region
+        self._nanp = phonenumbers.country_code_for_region(region) == 1
 
     def normalise(self, raw: object) -> tuple[str | None, str | None]:
         """``(e164, None)``, or ``(None, reason)`` with reason ``phone_missing``,
         ``phone_unparseable`` or ``phone_impossible``."""
+        if type(raw) is str:
+            if NANP_E164.fullmatch(raw):
+                return raw, None
+            if self._nanp and (national := NANP_NATIONAL.fullmatch(raw)):
+                return "+1" + "".join(g for g in national.groups() if g), None
         if not isinstance(raw, str) or not raw.strip():
             return None, "phone_missing"
         try:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import filter as filter_bench
 from bench import journal
 from bench.common import Figure, table
 
@@ -29,3 +30,10 @@ def test_a_figure_judges_its_target() -> None:
     assert not Figure("x", 79, 100, "ev/s", ">= 0.8").met
     assert Figure("d", 99.0, 50.0, "us", "<= 100", higher_is_better=False).met
     assert not Figure("d", 101.0, 50.0, "us", "<= 100", higher_is_better=False).met
+
+
+def test_the_filter_benchmark_produces_its_figures() -> None:
+    rate, memory = filter_bench.run(contacts=3000)
+    assert rate.value > 0
+    assert rate.baseline > 0
+    assert memory.value < 100

@@ -369,9 +369,16 @@ def _version(body: Any, response: httpx.Response, endpoint: str) -> int:
 
 
 def _contact(item: Any, endpoint: str) -> Contact:
-    contact_id = field(item, "id", (str, int), endpoint)
-    fields = item.get("fields") or {}
-    if not isinstance(fields, dict):
+    # Called once per contact: the common, well-formed case is checked inline.
+    if type(item) is not dict:
+        raise BadResponse(f"{endpoint}: a contact is {type(item).__name__}, not an object")
+    contact_id = item.get("id")
+    if type(contact_id) is not str:
+        contact_id = field(item, "id", (str, int), endpoint)
+    fields = item.get("fields")
+    if fields is None:
+        fields = {}
+    elif type(fields) is not dict:
         raise BadResponse(f"{endpoint}: field 'fields' of contact {contact_id} is not an object")
     phone = item.get("phoneNumber", fields.get("phone"))
-    return Contact(str(contact_id), phone if isinstance(phone, str) else None, fields)
+    return Contact(str(contact_id), phone if type(phone) is str else None, fields)

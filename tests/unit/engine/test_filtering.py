@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from engine.filtering import PhoneNormaliser, matches, rule_holds
+from engine.filtering import NANP_E164, NANP_NATIONAL, PhoneNormaliser, matches, rule_holds
 from engine.spec import Rule
 
 CONTACT = {"region": "west", "age": 30, "vip": True, "score": 4.5, "blank": None}
@@ -80,3 +83,32 @@ def test_numbers_that_cannot_be_used_say_why(raw: Any, reason: str) -> None:
 
 def test_the_default_region_reads_national_numbers() -> None:
     assert PhoneNormaliser("GB").normalise("020 7946 0018") == ("+442079460018", None)
+
+
+def _slow(raw: str, region: str) -> tuple[str | None, str | None]:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None, "phone_unparseable"
+    if not phonenumbers.is_possible_number(number):
+        return None, "phone_impossible"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+
+
+@settings(max_examples=1000)
+@given(
+    st.from_regex(NANP_E164, fullmatch=True) | st.text(alphabet="+0123456789", max_size=14),
+    st.sampled_from(["US", "CA", "GB", "DE", "IN"]),
+)
+def test_the_fast_path_agrees_with_phonenumbers_on_all_it_accepts(raw: str, region: str) -> None:
+    if NANP_E164.fullmatch(raw):
+        assert PhoneNormaliser(region).normalise(raw) == _slow(raw, region)
+
+
+@settings(max_examples=1000)
+@given(
+    st.from_regex(NANP_NATIONAL, fullmatch=True),
+    st.sampled_from(["US", "CA", "PR", "JM", "GB", "FR"]),
+)
+def test_the_national_fast_path_agrees_with_phonenumbers(raw: str, region: str) -> None:
+    assert PhoneNormaliser(region).normalise(raw) == _slow(raw, region)
