@@ -98,7 +98,7 @@ def run(quick: bool = False, contacts: int | None = None) -> list[Figure]:
         assert result.total == contacts
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.communicate(timeout=30)
     return [
         Figure(
             f"filter {contacts:,} contacts vs fetch only (contacts/s)",
