@@ -1,0 +1,98 @@
+"""The engine, a real SQLite journal and the real HTTP gateway, against the simulator in process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.cxone import HttpCXoneGateway
+from adapters.simulator import Dataset, Simulator
+from engine import Engine, StepInDoubt, load_spec, verify
+from journal import SQLiteJournal
+from tests.adapters.conftest import RecordedTime, make_gateway
+from tests.conftest import EXAMPLE_SPEC, sequential_ids
+
+
+@pytest.fixture
+def time_() -> RecordedTime:
+    return RecordedTime()
+
+
+@pytest.fixture
+def sim(time_: RecordedTime) -> Simulator:
+    return Simulator(Dataset(seed=11, contacts=2600, suppressions=400), clock=time_.clock)
+
+
+@pytest.fixture
+def engine(tmp_path: Path, sim: Simulator, time_: RecordedTime) -> Iterator[Engine]:
+    gateway: HttpCXoneGateway = make_gateway(sim, time_)
+    with SQLiteJournal(tmp_path / "j.db") as journal:
+        yield Engine(journal, gateway, ids=sequential_ids())
+    gateway.close()
+
+
+def test_to_active_with_one_put_and_one_webhook(engine: Engine, sim: Simulator) -> None:
+    campaign = engine.draft(load_spec(EXAMPLE_SPEC)).run()
+    assert campaign.state == "active"
+    assert len(sim.applied_puts("cmp-1001")) == 1
+    assert sim.campaigns["cmp-1001"]["version"] == 5
+    assert sim.campaigns["cmp-1001"]["name"] == "Spring renewals - west"
+    assert len(sim.webhooks) == 1
+    assert verify(engine.journal).ok
+    # Again, for a second campaign on the same remote one: the webhook is found, not duplicated.
+    second = engine.draft(load_spec(EXAMPLE_SPEC)).run()
+    assert second.state == "active"
+    assert len(sim.webhooks) == 1
+    assert len(sim.applied_puts("cmp-1001")) == 2
+
+
+def test_the_filter_counts_against_the_simulators_data(engine: Engine, sim: Simulator) -> None:
+    campaign = engine.draft(load_spec(EXAMPLE_SPEC)).validate().filter()
+    filtered = engine.history(campaign.id)[-1].event
+    assert filtered.total == 2600  # type: ignore[attr-defined]
+    excluded = filtered.excluded  # type: ignore[attr-defined]
+    assert set(excluded) <= {
+        "filter",
+        "suppressed",
+        "phone_missing",
+        "phone_unparseable",
+        "phone_impossible",
+    }
+    assert excluded["suppressed"] > 0, "suppressions written in other formats still match"
+    assert filtered.eligible == 2600 - sum(excluded.values())  # type: ignore[attr-defined]
+
+
+def test_someone_elses_edit_before_the_put_conflicts_and_is_not_overwritten(
+    engine: Engine, sim: Simulator
+) -> None:
+    sim.faults.add("put_campaign", "concurrent_edit")
+    campaign = engine.draft(load_spec(EXAMPLE_SPEC)).run()
+    assert campaign.state == "conflicted"
+    assert sim.campaigns["cmp-1001"]["name"].endswith("(edited)")
+    assert sim.applied_puts() == []
+    conflicted = engine.history(campaign.id)[-1].event
+    assert (conflicted.expected_version, conflicted.remote_version) == (4, 5)  # type: ignore[attr-defined]
+
+
+def test_storms_on_every_read_are_ridden_out(
+    engine: Engine, sim: Simulator, time_: RecordedTime
+) -> None:
+    for route in ("campaigns", "campaign", "contacts", "suppressions", "webhooks"):
+        sim.faults.add(route, "rate_limit", times=2, seconds=2)
+        sim.faults.add(route, "status", status=503, times=1)
+    campaign = engine.draft(load_spec(EXAMPLE_SPEC)).run()
+    assert campaign.state == "active"
+    assert len(time_.sleeps) == 15
+
+
+def test_a_put_that_dies_with_a_500_leaves_the_activation_in_doubt(
+    engine: Engine, sim: Simulator
+) -> None:
+    sim.faults.add("put_campaign", "status", status=500)
+    campaign = engine.draft(load_spec(EXAMPLE_SPEC)).validate().filter()
+    with pytest.raises(StepInDoubt, match="may or may not have been applied"):
+        campaign.activate()
+    assert campaign.refresh().state == "activating"
+    assert verify(engine.journal).ok
