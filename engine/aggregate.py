@@ -27,6 +27,7 @@ from events import (
     CampaignDrafted,
     ConfigRevised,
     ConflictRebased,
+    ConflictResolved,
     ContactsFiltered,
     Event,
     FieldProblem,
@@ -34,6 +35,7 @@ from events import (
     FilterRequested,
     RebaseFailed,
     RebaseRequested,
+    RunRequested,
     ValidationFailed,
     ValidationPassed,
     ValidationRequested,
@@ -79,6 +81,9 @@ class CampaignState:
     webhook_id: str | None = None
     problems: tuple[FieldProblem, ...] = ()
     last_error: str | None = None
+    config: dict[str, Any] | None = None
+    rebases: int = 0
+    wants_active: bool = False
 
     @property
     def spec_digest(self) -> str:
@@ -92,13 +97,14 @@ class CampaignState:
         """
         plain = {name: to_plain(getattr(self, name)) for name in _SMALL_FIELDS}
         plain["spec"] = self.spec_digest
-        if self.remote_config is not None:
-            plain["remote_config"] = content_digest(self.remote_config)
+        for name in ("remote_config", "config"):
+            value = getattr(self, name)
+            plain[name] = None if value is None else content_digest(value)
         return content_digest(plain)
 
 
 _FIELDS = tuple(a.name for a in attrs.fields(CampaignState))
-_SMALL_FIELDS = tuple(name for name in _FIELDS if name not in ("spec", "remote_config"))
+_SMALL_FIELDS = tuple(name for name in _FIELDS if name not in ("spec", "remote_config", "config"))
 _SPEC_DIGESTS: dict[int, tuple[dict[str, Any], str]] = {}
 
 
@@ -143,6 +149,9 @@ class _Builder:
     webhook_id: str | None = None
     problems: tuple[FieldProblem, ...] = ()
     last_error: str | None = None
+    config: dict[str, Any] | None = None
+    rebases: int = 0
+    wants_active: bool = False
 
     @classmethod
     def thaw(cls, state: CampaignState | None, campaign_id: str = "") -> _Builder:
@@ -226,8 +235,8 @@ def _drafted(b: _Builder, e: CampaignDrafted) -> None:
 
 def _revised(b: _Builder, e: ConfigRevised) -> None:
     _drafted(b, CampaignDrafted(e.spec))
-    b.remote_version = b.remote_config = b.eligible = b.eligible_digest = None
-    b.problems, b.last_error = (), None
+    b.remote_version = b.remote_config = b.eligible = b.eligible_digest = b.config = None
+    b.problems, b.last_error, b.wants_active = (), None, False
 
 
 def _intent(b: _Builder, e: Any) -> None:
@@ -242,13 +251,15 @@ def _activation_requested(b: _Builder, e: ActivationRequested) -> None:
 
 
 def _validation_passed(b: _Builder, e: ValidationPassed) -> None:
-    b.remote_version, b.remote_config = e.remote_version, e.remote_config
+    b.remote_version, b.remote_config, b.config = e.remote_version, e.remote_config, None
     b.problems, b.last_error = (), None
 
 
 def _validation_failed(b: _Builder, e: ValidationFailed) -> None:
     b.problems = e.problems
     b.last_error = "; ".join(str(p) for p in e.problems) or "validation failed"
+    if not e.retryable:
+        b.wants_active = False  # a person has to change something
 
 
 def _filtered(b: _Builder, e: ContactsFiltered) -> None:
@@ -257,6 +268,8 @@ def _filtered(b: _Builder, e: ContactsFiltered) -> None:
 
 def _failed(b: _Builder, e: Any) -> None:
     b.last_error = e.reason
+    if not getattr(e, "retryable", False):
+        b.wants_active = False  # a person has to change something
 
 
 def _succeeded(b: _Builder, e: ActivationSucceeded) -> None:
@@ -273,25 +286,45 @@ def _conflicted(b: _Builder, e: ActivationConflicted) -> None:
 
 
 def _rebased(b: _Builder, e: ConflictRebased) -> None:
-    b.remote_version, b.remote_config = e.remote_version, e.config
+    b.remote_version, b.remote_config = e.remote_version, e.remote_config
+    b.rebases += 1
     b.problems = tuple(
-        FieldProblem(c.path, f"ours {c.ours!r}, theirs {c.theirs!r}") for c in e.conflicts
+        FieldProblem(c.path, f"base {c.base!r}, ours {c.ours!r}, theirs {c.theirs!r}")
+        for c in e.conflicts
     )
-    b.last_error = None if e.merged else f"{len(e.conflicts)} field(s) changed on both sides"
+    b.config = e.config  # ours where fields conflict: what resolve --take-ours would send
+    if e.merged:
+        b.last_error = None
+    else:
+        b.last_error = f"{len(e.conflicts)} field(s) changed both here and in CXone"
+        b.wants_active = False  # an operator chooses: resolve --take-ours or --take-theirs
+
+
+def _resolved(b: _Builder, e: ConflictResolved) -> None:
+    b.config, b.remote_version = e.config, e.remote_version
+    b.problems, b.last_error = (), None
+
+
+def _run_requested(b: _Builder, e: RunRequested) -> None:
+    if b.state == "cancelled":
+        raise IllegalEvent(f"campaign {b.id} is cancelled: it cannot be run")
+    b.wants_active = True
+
+
+def _cancelled(b: _Builder, e: CampaignCancelled) -> None:
+    b.wants_active = False
 
 
 def _webhook(b: _Builder, e: WebhookRegistered) -> None:
-    b.webhook_id, b.last_error = e.webhook_id, None
-
-
-def _nothing(b: _Builder, e: Any) -> None:
-    """Events whose whole effect is the state move and the step bookkeeping."""
+    b.webhook_id, b.last_error, b.wants_active = e.webhook_id, None, False
 
 
 _RULES: dict[type[Event], _Rule] = {
     CampaignDrafted: _Rule("create", None, "", True, _drafted),
     ConfigRevised: _Rule("command", "revise", "", True, _revised),
-    CampaignCancelled: _Rule("command", "cancel", "", True, _nothing),
+    CampaignCancelled: _Rule("command", "cancel", "", True, _cancelled),
+    RunRequested: _Rule("command", None, "", False, _run_requested),
+    ConflictResolved: _Rule("command", "resolve", "", True, _resolved),
     ValidationRequested: _Rule("intent", "validate", "validation", False, _intent),
     ValidationPassed: _Rule("outcome", "validate", "validation", True, _validation_passed),
     ValidationFailed: _Rule("outcome", None, "validation", True, _validation_failed),

@@ -29,6 +29,7 @@ from engine.errors import (
 from engine.handle import Campaign
 from engine.payload import preview_config
 from engine.ports import CXoneGateway
+from engine.recovery import may_rebase, rebase, recover, resolve
 from engine.replay import replay_all
 from engine.spec import CampaignSpec
 from events import (
@@ -44,6 +45,7 @@ from events import (
     FieldProblem,
     FilterFailed,
     FilterRequested,
+    RunRequested,
     ValidationFailed,
     ValidationPassed,
     ValidationRequested,
@@ -212,10 +214,9 @@ class Engine:
         return self._close(s, outcome, cause, "filter")
 
     def activate(self, campaign_id: str) -> CampaignState:
-        """PUT the preview configuration with ``If-Match`` on the version validation read."""
+        """PUT the preview configuration with ``If-Match`` on the version last read."""
         s = self._ready(self.load(campaign_id), "activate")
-        spec = CampaignSpec.from_dict(s.spec)
-        config = preview_config(spec)
+        config = self.payload(s)
         expected = s.remote_version
         assert expected is not None, "a filtered campaign has been validated against CXone"
         s, step_id, cause = self._open(
@@ -225,8 +226,19 @@ class Engine:
                 i, s.activation_attempts + 1, expected, content_digest(config)
             ),
         )
+        return self.put_and_close(s, step_id, cause, config, expected)
+
+    def payload(self, s: CampaignState) -> dict[str, Any]:
+        """What an activation PUTs: a merged or resolved configuration, else the spec's."""
+        return s.config if s.config is not None else preview_config(CampaignSpec.from_dict(s.spec))
+
+    def put_and_close(
+        self, s: CampaignState, step_id: str, cause: str, config: dict[str, Any], expected: int
+    ) -> CampaignState:
+        """The PUT of an open activation step, and its outcome (or ``StepInDoubt``)."""
+        remote_id = str(s.spec["campaign_id"])
         result, ms = self._call(
-            lambda: self.gateway.put_preview_config(spec.campaign_id, config, expected)
+            lambda: self.gateway.put_preview_config(remote_id, config, expected)
         )
         if isinstance(result, RemoteConflict):
             outcome: Event = ActivationConflicted(step_id, expected, result.remote_version, ms)
@@ -239,7 +251,9 @@ class Engine:
             ) from result
         else:
             outcome = ActivationSucceeded(step_id, result.version, ms)
-        return self._close(s, outcome, cause, "activation")
+        s = self._close(s, outcome, cause, "activation")
+        crash_point("after-activation-outcome")
+        return s
 
     def register_webhook(self, campaign_id: str) -> CampaignState:
         """Make sure the launch webhook exists (looked up by name and URI before creating)."""
@@ -262,11 +276,21 @@ class Engine:
     def run(self, campaign_id: str, progress: Progress | None = None) -> CampaignState:
         """Take the campaign as far as it will go: validate, filter, activate, webhook.
 
-        Stops at the first step that does not move it forward and returns the state there.
+        First journals that a run was asked for, so that a supervisor finishes it if this
+        process dies. Settles an unfinished step first (``recover``), rebases a conflict
+        automatically up to ``max_conflict_retries`` times, and stops at the first step that
+        does not move the campaign forward, returning the state there.
         """
         s = self.load(campaign_id)
+        if not s.wants_active and s.state not in ("cancelled",) and s.pending is None:
+            s = self._append(s, [RunRequested()], self.ids())
+        return self.advance(campaign_id, progress)
+
+    def advance(self, campaign_id: str, progress: Progress | None = None) -> CampaignState:
+        """Run's loop: one step at a time while steps move the campaign on."""
+        s = recover(self, campaign_id, progress)
         while True:
-            before = (s.state, s.webhook_id)
+            before = (s.state, s.webhook_id, s.version)
             if s.state == "draft":
                 s = self.validate(campaign_id)
             elif s.state == "validated":
@@ -275,8 +299,22 @@ class Engine:
                 s = self.activate(campaign_id)
             elif s.state == "active" and s.webhook_id is None:
                 s = self.register_webhook(campaign_id)
-            if (s.state, s.webhook_id) == before:
+            elif s.state == "conflicted" and s.wants_active and may_rebase(s):
+                s = self.rebase(campaign_id)
+            if (s.state, s.webhook_id) == before[:2]:
                 return s
+
+    def rebase(self, campaign_id: str) -> CampaignState:
+        """Read CXone's campaign and merge: disjoint changes go back to filtered."""
+        return rebase(self, campaign_id)
+
+    def resolve(self, campaign_id: str, side: str) -> CampaignState:
+        """Settle an unmergeable conflict with ``"ours"`` or ``"theirs"`` on every field."""
+        return resolve(self, campaign_id, side)
+
+    def recover(self, campaign_id: str, progress: Progress | None = None) -> CampaignState:
+        """Settle an unfinished remote step from the journal and CXone (see engine.recovery)."""
+        return recover(self, campaign_id, progress)
 
     # --- the protocol -------------------------------------------------------------------
 

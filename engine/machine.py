@@ -13,6 +13,7 @@ outcome is settled first (by its reply, or by recovery reading CXone), then the 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
@@ -41,12 +42,22 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "conflict", "source": "activating", "dest": "conflicted"},
     {"trigger": "fail", "source": "activating", "dest": "failed"},
     {"trigger": "rebase", "source": "conflicted", "dest": "filtered"},
+    {"trigger": "resolve", "source": "conflicted", "dest": "filtered"},
     {"trigger": "register_webhook", "source": "active", "dest": None},
     {"trigger": "revise", "source": _SETTLED, "dest": "draft"},
     {"trigger": "cancel", "source": _SETTLED, "dest": "cancelled"},
 ]
 
-COMMANDS = ("validate", "filter", "activate", "rebase", "register_webhook", "revise", "cancel")
+COMMANDS = (
+    "validate",
+    "filter",
+    "activate",
+    "rebase",
+    "resolve",
+    "register_webhook",
+    "revise",
+    "cancel",
+)
 """Triggers a person or a pipeline issues; the others (succeed, conflict, fail) are outcomes."""
 
 
@@ -116,9 +127,22 @@ def mermaid(counts: dict[tuple[str, str], int] | None = None) -> str:
     )
     text: str = sketch.get_graph().draw(None)  # type: ignore[attr-defined]
     if counts:
-        for (source, trigger), n in counts.items():
-            target = destination(source, trigger) or source
-            text = text.replace(
-                f"{source} --> {target}: {trigger}\n", f"{source} --> {target}: {trigger} ({n})\n"
-            )
+        text = "\n".join(_with_counts(line, counts) for line in text.split("\n"))
     return text
+
+
+_EDGE = re.compile(r"^(\s*)(\w+) --> (\w+): (.*)$")
+
+
+def _with_counts(line: str, counts: dict[tuple[str, str], int]) -> str:
+    """An edge line whose triggers (``a | b``) each carry their count, as ``a (3)``."""
+    edge = _EDGE.match(line)
+    if edge is None:
+        return line
+    indent, source, target, label = edge.groups()
+    triggers = []
+    for trigger in label.split(" | "):
+        name = trigger.split(" ")[0]
+        n = counts.get((source, name))
+        triggers.append(f"{trigger} ({n})" if n else trigger)
+    return f"{indent}{source} --> {target}: {' | '.join(triggers)}"

@@ -58,6 +58,16 @@ class ConfigRevised(Event):
     reason: str = ""
 
 
+@event("run.requested")
+@attrs.frozen
+class RunRequested(Event):
+    """Someone asked for the campaign to be taken to active: a supervisor finishes the job if the
+    process that started it dies. Ended by reaching active with its webhook, or by an outcome
+    that needs a person (a refused spec, a refused PUT, an unmergeable conflict, a cancel)."""
+
+    reason: str = ""
+
+
 @event("campaign.cancelled")
 @attrs.frozen
 class CampaignCancelled(Event):
@@ -207,10 +217,21 @@ class ConflictRebased(Event):
 
     step_id: str
     remote_version: int
+    remote_config: dict[str, Any]
     merged: bool
     config: dict[str, Any]
     conflicts: tuple[FieldConflict, ...]
     latency_ms: float
+
+
+@event("conflict.resolved")
+@attrs.frozen
+class ConflictResolved(Event):
+    """An operator settled an unmergeable conflict by taking our side or theirs, field by field."""
+
+    choice: str
+    config: dict[str, Any]
+    remote_version: int
 
 
 @event("rebase.failed")

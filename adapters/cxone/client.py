@@ -33,8 +33,6 @@ from engine import (
     WebhookRef,
 )
 
-CONFIG_KEYS = ("name", "type", "contactLists", "dialingRules", "agentDirectives", "previewSettings")
-"""The fields of a campaign that make up its preview configuration."""
 MAX_PAGES = 1_000_000
 """A bound on the pages one listing follows (a server that never ends its list is a bug)."""
 
@@ -110,7 +108,7 @@ class HttpCXoneGateway:
         body = body_of(response, endpoint)
         version = _version(body, response, endpoint)
         status = body.get("status", "unknown") if isinstance(body, dict) else "unknown"
-        config = {k: body[k] for k in CONFIG_KEYS if k in body}
+        config = {k: v for k, v in body.items() if k not in ("id", "version", "status")}
         return RemoteCampaign(campaign_id, version, str(status), config)
 
     def iter_contacts(self, contact_list_id: str) -> Iterator[Contact]:

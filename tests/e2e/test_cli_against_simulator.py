@@ -50,7 +50,7 @@ def test_simulator_and_run_as_separate_processes(tmp_path: Path) -> None:
             check=False,
         )
         assert done.returncode == 0, done.stderr
-        assert ": active (v9)" in done.stdout
+        assert ": active (v10)" in done.stdout
         campaign_id = done.stdout.split()[1]
         history = subprocess.run(
             [CXPREVIEW, "--db", db, "history", campaign_id],

@@ -67,13 +67,19 @@ def test_the_filter_counts_against_the_simulators_data(engine: Engine, sim: Simu
 def test_someone_elses_edit_before_the_put_conflicts_and_is_not_overwritten(
     engine: Engine, sim: Simulator
 ) -> None:
-    sim.faults.add("put_campaign", "concurrent_edit")
+    sim.faults.add("put_campaign", "concurrent_edit")  # they rename it; so does our spec
     campaign = engine.draft(load_spec(EXAMPLE_SPEC)).run()
     assert campaign.state == "conflicted"
     assert sim.campaigns["cmp-1001"]["name"].endswith("(edited)")
     assert sim.applied_puts() == []
-    conflicted = engine.history(campaign.id)[-1].event
+    events = {e.type: e.event for e in engine.history(campaign.id)}
+    conflicted = events["activation.conflicted"]
     assert (conflicted.expected_version, conflicted.remote_version) == (4, 5)  # type: ignore[attr-defined]
+    rebased = events["rebase.completed"]
+    assert not rebased.merged  # type: ignore[attr-defined]
+    assert [c.path for c in rebased.conflicts] == ["name"]  # type: ignore[attr-defined]
+    assert [p.path for p in campaign.problems] == ["name"]
+    assert not campaign.wants_active, "an operator decides now"
 
 
 def test_storms_on_every_read_are_ridden_out(

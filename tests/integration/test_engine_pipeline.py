@@ -36,6 +36,7 @@ def test_the_pipeline_reaches_active_with_an_intent_and_outcome_per_call(
     assert (c.state, c.remote_version, c.active_version, c.webhook_id) == ("active", 5, 5, "wh-1")
     assert types(engine, c.id) == [
         "campaign.drafted",
+        "run.requested",
         "validation.requested",
         "validation.passed",
         "filter.requested",
@@ -153,7 +154,7 @@ def test_a_412_conflicts(engine: Engine, spec: CampaignSpec, gateway: FakeCXoneG
     conflicted = engine.history(c.id)[-1].event
     assert (conflicted.expected_version, conflicted.remote_version) == (4, 5)  # type: ignore[attr-defined]
     assert gateway.campaigns["cmp-1001"].config == {"name": "someone else's"}, "not overwritten"
-    assert c.allowed == ("rebase", "revise", "cancel")
+    assert c.allowed == ("rebase", "resolve", "revise", "cancel")
 
 
 def test_a_rejected_put_fails(
@@ -253,7 +254,7 @@ def test_verify_catches_a_rewritten_chain_that_folds_illegally(
             forged.append(r.stream_id, [r.decoded().event], forged.stream_version(r.stream_id))
     assert forged.verify().ok, "the chain alone cannot tell"
     report = verify(forged)
-    assert (report.ok, report.first_bad_seq) == (False, 2)
+    assert (report.ok, report.first_bad_seq) == (False, 3)  # 1 drafted, 2 run requested
     assert report.problem == (
         "illegal transition: filter.requested is not allowed in state 'draft'"
     )
