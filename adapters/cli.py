@@ -8,8 +8,10 @@ Exit codes: 0 done; 1 a campaign ended failed or conflicted; 2 a usage or spec e
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -21,7 +23,16 @@ from adapters.cxone import HttpCXoneGateway
 from adapters.demo import run_demo
 from adapters.report import summary, timeline
 from adapters.simulator import Dataset, FaultPlan, Simulator, SimulatorServer
-from engine import CampaignNotFound, Engine, EngineError, SpecError, load_spec, mermaid, verify
+from engine import (
+    CampaignNotFound,
+    Engine,
+    EngineError,
+    SpecError,
+    Supervisor,
+    load_spec,
+    mermaid,
+    verify,
+)
 from events import CxpreviewError
 from journal import JournalError, SQLiteJournal
 
@@ -153,6 +164,44 @@ def run_cmd(ctx: click.Context, target: str) -> None:
     click.echo(summary(campaign.snapshot))
     if campaign.state != "active":
         ctx.exit(EXIT_CAMPAIGN)
+
+
+@cli.command("supervise")
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+@click.option(
+    "--owner",
+    default=lambda: f"{socket.gethostname()}:{os.getpid()}",
+    show_default="host:pid",
+    help="This supervisor's name on its leases.",
+)
+@click.option("--lease-ttl", default=60.0, show_default=True, help="Seconds a lease lasts.")
+@click.pass_context
+@_errors_to_exit_codes
+def supervise_cmd(
+    ctx: click.Context, once: bool, interval: float, owner: str, lease_ttl: float
+) -> None:
+    """Find campaigns left unfinished (a crash mid-call, an interrupted run) and finish them.
+
+    Several supervisors may share a journal: a lease keeps each campaign to one of them.
+    SIGTERM or SIGINT: the current step's outcome is written, leases released, exit 0.
+
+    Example: cxpreview supervise --once
+    """
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
+    )
+    with HttpCXoneGateway.from_env() as gateway:
+        supervisor = Supervisor(
+            Engine(_journal(ctx), gateway, actor=owner), owner, lease_ttl=lease_ttl
+        )
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: supervisor.stop.set())
+        if once:
+            for d in supervisor.run_once():
+                click.echo(f"{d.campaign_id}  {d.before} -> {d.after}  {d.outcome}")
+        else:
+            supervisor.run_forever(interval)
 
 
 @cli.command("history")

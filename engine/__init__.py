@@ -26,6 +26,7 @@ from engine.machine import allowed, mermaid
 from engine.ports import Contact, CXoneGateway, RemoteCampaign, WebhookRef
 from engine.replay import Replay, replay_all
 from engine.spec import CampaignSpec, load_spec, parse_spec
+from engine.supervisor import Decision, Supervisor, needs_finishing
 
 __all__ = [
     "AuthError",
@@ -36,6 +37,7 @@ __all__ = [
     "CampaignSpec",
     "CampaignState",
     "Contact",
+    "Decision",
     "Engine",
     "EngineError",
     "FakeCXoneGateway",
@@ -50,11 +52,13 @@ __all__ = [
     "Replay",
     "SpecError",
     "StepInDoubt",
+    "Supervisor",
     "WebhookRef",
     "allowed",
     "fold",
     "load_spec",
     "mermaid",
+    "needs_finishing",
     "parse_spec",
     "random_ids",
     "replay_all",

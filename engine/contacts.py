@@ -14,6 +14,7 @@ import attrs
 from engine.filtering import PhoneNormaliser, compile_rules
 from engine.ports import CXoneGateway
 from engine.spec import CampaignSpec
+from journal import crash_point
 
 Progress = Callable[[int], None]
 """Told how many contacts have been judged so far."""
@@ -48,8 +49,10 @@ def filter_contacts(
     total = matched = kept = 0
     for contact in gateway.iter_contacts(spec.contact_list_id):
         total += 1
-        if progress is not None and total % PROGRESS_EVERY == 0:
-            progress(total)
+        if total % PROGRESS_EVERY == 0:
+            if progress is not None:
+                progress(total)
+            crash_point("mid-contacts")
         if not eligible_by_rules(contact.fields):
             excluded["filter"] += 1
             continue

@@ -9,6 +9,7 @@ an open activation is never guessed at (``StepInDoubt``): recovery settles it by
 
 from __future__ import annotations
 
+import copy
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -81,9 +82,19 @@ class Engine:
         self.clock = clock or SystemClock()
         self.ids = ids
         self.actor = actor
+        self.extra_meta: dict[str, Any] = {}
+        self.before_append: Callable[[], None] | None = None
 
     def __repr__(self) -> str:
         return f"Engine({self.journal!r}, actor={self.actor!r})"
+
+    def bound(self, before_append: Callable[[], None] | None = None, **meta: Any) -> Engine:
+        """This engine, writing ``meta`` into every event's meta and calling ``before_append``
+        before every write (a supervisor renews its lease there, and stops if it lost it)."""
+        clone = copy.copy(self)
+        clone.extra_meta = {**self.extra_meta, **meta}
+        clone.before_append = before_append
+        return clone
 
     @property
     def gateway(self) -> CXoneGateway:
@@ -286,10 +297,16 @@ class Engine:
             s = self._append(s, [RunRequested()], self.ids())
         return self.advance(campaign_id, progress)
 
-    def advance(self, campaign_id: str, progress: Progress | None = None) -> CampaignState:
-        """Run's loop: one step at a time while steps move the campaign on."""
+    def advance(
+        self,
+        campaign_id: str,
+        progress: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> CampaignState:
+        """Run's loop: one step at a time while steps move the campaign on (and, between
+        steps, until ``should_stop`` says so)."""
         s = recover(self, campaign_id, progress)
-        while True:
+        while should_stop is None or not should_stop():
             before = (s.state, s.webhook_id, s.version)
             if s.state == "draft":
                 s = self.validate(campaign_id)
@@ -303,6 +320,7 @@ class Engine:
                 s = self.rebase(campaign_id)
             if (s.state, s.webhook_id) == before[:2]:
                 return s
+        return s
 
     def rebase(self, campaign_id: str) -> CampaignState:
         """Read CXone's campaign and merge: disjoint changes go back to filtered."""
@@ -364,8 +382,10 @@ class Engine:
         command_id: str,
         causation: str | None = None,
     ) -> CampaignState:
+        if self.before_append is not None:
+            self.before_append()
         after = steps(s, events)
-        meta: dict[str, Any] = {"actor": self.actor, "command_id": command_id}
+        meta: dict[str, Any] = {**self.extra_meta, "actor": self.actor, "command_id": command_id}
         if causation is not None:
             meta["causation_id"] = causation
         stored = self.journal.append(

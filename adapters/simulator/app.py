@@ -256,7 +256,9 @@ class Simulator:
         if fault.kind == "concurrent_edit":
             campaign_id = request.path_params.get("id", "")
             if campaign_id in self.campaigns:
-                self.edit(campaign_id, name=f"{self.campaigns[campaign_id]['name']} (edited)")
+                old = self.campaigns[campaign_id].get(fault.field)
+                new = f"{old} (edited)" if isinstance(old, str) else "edited elsewhere"
+                self.edit(campaign_id, **{fault.field: new})
             return None
         if fault.kind == "drop":
             self._record(request, route, 0, dropped=True)

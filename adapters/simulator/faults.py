@@ -50,6 +50,7 @@ class Fault:
         default="seconds", validator=attrs.validators.in_(("seconds", "date", "none"))
     )
     seconds: float = 1.0
+    field: str = "name"  # what a concurrent_edit changes
     seen: int = attrs.field(default=0, init=False)
     fired: int = attrs.field(default=0, init=False)
 

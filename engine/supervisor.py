@@ -1,0 +1,154 @@
+"""The supervisor: finds campaigns left unfinished and finishes them, exactly once.
+
+A campaign needs it when an intent has no outcome (a process died mid-call), or when a run was
+asked for and has not reached its end (active with its webhook, or an outcome that needs a
+person). For each, the supervisor takes a lease on the campaign (so two supervisors never work
+on one campaign at once), recovers it (engine.recovery), carries the run on, and releases the
+lease. Every event it writes carries the lease's owner and fence in its meta; before every
+write the lease is renewed if it is getting old, and a supervisor that lost its lease (it
+stalled past expiry and another took over) stops before writing anything more.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import attrs
+
+from engine.aggregate import CampaignState
+from engine.engine import Engine
+from engine.errors import EngineError
+from engine.replay import replay_all
+from journal import Journal, JournalError, Lease
+
+log = logging.getLogger("cxpreview.supervisor")
+
+
+def needs_finishing(s: CampaignState) -> bool:
+    """An unfinished call, or a run that has not reached its end."""
+    if s.pending is not None:
+        return True
+    if not s.wants_active or s.state == "cancelled":
+        return False
+    return not (s.state == "active" and s.webhook_id is not None)
+
+
+@attrs.frozen
+class Decision:
+    """What one supervisor pass did with one campaign."""
+
+    campaign_id: str
+    before: str
+    after: str
+    outcome: str
+
+
+class Supervisor:
+    """Finishes interrupted campaigns in one journal; several may run side by side."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        owner: str,
+        *,
+        lease_ttl: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.owner = owner
+        self.lease_ttl = lease_ttl
+        self._monotonic = monotonic
+        self.stop = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"Supervisor({self.owner!r}, lease_ttl={self.lease_ttl:g})"
+
+    def candidates(self) -> list[str]:
+        """Campaigns that need finishing, in the order they were drafted."""
+        return [cid for cid, s in replay_all(self.engine.journal).items() if needs_finishing(s)]
+
+    def run_once(self) -> list[Decision]:
+        """One pass over every campaign that needs finishing (until ``stop`` is set)."""
+        decisions = []
+        for campaign_id in self.candidates():
+            if self.stop.is_set():
+                break
+            decisions.append(self.finish(campaign_id))
+        return decisions
+
+    def run_forever(self, interval: float) -> None:
+        """Passes every ``interval`` seconds until ``stop`` is set."""
+        while not self.stop.is_set():
+            self.run_once()
+            self.stop.wait(interval)
+
+    def finish(self, campaign_id: str) -> Decision:
+        """Lease, recover and carry on one campaign; release the lease whatever happens."""
+        journal = self.engine.journal
+        lease = journal.acquire_lease(f"campaign:{campaign_id}", self.owner, self.lease_ttl)
+        if lease is None:
+            return Decision(campaign_id, "?", "?", "skipped: another supervisor holds it")
+        keeper = _LeaseKeeper(journal, lease, self.lease_ttl, self._monotonic)
+        before = after = "?"
+        try:
+            s = self.engine.load(campaign_id)
+            before = after = s.state
+            if not needs_finishing(s):  # another supervisor finished it since we looked
+                return Decision(campaign_id, before, after, "nothing to do")
+            pending = f" with an unfinished {s.pending.step} step" if s.pending else ""
+            log.info(
+                "%s: resuming campaign %s from %s%s (fence %d)",
+                self.owner,
+                campaign_id,
+                before,
+                pending,
+                lease.fence,
+                extra={"campaign": campaign_id, "decision": "resume"},
+            )
+            engine = self.engine.bound(keeper.renew, lease_owner=self.owner, fence=lease.fence)
+            s = engine.advance(campaign_id, should_stop=self.stop.is_set)
+            after = s.state
+            outcome = "finished" if not needs_finishing(s) else "left for a later pass"
+            log.info(
+                "%s: campaign %s is %s (%s)",
+                self.owner,
+                campaign_id,
+                after,
+                outcome,
+                extra={"campaign": campaign_id, "decision": outcome},
+            )
+            return Decision(campaign_id, before, after, outcome)
+        except (EngineError, JournalError) as exc:
+            log.warning(
+                "%s: campaign %s stays %s: %s",
+                self.owner,
+                campaign_id,
+                after,
+                exc,
+                extra={"campaign": campaign_id, "decision": "error"},
+            )
+            return Decision(campaign_id, before, after, f"error: {exc}")
+        finally:
+            journal.release_lease(keeper.lease)
+
+
+class _LeaseKeeper:
+    """Renews a lease before a write once a third of its life has passed."""
+
+    def __init__(
+        self, journal: Journal, lease: Lease, ttl: float, monotonic: Callable[[], float]
+    ) -> None:
+        self._journal = journal
+        self.lease = lease
+        self._ttl = ttl
+        self._monotonic = monotonic
+        self._renewed = monotonic()
+
+    def renew(self) -> None:
+        if self._monotonic() - self._renewed < self._ttl / 3:
+            return
+        self.lease = self._journal.renew_lease(self.lease, self._ttl)
+        self._renewed = self._monotonic()

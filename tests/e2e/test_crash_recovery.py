@@ -1,0 +1,220 @@
+"""Crash injection with real processes on real loopback: `cxpreview run` dies (SIGKILL, no
+cleanup) at every boundary, then `cxpreview supervise --once` finishes the campaign.
+
+After each: the campaign is active, CXone's campaign advanced by exactly one version, exactly
+one launch webhook exists, no outcome is recorded twice, and the journal verifies.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.simulator import Dataset, Simulator, SimulatorServer
+from engine import Engine, fold, verify
+from journal import SQLiteJournal
+from tests.conftest import EXAMPLE_SPEC
+
+CXPREVIEW = str(Path(sys.executable).with_name("cxpreview"))
+OUTCOMES = (
+    "validation.passed",
+    "validation.failed",
+    "filter.completed",
+    "filter.failed",
+    "activation.succeeded",
+    "activation.conflicted",
+    "activation.failed",
+    "rebase.completed",
+    "rebase.failed",
+    "webhook.registered",
+    "webhook.failed",
+)
+CRASH_POINTS = [
+    "after-validation-intent",
+    "after-validation-response",
+    "after-filter-intent",
+    "mid-contacts",
+    "after-filter-response",
+    "after-activation-intent",
+    "after-activation-response",
+    "after-activation-outcome",
+    "after-webhook-intent",
+    "after-webhook-response",
+]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[Simulator, str]]:
+    sim = Simulator(Dataset(seed=5, contacts=2500, suppressions=250))
+    with SimulatorServer(sim) as server:
+        yield sim, server.base_url
+
+
+def env_for(base_url: str, crash_at: str | None = None) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "CXONE_BASE_URL": base_url,
+        "CXONE_CLIENT_ID": "cxpreview",
+        "CXONE_CLIENT_SECRET": "simulated-secret",
+    }
+    env.pop("CXPREVIEW_CRASH_AT", None)
+    if crash_at:
+        env["CXPREVIEW_CRASH_AT"] = crash_at
+    return env
+
+
+def spec_for(tmp_path: Path, sim: Simulator, tag: str) -> Path:
+    """The example spec on a remote campaign and webhook of its own."""
+    sim.add_campaign(f"cmp-{tag}", version=4)
+    text = (
+        EXAMPLE_SPEC.read_text()
+        .replace('campaign_id = "cmp-1001"', f'campaign_id = "cmp-{tag}"')
+        .replace('name = "preview-launch"', f'name = "launch-{tag}"')
+        # Every campaign this module activates stays active in the simulator.
+        .replace("max_concurrent_previews = 5 ", "max_concurrent_previews = 1000 ")
+    )
+    path = tmp_path / f"{tag}.toml"
+    path.write_text(text)
+    return path
+
+
+def supervise(db: Path, base_url: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [CXPREVIEW, "--db", str(db), "supervise", "--once", "--owner", "sup"],
+        capture_output=True,
+        text=True,
+        env=env_for(base_url),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def assert_finished_once(db: Path, sim: Simulator, tag: str) -> None:
+    with SQLiteJournal(db) as journal:
+        ((campaign_id, _),) = list(journal.streams())
+        history = journal.read_stream(campaign_id)
+        state = fold(campaign_id, [h.event for h in history])
+        assert state.state == "active", state
+        assert state.webhook_id is not None
+        outcomes = Counter(getattr(h.event, "step_id", None) for h in history if h.type in OUTCOMES)
+        assert max(outcomes.values()) == 1, "an outcome was recorded twice"
+        assert verify(journal).ok
+    assert sim.campaigns[f"cmp-{tag}"]["version"] == 5, "exactly one version advanced"
+    assert len(sim.applied_puts(f"cmp-{tag}")) == 1
+    assert sum(w["name"] == f"launch-{tag}" for w in sim.webhooks.values()) == 1
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_a_run_killed_at_a_boundary_is_finished_by_the_supervisor(
+    served: tuple[Simulator, str], tmp_path: Path, point: str
+) -> None:
+    sim, base_url = served
+    tag = f"crash-{point}"
+    spec, db = spec_for(tmp_path, sim, tag), tmp_path / "j.db"
+    died = subprocess.run(
+        [CXPREVIEW, "--db", str(db), "run", str(spec)],
+        capture_output=True,
+        text=True,
+        env=env_for(base_url, point),
+        timeout=120,
+        check=False,
+    )
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    report = supervise(db, base_url)
+    assert "-> active  finished" in report.stdout
+    assert_finished_once(db, sim, tag)
+    if point == "after-activation-response":
+        assert "reconciled" in report.stderr, "the PUT that landed was recognised, not redone"
+
+
+def test_twenty_random_kills(served: tuple[Simulator, str], tmp_path: Path) -> None:
+    sim, base_url = served
+    rng = random.Random(20261129)
+    finished = 0
+    for i in range(20):
+        tag = f"random-{i}"
+        spec, db = spec_for(tmp_path, sim, tag), tmp_path / f"{tag}.db"
+        run = subprocess.Popen(
+            [CXPREVIEW, "--db", str(db), "run", str(spec)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env_for(base_url),
+        )
+        try:
+            run.wait(timeout=rng.uniform(0.4, 2.5))  # the moment of the kill, at random
+        except subprocess.TimeoutExpired:
+            run.send_signal(signal.SIGKILL)
+            run.wait(timeout=30)
+        with SQLiteJournal(db) as journal:
+            drafted = journal.last_seq() > 0
+        if not drafted:  # killed before the draft committed: there is nothing to finish
+            assert sim.applied_puts(f"cmp-{tag}") == []
+            continue
+        supervise(db, base_url)
+        assert_finished_once(db, sim, tag)
+        finished += 1
+    assert finished >= 10, "most kills landed after the draft"
+
+
+def test_an_edit_elsewhere_to_a_field_we_do_not_set_merges(
+    served: tuple[Simulator, str], tmp_path: Path
+) -> None:
+    sim, base_url = served
+    tag = "edit-merge"
+    spec, db = spec_for(tmp_path, sim, tag), tmp_path / "j.db"
+    sim.faults.add("put_campaign", "concurrent_edit", field="schedule")
+    done = subprocess.run(
+        [CXPREVIEW, "--db", str(db), "run", str(spec)],
+        capture_output=True,
+        text=True,
+        env=env_for(base_url),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    remote = sim.campaigns[f"cmp-{tag}"]
+    assert remote["schedule"] == "edited elsewhere", "their change survived"
+    assert remote["name"] == "Spring renewals - west", "ours landed"
+    assert remote["version"] == 6
+    with SQLiteJournal(db) as journal:
+        types = [e.type for e in journal.read_all()]
+    assert types.count("activation.conflicted") == 1
+    assert "rebase.completed" in types
+
+
+def test_an_edit_elsewhere_to_a_field_we_set_stops_with_the_diff(
+    served: tuple[Simulator, str], tmp_path: Path
+) -> None:
+    sim, base_url = served
+    tag = "edit-clash"
+    spec, db = spec_for(tmp_path, sim, tag), tmp_path / "j.db"
+    sim.faults.add("put_campaign", "concurrent_edit", field="name")
+    done = subprocess.run(
+        [CXPREVIEW, "--db", str(db), "run", str(spec)],
+        capture_output=True,
+        text=True,
+        env=env_for(base_url),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert ": conflicted" in done.stdout
+    assert sim.campaigns[f"cmp-{tag}"]["name"] == f"Campaign cmp-{tag} (edited)", "not overwritten"
+    assert sim.applied_puts(f"cmp-{tag}") == []
+    with SQLiteJournal(db) as journal:
+        ((campaign_id, _),) = list(journal.streams())
+        engine = Engine(journal)
+        state = engine.load(campaign_id)
+        assert [p.path for p in state.problems] == ["name"]
+    assert supervise(db, base_url).stdout == "", "a conflict with a diff waits for a person"
