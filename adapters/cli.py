@@ -204,6 +204,31 @@ def supervise_cmd(
             supervisor.run_forever(interval)
 
 
+@cli.command("resolve")
+@click.argument("campaign_id")
+@click.option("--take-ours", "side", flag_value="ours", help="Our value on every conflict.")
+@click.option("--take-theirs", "side", flag_value="theirs", help="CXone's value on every one.")
+@click.pass_context
+@_errors_to_exit_codes
+def resolve_cmd(ctx: click.Context, campaign_id: str, side: str | None) -> None:
+    """Settle a conflict that could not merge, then activate (as run does).
+
+    The conflicting fields are listed by `cxpreview run` and kept in the journal
+    (`cxpreview history`). Changes made on one side only are kept either way.
+
+    Example: cxpreview resolve 3f2a9c0d1e4b5a69 --take-theirs
+    """
+    if side is None:
+        raise click.UsageError("choose --take-ours or --take-theirs")
+    with HttpCXoneGateway.from_env() as gateway:
+        engine = Engine(_journal(ctx), gateway)
+        engine.resolve(campaign_id, side)
+        campaign = engine.get(campaign_id).run()
+    click.echo(summary(campaign.snapshot))
+    if campaign.state != "active":
+        ctx.exit(EXIT_CAMPAIGN)
+
+
 @cli.command("history")
 @click.argument("campaign_id")
 @click.pass_context

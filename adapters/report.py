@@ -42,4 +42,7 @@ def summary(state: CampaignState) -> str:
         lines.append(f"  unfinished: {state.pending.step} step {state.pending.step_id}")
     if state.last_error:
         lines.append(f"  last error: {state.last_error}")
+    if state.state == "conflicted" and state.problems:
+        lines += [f"  conflict at {p}" for p in state.problems]
+        lines.append(f"  choose: cxpreview resolve {state.id} --take-ours | --take-theirs")
     return "\n".join(lines)

@@ -8,7 +8,9 @@ real SIGKILLed processes.
 
 from __future__ import annotations
 
+from engine.aggregate import CampaignState
 from engine.engine import Engine
+from engine.errors import EngineError
 from engine.spec import CampaignSpec
 from events import (
     ActivationRequested,
@@ -45,13 +47,13 @@ def interrupt(engine: Engine, spec: CampaignSpec, at: str) -> str:
         if at.endswith("response"):
             engine.gateway.read_campaign(spec.campaign_id)
         return cid
-    engine.validate(cid)
+    _expect(engine.validate(cid), "validated")
     if at == "validated":
         return cid
     if at.startswith("after-filter"):
         engine._open(engine.load(cid), "filter", FilterRequested)
         return cid
-    s = engine.filter(cid)
+    s = _expect(engine.filter(cid), "filtered")
     if at.startswith("after-activation") and at != "after-activation-outcome":
         config, expected = engine.payload(s), s.remote_version
         assert expected is not None
@@ -61,7 +63,7 @@ def interrupt(engine: Engine, spec: CampaignSpec, at: str) -> str:
         if at.endswith("response"):
             engine.gateway.put_preview_config(spec.campaign_id, config, expected)
         return cid
-    s = engine.activate(cid)
+    s = _expect(engine.activate(cid), "active")
     if at == "after-activation-outcome":
         return cid
     hook = spec.webhook
@@ -71,3 +73,12 @@ def interrupt(engine: Engine, spec: CampaignSpec, at: str) -> str:
     if at.endswith("response"):
         engine.gateway.ensure_webhook(hook.name, hook.callback_uri, hook.event)
     return cid
+
+
+def _expect(s: CampaignState, state: str) -> CampaignState:
+    if s.state != state:
+        raise EngineError(
+            f"campaign {s.id} did not get to {state} on the way to the "
+            f"interruption: it is {s.state} ({s.last_error})"
+        )
+    return s

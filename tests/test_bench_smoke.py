@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import filter as filter_bench
-from bench import journal
+from bench import journal, recovery
 from bench.common import Figure, table
 
 pytestmark = pytest.mark.slow
@@ -37,3 +37,13 @@ def test_the_filter_benchmark_produces_its_figures() -> None:
     assert rate.value > 0
     assert rate.baseline > 0
     assert memory.value < 100
+
+
+def test_the_recovery_benchmark_produces_its_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    rate, requests, ratio = recovery.run(campaigns=20)
+    assert rate.value > 0
+    assert requests.value <= 2, "one GET and at most one PUT per recovered activation"
+    assert ratio.baseline > 0

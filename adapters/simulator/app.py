@@ -125,6 +125,7 @@ class Simulator:
                     methods=["GET", "POST"],
                 ),
                 Route("/_sim/log", self._log_route),
+                Route("/_sim/campaigns", self._add_campaign_route, methods=["POST"]),
             ]
         )
 
@@ -477,6 +478,16 @@ class Simulator:
                 "Duplicate",
             )
         return self._ok(request, "webhooks", hook, 201, changed=True)
+
+    async def _add_campaign_route(self, request: Request) -> Response:
+        """Test set-up over HTTP, for a simulator in another process: add a campaign."""
+        body = await request.json()
+        campaign = self.add_campaign(
+            str(body["id"]),
+            status=str(body.get("status", "inactive")),
+            version=int(body.get("version", 1)),
+        )
+        return JSONResponse(campaign, 201)
 
     async def _log_route(self, request: Request) -> Response:
         with self._lock:

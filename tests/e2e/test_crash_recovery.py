@@ -218,3 +218,35 @@ def test_an_edit_elsewhere_to_a_field_we_set_stops_with_the_diff(
         state = engine.load(campaign_id)
         assert [p.path for p in state.problems] == ["name"]
     assert supervise(db, base_url).stdout == "", "a conflict with a diff waits for a person"
+
+
+def test_an_operator_resolves_a_clash_by_taking_theirs(
+    served: tuple[Simulator, str], tmp_path: Path
+) -> None:
+    sim, base_url = served
+    tag = "resolve-theirs"
+    spec, db = spec_for(tmp_path, sim, tag), tmp_path / "j.db"
+    sim.faults.add("put_campaign", "concurrent_edit", field="name")
+    done = subprocess.run(
+        [CXPREVIEW, "--db", str(db), "run", str(spec)],
+        capture_output=True,
+        text=True,
+        env=env_for(base_url),
+        timeout=120,
+        check=False,
+    )
+    assert "choose: cxpreview resolve" in done.stdout
+    campaign_id = done.stdout.split()[1]
+    resolved = subprocess.run(
+        [CXPREVIEW, "--db", str(db), "resolve", campaign_id, "--take-theirs"],
+        capture_output=True,
+        text=True,
+        env=env_for(base_url),
+        timeout=120,
+        check=False,
+    )
+    assert resolved.returncode == 0, resolved.stderr
+    remote = sim.campaigns[f"cmp-{tag}"]
+    assert remote["name"] == f"Campaign cmp-{tag} (edited)", "their name kept"
+    assert remote["dialingRules"]["maxAttempts"] == 3, "the rest of ours applied"
+    assert remote["version"] == 6
