@@ -84,6 +84,21 @@ class Campaign:
         self.snapshot = self._engine.register_webhook(self.id)
         return self
 
+    def rebase(self) -> Campaign:
+        """After a conflict: read CXone's campaign and merge it with ours."""
+        self.snapshot = self._engine.rebase(self.id)
+        return self
+
+    def resolve(self, side: str) -> Campaign:
+        """Settle an unmergeable conflict: ``"ours"`` or ``"theirs"``."""
+        self.snapshot = self._engine.resolve(self.id, side)
+        return self
+
+    def recover(self) -> Campaign:
+        """Settle an unfinished call from the journal and CXone (what a supervisor does)."""
+        self.snapshot = self._engine.recover(self.id)
+        return self
+
     def revise(self, spec: CampaignSpec, reason: str = "") -> Campaign:
         """Replace the spec (back to draft)."""
         self.snapshot = self._engine.revise(self.id, spec, reason)

@@ -250,3 +250,44 @@ def test_an_operator_resolves_a_clash_by_taking_theirs(
     assert remote["name"] == f"Campaign cmp-{tag} (edited)", "their name kept"
     assert remote["dialingRules"]["maxAttempts"] == 3, "the rest of ours applied"
     assert remote["version"] == 6
+
+
+def test_sigterm_lets_the_supervisor_finish_its_step_and_release_its_lease(
+    served: tuple[Simulator, str], tmp_path: Path
+) -> None:
+    sim, base_url = served
+    db = tmp_path / "j.db"
+    for n in range(3):  # three runs that died after their validation intents
+        spec = spec_for(tmp_path, sim, f"term-{n}")
+        died = subprocess.run(
+            [CXPREVIEW, "--db", str(db), "run", str(spec)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env=env_for(base_url, "after-validation-intent"),
+        )
+        assert died.returncode == -signal.SIGKILL
+    sim.faults.add("campaign", "latency", seconds=0.5, times=50)  # every validation is slow
+    supervisor = subprocess.Popen(
+        [CXPREVIEW, "--db", str(db), "supervise", "--interval", "0.2", "--owner", "term"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env_for(base_url),
+    )
+    assert supervisor.stderr is not None
+    for line in supervisor.stderr:  # wait until it is in the middle of a campaign
+        if "resuming campaign" in line:
+            break
+    supervisor.send_signal(signal.SIGTERM)
+    _, rest = supervisor.communicate(timeout=60)
+    assert supervisor.returncode == 0, rest
+    with SQLiteJournal(db) as journal:
+        assert verify(journal).ok
+        for campaign_id, _ in journal.streams():
+            assert journal.current_lease(f"campaign:{campaign_id}") is None
+        states = [fold(c, journal.read_events(c)) for c, _ in journal.streams()]
+    finished_step = [s for s in states if s.pending is None]
+    assert finished_step, "the step in hand was finished, its outcome written"
+    assert not any(s.state == "active" for s in states[1:]), "it stopped without starting more"

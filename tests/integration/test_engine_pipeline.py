@@ -270,3 +270,31 @@ def test_verify_catches_a_fold_that_changed(tmp_path: Path, spec: CampaignSpec) 
     assert (report.ok, report.first_bad_seq) == (False, 1)
     assert report.problem is not None
     assert "the fold has changed" in report.problem
+
+
+def test_recover_settles_an_activation_in_doubt_by_reading(
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
+    gateway.fail_next("put_preview_config", RemoteUnavailable("connection dropped"))
+    c = engine.draft(spec).validate().filter()
+    with pytest.raises(StepInDoubt):
+        c.activate()
+    assert c.refresh().recover().state == "active", "it had not landed: PUT again, same If-Match"
+    puts = [args for name, args in gateway.calls if name == "put_preview_config"]
+    assert puts == [("cmp-1001", 4), ("cmp-1001", 4)]
+
+
+def test_rebase_and_resolve_by_hand(
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
+    c = engine.draft(spec).validate().filter()
+    gateway.edit_remotely("cmp-1001", name="theirs", schedule="weekdays")
+    assert c.activate().state == "conflicted"
+    c.rebase()
+    assert c.state == "conflicted"
+    assert [p.path for p in c.problems] == ["name"]
+    c.resolve("theirs").activate()
+    assert c.state == "active"
+    remote = gateway.campaigns["cmp-1001"]
+    assert (remote.config["name"], remote.config["schedule"]) == ("theirs", "weekdays")
+    assert remote.config["dialingRules"]["maxAttempts"] == 3
