@@ -24,6 +24,8 @@ class Figure:
 
     @property
     def met(self) -> bool:
+        if not self.target:  # a figure reported for its own sake, with nothing to compare
+            return True
         op, bound = self.target.split()
         subject = self.value if self.unit == "us" and op == "<=" else self.ratio
         return subject >= float(bound) if op == ">=" else subject <= float(bound)
@@ -36,7 +38,7 @@ def table(figures: list[Figure]) -> str:
     for f in figures:
         lines.append(
             f"{f.name:<58} {f.value:>12,.1f} {f.baseline:>12,.1f} {f.ratio:>7.2f} "
-            f"{f.target:>9}  {'yes' if f.met else 'NO'}"
+            f"{f.target or '-':>9}  {('yes' if f.met else 'NO') if f.target else '-'}"
         )
     return "\n".join(lines)
 

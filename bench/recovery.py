@@ -146,7 +146,7 @@ def run(quick: bool = False, campaigns: int | None = None) -> list[Figure]:
             count / t_all,
             count / t_all,
             "c/s",
-            ">= 0",
+            "",
         ),
         Figure(
             "recovery: GET+PUT requests per recovered activation",
