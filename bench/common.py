@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+import httpx
 
 
 @dataclass(frozen=True)
@@ -51,3 +57,42 @@ def best_of(repeats: int, fn: Callable[[], object]) -> float:
         fn()
         best = min(best, time.perf_counter() - started)
     return best
+
+
+@contextmanager
+def simulator_process(contacts: int, suppressions: int) -> Iterator[str]:
+    """The simulator in a process of its own, as CXone would be; yields its base URL."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "adapters.cli",
+            "simulator",
+            "--contacts",
+            str(contacts),
+            "--suppressions",
+            str(suppressions),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    try:
+        assert server.stdout is not None
+        yield server.stdout.readline().strip()
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+
+
+@contextmanager
+def bare_client(base_url: str) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
+    """A plain reused ``httpx.Client`` and the simulator's bearer header: the baselines."""
+    with httpx.Client(timeout=30) as client:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": "cxpreview",
+            "client_secret": "simulated-secret",
+        }
+        token = client.post(f"{base_url}/api/v2/oauth/token", data=form).json()["access_token"]
+        yield client, {"Authorization": f"Bearer {token}"}

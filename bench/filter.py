@@ -11,17 +11,13 @@ peak resident memory (the eligible set's bytes are the only thing that grows wit
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import urljoin
 
-import httpx
-
 from adapters.cxone import Credentials, HttpCXoneGateway, Secret
-from bench.common import Figure, table
+from bench.common import Figure, bare_client, simulator_process, table
 from engine import load_spec
 from engine.contacts import filter_contacts
 
@@ -42,16 +38,7 @@ def _reset_peak() -> None:
 
 def fetch_only(base_url: str, list_id: str) -> int:
     """Every contact page with a bare reused client: GET, follow the next link, drop the body."""
-    with httpx.Client(timeout=30) as client:
-        token = client.post(
-            f"{base_url}/api/v2/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": "cxpreview",
-                "client_secret": "simulated-secret",
-            },
-        ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+    with bare_client(base_url) as (client, headers):
         url: str | None = f"{base_url}/api/v2/outbound/contactlists/{list_id}/contacts?limit=250"
         pages = 0
         while url:
@@ -65,24 +52,7 @@ def run(quick: bool = False, contacts: int | None = None) -> list[Figure]:
     """Filter and fetch-only rates, and the filter's peak RSS growth."""
     contacts = contacts or (50_000 if quick else 1_000_000)
     suppressions = contacts // 10
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "adapters.cli",
-            "simulator",
-            "--contacts",
-            str(contacts),
-            "--suppressions",
-            str(suppressions),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
-    try:
-        assert server.stdout is not None
-        base_url = server.stdout.readline().strip()
+    with simulator_process(contacts, suppressions) as base_url:
         spec = load_spec(EXAMPLE_SPEC)
         started = time.perf_counter()
         fetch_only(base_url, spec.contact_list_id)
@@ -96,9 +66,6 @@ def run(quick: bool = False, contacts: int | None = None) -> list[Figure]:
             t_filter = time.perf_counter() - started
             growth_mb = (_rss_kib("VmHWM") - before) / 1024
         assert result.total == contacts
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
     return [
         Figure(
             f"filter {contacts:,} contacts vs fetch only (contacts/s)",

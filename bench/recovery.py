@@ -11,8 +11,6 @@ during recovery beside a bare reused ``httpx.Client`` making the same calls.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +21,7 @@ import attrs
 import httpx
 
 from adapters.cxone import Credentials, HttpCXoneGateway, Secret
-from bench.common import Figure, table
+from bench.common import Figure, bare_client, simulator_process, table
 from engine import Engine, Supervisor, load_spec
 from engine.interruptions import POINTS, interrupt
 from journal import SQLiteJournal
@@ -39,16 +37,7 @@ def _sim_log(client: httpx.Client, base_url: str) -> list[dict[str, object]]:
 
 def bare_calls(base_url: str, gets: int, puts: int) -> float:
     """Seconds a bare reused client takes for ``gets`` campaign reads and ``puts`` PUTs."""
-    with httpx.Client(timeout=30) as client:
-        token = client.post(
-            f"{base_url}/api/v2/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": "cxpreview",
-                "client_secret": "simulated-secret",
-            },
-        ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+    with bare_client(base_url) as (client, headers):
         url = f"{base_url}/api/v2/outbound/campaigns/cmp-1001"
         version = client.get(url, headers=headers).json()["version"]
         started = time.perf_counter()
@@ -65,24 +54,7 @@ def bare_calls(base_url: str, gets: int, puts: int) -> float:
 def run(quick: bool = False, campaigns: int | None = None) -> list[Figure]:
     """Recovery rate, requests per recovered activation, and the request-rate ratio."""
     count = campaigns or (100 if quick else 1000)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "adapters.cli",
-            "simulator",
-            "--contacts",
-            "250",
-            "--suppressions",
-            "25",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
-    )
-    try:
-        assert server.stdout is not None
-        base_url = server.stdout.readline().strip()
+    with simulator_process(250, 25) as base_url:
         spec = load_spec(EXAMPLE_SPEC)
         credentials = Credentials(base_url, "cxpreview", Secret("simulated-secret"))
         with (
@@ -136,9 +108,6 @@ def run(quick: bool = False, campaigns: int | None = None) -> list[Figure]:
             gets = sum(e["route"] == "campaign" for e in calls)
             puts = len(calls) - gets
             t_bare = bare_calls(base_url, gets, puts)
-    finally:
-        server.terminate()
-        server.communicate(timeout=30)
     activations = len(activation_remotes)
     return [
         Figure(

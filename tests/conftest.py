@@ -82,3 +82,23 @@ def any_journal(
 @pytest.fixture
 def engine(journal_file: SQLiteJournal, gateway: FakeCXoneGateway, clock: ManualClock) -> Engine:
     return Engine(journal_file, gateway, clock=clock, ids=sequential_ids())
+
+
+class RecordedTime:
+    """A monotonic clock that moves only when something 'sleeps' on it; the sleeps are kept."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def time_() -> RecordedTime:
+    return RecordedTime()

@@ -10,28 +10,9 @@ import pytest
 from adapters.cxone import Credentials, HttpCXoneGateway, RetryPolicy, Secret
 from adapters.simulator import Dataset, Simulator
 from adapters.simulator.inprocess import InProcessTransport
+from tests.conftest import RecordedTime
 
 SECRET = "simulated-secret"
-
-
-class RecordedTime:
-    """A monotonic clock that moves only when something 'sleeps' on it; the sleeps are kept."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def time_() -> RecordedTime:
-    return RecordedTime()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from adapters.cxone import Credentials, HttpCXoneGateway, Secret, TokenCache
 from adapters.cxone.retry import wait_hint
 from adapters.simulator import Simulator
 from engine import EngineError
-from tests.adapters.conftest import RecordedTime
+from tests.conftest import RecordedTime
 
 
 def test_a_secret_never_prints() -> None:

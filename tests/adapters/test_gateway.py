@@ -12,7 +12,8 @@ from engine import (
     RemoteRejected,
     RemoteUnavailable,
 )
-from tests.adapters.conftest import RecordedTime, make_gateway
+from tests.adapters.conftest import make_gateway
+from tests.conftest import RecordedTime
 
 
 def routes(sim: Simulator) -> list[tuple[str, int]]:

@@ -87,15 +87,20 @@ def spec_for(tmp_path: Path, sim: Simulator, tag: str) -> Path:
     return path
 
 
-def supervise(db: Path, base_url: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [CXPREVIEW, "--db", str(db), "supervise", "--once", "--owner", "sup"],
+def cli(db: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``cxpreview --db DB ARGS…`` as a process, its output captured."""
+    return subprocess.run(
+        [CXPREVIEW, "--db", str(db), *args],
         capture_output=True,
         text=True,
-        env=env_for(base_url),
+        env=env,
         timeout=120,
         check=False,
     )
+
+
+def supervise(db: Path, base_url: str) -> subprocess.CompletedProcess[str]:
+    done = cli(db, env_for(base_url), "supervise", "--once", "--owner", "sup")
     assert done.returncode == 0, done.stderr
     return done
 
@@ -122,14 +127,7 @@ def test_a_run_killed_at_a_boundary_is_finished_by_the_supervisor(
     sim, base_url = served
     tag = f"crash-{point}"
     spec, db = spec_for(tmp_path, sim, tag), tmp_path / "j.db"
-    died = subprocess.run(
-        [CXPREVIEW, "--db", str(db), "run", str(spec)],
-        capture_output=True,
-        text=True,
-        env=env_for(base_url, point),
-        timeout=120,
-        check=False,
-    )
+    died = cli(db, env_for(base_url, point), "run", str(spec))
     assert died.returncode == -signal.SIGKILL, died.stderr
     report = supervise(db, base_url)
     assert "-> active  finished" in report.stdout
@@ -174,14 +172,7 @@ def test_an_edit_elsewhere_to_a_field_we_do_not_set_merges(
     tag = "edit-merge"
     spec, db = spec_for(tmp_path, sim, tag), tmp_path / "j.db"
     sim.faults.add("put_campaign", "concurrent_edit", field="schedule")
-    done = subprocess.run(
-        [CXPREVIEW, "--db", str(db), "run", str(spec)],
-        capture_output=True,
-        text=True,
-        env=env_for(base_url),
-        timeout=120,
-        check=False,
-    )
+    done = cli(db, env_for(base_url), "run", str(spec))
     assert done.returncode == 0, done.stderr
     remote = sim.campaigns[f"cmp-{tag}"]
     assert remote["schedule"] == "edited elsewhere", "their change survived"
@@ -200,14 +191,7 @@ def test_an_edit_elsewhere_to_a_field_we_set_stops_with_the_diff(
     tag = "edit-clash"
     spec, db = spec_for(tmp_path, sim, tag), tmp_path / "j.db"
     sim.faults.add("put_campaign", "concurrent_edit", field="name")
-    done = subprocess.run(
-        [CXPREVIEW, "--db", str(db), "run", str(spec)],
-        capture_output=True,
-        text=True,
-        env=env_for(base_url),
-        timeout=120,
-        check=False,
-    )
+    done = cli(db, env_for(base_url), "run", str(spec))
     assert done.returncode == 1
     assert ": conflicted" in done.stdout
     assert sim.campaigns[f"cmp-{tag}"]["name"] == f"Campaign cmp-{tag} (edited)", "not overwritten"
@@ -227,24 +211,10 @@ def test_an_operator_resolves_a_clash_by_taking_theirs(
     tag = "resolve-theirs"
     spec, db = spec_for(tmp_path, sim, tag), tmp_path / "j.db"
     sim.faults.add("put_campaign", "concurrent_edit", field="name")
-    done = subprocess.run(
-        [CXPREVIEW, "--db", str(db), "run", str(spec)],
-        capture_output=True,
-        text=True,
-        env=env_for(base_url),
-        timeout=120,
-        check=False,
-    )
+    done = cli(db, env_for(base_url), "run", str(spec))
     assert "choose: cxpreview resolve" in done.stdout
     campaign_id = done.stdout.split()[1]
-    resolved = subprocess.run(
-        [CXPREVIEW, "--db", str(db), "resolve", campaign_id, "--take-theirs"],
-        capture_output=True,
-        text=True,
-        env=env_for(base_url),
-        timeout=120,
-        check=False,
-    )
+    resolved = cli(db, env_for(base_url), "resolve", campaign_id, "--take-theirs")
     assert resolved.returncode == 0, resolved.stderr
     remote = sim.campaigns[f"cmp-{tag}"]
     assert remote["name"] == f"Campaign cmp-{tag} (edited)", "their name kept"
@@ -259,14 +229,7 @@ def test_sigterm_lets_the_supervisor_finish_its_step_and_release_its_lease(
     db = tmp_path / "j.db"
     for n in range(3):  # three runs that died after their validation intents
         spec = spec_for(tmp_path, sim, f"term-{n}")
-        died = subprocess.run(
-            [CXPREVIEW, "--db", str(db), "run", str(spec)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            env=env_for(base_url, "after-validation-intent"),
-        )
+        died = cli(db, env_for(base_url, "after-validation-intent"), "run", str(spec))
         assert died.returncode == -signal.SIGKILL
     sim.faults.add("campaign", "latency", seconds=0.5, times=50)  # every validation is slow
     supervisor = subprocess.Popen(

@@ -11,13 +11,8 @@ from adapters.cxone import HttpCXoneGateway
 from adapters.simulator import Dataset, Simulator
 from engine import Engine, StepInDoubt, load_spec, verify
 from journal import SQLiteJournal
-from tests.adapters.conftest import RecordedTime, make_gateway
-from tests.conftest import EXAMPLE_SPEC, sequential_ids
-
-
-@pytest.fixture
-def time_() -> RecordedTime:
-    return RecordedTime()
+from tests.adapters.conftest import make_gateway
+from tests.conftest import EXAMPLE_SPEC, RecordedTime, sequential_ids
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from engine import Engine, Supervisor, load_spec, verify
 from engine.interruptions import POINTS, interrupt
 from engine.spec import CampaignSpec
 from journal import ManualClock, SQLiteJournal
-from tests.adapters.conftest import RecordedTime, make_gateway
-from tests.conftest import EXAMPLE_SPEC, sequential_ids
+from tests.adapters.conftest import make_gateway
+from tests.conftest import EXAMPLE_SPEC, RecordedTime, sequential_ids
 
 
 @pytest.fixture
