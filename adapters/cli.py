@@ -153,7 +153,11 @@ def run_cmd(ctx: click.Context, target: str) -> None:
     """
     with HttpCXoneGateway.from_env() as gateway:
         engine = Engine(_journal(ctx), gateway)
-        campaign = engine.draft(load_spec(target)) if os.path.isfile(target) else engine.get(target)
+        campaign = (
+            engine.draft(load_spec(target), run=True)
+            if os.path.isfile(target)
+            else engine.get(target)
+        )
         campaign.run(
             progress=lambda n: (
                 click.echo(f"  filtering: {n:,} contacts judged", err=True)

@@ -39,7 +39,7 @@ def run_demo(
         credentials = Credentials(server.base_url, simulator.client_id, Secret("simulated-secret"))
         with HttpCXoneGateway(credentials) as gateway:
             engine = Engine(journal, gateway, actor="demo")
-            campaign = engine.draft(load_spec(spec_path))
+            campaign = engine.draft(load_spec(spec_path), run=True)
             say(
                 f"drafted {campaign.id} from {spec_path.name}; running validate -> filter -> "
                 "activate -> webhook\n"

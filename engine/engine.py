@@ -130,14 +130,22 @@ class Engine:
 
     # --- commands -----------------------------------------------------------------------
 
-    def draft(self, spec: CampaignSpec, *, command_id: str | None = None) -> Campaign:
-        """Create a campaign from ``spec`` (already checked whole by the spec loader)."""
+    def draft(
+        self, spec: CampaignSpec, *, command_id: str | None = None, run: bool = False
+    ) -> Campaign:
+        """Create a campaign from ``spec`` (already checked whole by the spec loader).
+
+        With ``run``, the request to take it to active is journaled in the same transaction,
+        so no crash can leave a campaign drafted for a run that a supervisor would not finish.
+        """
         if not isinstance(spec, CampaignSpec):
             raise TypeError("draft takes a CampaignSpec: use load_spec(path) or parse_spec(text)")
         campaign_id = self.ids()
-        event = CampaignDrafted(spec.to_dict())
+        events: list[Event] = [CampaignDrafted(spec.to_dict())]
+        if run:
+            events.append(RunRequested())
         start = CampaignState(campaign_id, 0, "", "", {})
-        return Campaign(self, self._append(start, [event], command_id or self.ids()))
+        return Campaign(self, self._append(start, events, command_id or self.ids()))
 
     def revise(self, campaign_id: str, spec: CampaignSpec, reason: str = "") -> CampaignState:
         """Replace the spec; the campaign is a draft again and must be validated anew."""

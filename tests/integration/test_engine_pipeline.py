@@ -298,3 +298,13 @@ def test_rebase_and_resolve_by_hand(
     remote = gateway.campaigns["cmp-1001"]
     assert (remote.config["name"], remote.config["schedule"]) == ("theirs", "weekdays")
     assert remote.config["dialingRules"]["maxAttempts"] == 3
+
+
+def test_a_draft_for_a_run_journals_both_at_once(engine: Engine, spec: CampaignSpec) -> None:
+    c = engine.draft(spec, run=True)
+    assert c.wants_active
+    (drafted, requested) = engine.history(c.id)
+    assert (drafted.type, requested.type) == ("campaign.drafted", "run.requested")
+    assert drafted.meta["command_id"] == requested.meta["command_id"], "one append"
+    assert c.run().state == "active"
+    assert [e.type for e in engine.history(c.id)].count("run.requested") == 1
