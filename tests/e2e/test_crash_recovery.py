@@ -12,15 +12,17 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from adapters.simulator import Dataset, Simulator, SimulatorServer
 from engine import Engine, fold, verify
-from journal import SQLiteJournal
+from journal import SQLiteJournal, parse_utc_text
 from tests.conftest import EXAMPLE_SPEC
 
 CXPREVIEW = str(Path(sys.executable).with_name("cxpreview"))
@@ -254,3 +256,34 @@ def test_sigterm_lets_the_supervisor_finish_its_step_and_release_its_lease(
     finished_step = [s for s in states if s.pending is None]
     assert finished_step, "the step in hand was finished, its outcome written"
     assert not any(s.state == "active" for s in states[1:]), "it stopped without starting more"
+
+
+def test_recovery_killed_mid_way_recovers_again_to_the_same_end(
+    served: tuple[Simulator, str], tmp_path: Path
+) -> None:
+    sim, base_url = served
+    tag = "twice"
+    spec, db = spec_for(tmp_path, sim, tag), tmp_path / "j.db"
+    died = cli(db, env_for(base_url, "after-activation-intent"), "run", str(spec))
+    assert died.returncode == -signal.SIGKILL
+    # The supervisor dies too, just after its re-PUT landed and before it wrote the outcome.
+    again = cli(
+        db,
+        env_for(base_url, "after-activation-response"),
+        "supervise",
+        "--once",
+        "--lease-ttl",
+        "1",
+    )
+    assert again.returncode == -signal.SIGKILL
+    assert len(sim.applied_puts(f"cmp-{tag}")) == 1
+    with SQLiteJournal(db) as journal:
+        ((campaign_id, _),) = list(journal.streams())
+        lease = journal.current_lease(f"campaign:{campaign_id}")
+    assert lease is not None, "the dead supervisor's lease outlives it"
+    assert "skipped: another supervisor holds it" in supervise(db, base_url).stdout
+    # Its lease runs out by itself: wait for the moment it says, no longer.
+    time.sleep(max(0.0, (parse_utc_text(lease.expires_at) - datetime.now(UTC)).total_seconds()))
+    report = supervise(db, base_url)
+    assert "reconciled" in report.stderr
+    assert_finished_once(db, sim, tag)

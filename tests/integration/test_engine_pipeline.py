@@ -308,3 +308,23 @@ def test_a_draft_for_a_run_journals_both_at_once(engine: Engine, spec: CampaignS
     assert drafted.meta["command_id"] == requested.meta["command_id"], "one append"
     assert c.run().state == "active"
     assert [e.type for e in engine.history(c.id)].count("run.requested") == 1
+
+
+def test_automatic_rebases_are_bounded(
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
+    once = attrs.evolve(spec, constraints=attrs.evolve(spec.constraints, max_conflict_retries=1))
+    c = engine.draft(once, run=True).validate().filter()
+
+    original = gateway.put_preview_config
+
+    def someone_always_edits_first(campaign_id, config, if_match):  # type: ignore[no-untyped-def]
+        gateway.edit_remotely(campaign_id, schedule=f"edit-{len(gateway.calls)}")
+        return original(campaign_id, config, if_match)
+
+    gateway.put_preview_config = someone_always_edits_first  # type: ignore[method-assign]
+    c.run()
+    types = [e.type for e in c.history()]
+    assert types.count("rebase.completed") == 1, "one automatic rebase, as the spec allows"
+    assert types.count("activation.conflicted") == 2
+    assert c.state == "conflicted"
