@@ -279,6 +279,10 @@ def _succeeded(b: _Builder, e: ActivationSucceeded) -> None:
 
 def _conflicted(b: _Builder, e: ActivationConflicted) -> None:
     b.conflicts += 1
+    constraints = b.spec.get("constraints")
+    limit = constraints.get("max_conflict_retries", 3) if isinstance(constraints, dict) else 3
+    if b.rebases >= limit:
+        b.wants_active = False  # no automatic rebase left: a person decides
     b.last_error = (
         f"CXone has version {e.remote_version} where we expected "
         f"{e.expected_version}: someone else changed the campaign"

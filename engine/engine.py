@@ -301,7 +301,10 @@ class Engine:
         does not move the campaign forward, returning the state there.
         """
         s = self.load(campaign_id)
-        if not s.wants_active and s.state not in ("cancelled",) and s.pending is None:
+        unfinished = s.state in ("draft", "validated", "filtered", "conflicted") or (
+            s.state == "active" and s.webhook_id is None
+        )
+        if not s.wants_active and unfinished and s.pending is None:
             s = self._append(s, [RunRequested()], self.ids())
         return self.advance(campaign_id, progress)
 

@@ -17,6 +17,7 @@ from engine import (
     RemoteUnavailable,
     StepInDoubt,
     fold,
+    needs_finishing,
     verify,
 )
 from engine.spec import CampaignSpec
@@ -328,3 +329,17 @@ def test_automatic_rebases_are_bounded(
     assert types.count("rebase.completed") == 1, "one automatic rebase, as the spec allows"
     assert types.count("activation.conflicted") == 2
     assert c.state == "conflicted"
+
+
+def test_a_finished_or_failed_campaign_asks_no_supervisor_for_anything(
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
+    done = engine.draft(spec).run()
+    gateway.fail_next("put_preview_config", RemoteRejected("queue q-301 does not exist", 400))
+    failed = engine.draft(spec).run()
+    assert (done.state, failed.state) == ("active", "failed")
+    before = engine.journal.last_seq()
+    assert (done.run().state, failed.run().state) == ("active", "failed")
+    assert engine.journal.last_seq() == before, "running them again writes nothing"
+    assert not needs_finishing(done.snapshot)
+    assert not needs_finishing(failed.snapshot)
