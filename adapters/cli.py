@@ -180,10 +180,21 @@ def run_cmd(ctx: click.Context, target: str) -> None:
     help="This supervisor's name on its leases.",
 )
 @click.option("--lease-ttl", default=60.0, show_default=True, help="Seconds a lease lasts.")
+@click.option(
+    "--retry-after",
+    default=60.0,
+    show_default=True,
+    help="Seconds before a step that failed retryably is tried again.",
+)
 @click.pass_context
 @_errors_to_exit_codes
 def supervise_cmd(
-    ctx: click.Context, once: bool, interval: float, owner: str, lease_ttl: float
+    ctx: click.Context,
+    once: bool,
+    interval: float,
+    owner: str,
+    lease_ttl: float,
+    retry_after: float,
 ) -> None:
     """Find campaigns left unfinished (a crash mid-call, an interrupted run) and finish them.
 
@@ -197,7 +208,10 @@ def supervise_cmd(
     )
     with HttpCXoneGateway.from_env() as gateway:
         supervisor = Supervisor(
-            Engine(_journal(ctx), gateway, actor=owner), owner, lease_ttl=lease_ttl
+            Engine(_journal(ctx), gateway, actor=owner),
+            owner,
+            lease_ttl=lease_ttl,
+            retry_after=retry_after,
         )
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: supervisor.stop.set())

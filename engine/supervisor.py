@@ -22,7 +22,7 @@ from engine.aggregate import CampaignState
 from engine.engine import Engine
 from engine.errors import EngineError
 from engine.replay import replay_all
-from journal import Journal, JournalError, Lease
+from journal import Journal, JournalError, Lease, parse_utc_text
 
 log = logging.getLogger("cxpreview.supervisor")
 
@@ -55,11 +55,13 @@ class Supervisor:
         owner: str,
         *,
         lease_ttl: float = 60.0,
+        retry_after: float = 60.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         self.owner = owner
         self.lease_ttl = lease_ttl
+        self.retry_after = retry_after
         self._monotonic = monotonic
         self.stop = threading.Event()
 
@@ -98,6 +100,9 @@ class Supervisor:
             before = after = s.state
             if not needs_finishing(s):  # another supervisor finished it since we looked
                 return Decision(campaign_id, before, after, "nothing to do")
+            waiting = self._still_waiting(campaign_id)
+            if waiting is not None:
+                return Decision(campaign_id, before, after, waiting)
             pending = f" with an unfinished {s.pending.step} step" if s.pending else ""
             log.info(
                 "%s: resuming campaign %s from %s%s (fence %d)",
@@ -133,6 +138,18 @@ class Supervisor:
             return Decision(campaign_id, before, after, f"error: {exc}")
         finally:
             journal.release_lease(keeper.lease)
+
+    def _still_waiting(self, campaign_id: str) -> str | None:
+        """Whether the campaign's last step failed retryably less than ``retry_after`` ago:
+        retried on every pass, a lasting outage (or a full preview limit) would fill the
+        journal with failures."""
+        last = self.engine.journal.read_stream(campaign_id)[-1]
+        if not getattr(last.event, "retryable", False):
+            return None
+        age = (self.engine.clock.now() - parse_utc_text(last.recorded_at)).total_seconds()
+        if age >= self.retry_after:
+            return None
+        return f"waiting: {last.type} {age:.0f}s ago; retried after {self.retry_after:g}s"
 
 
 class _LeaseKeeper:

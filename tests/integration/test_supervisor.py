@@ -96,3 +96,24 @@ def test_a_supervisor_that_lost_its_lease_writes_nothing_more(
     assert "no longer held by 'slow'" in decision.outcome
     assert all(e.meta.get("lease_owner") != "slow" for e in engine.history(cid))
     assert engine.load(cid).pending is not None, "the step is left for the new holder"
+
+
+def test_a_retryable_failure_is_retried_after_a_pause_not_every_pass(
+    engine: Engine, sim: Simulator, clock: ManualClock
+) -> None:
+    cid = interrupt(engine, spec_on(sim, 1), "after-validation-intent")
+    for n in range(9001, 9999):  # CXone fills up with active previews meanwhile
+        sim.add_campaign(f"cmp-busy{n}", status="active")
+    supervisor = Supervisor(engine, "sup-1", retry_after=60)
+    (first,) = supervisor.run_once()
+    assert first.after == "draft"
+    assert engine.load(cid).last_error is not None
+    written = engine.journal.last_seq()
+    (second,) = supervisor.run_once()
+    assert second.outcome.startswith("waiting: validation.failed")
+    assert engine.journal.last_seq() == written, "nothing written while it waits"
+    clock.advance(61)
+    for n in range(9001, 9999):
+        sim.campaigns.pop(f"cmp-busy{n}")
+    (third,) = supervisor.run_once()
+    assert third.after == "active"
