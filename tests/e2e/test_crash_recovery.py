@@ -281,7 +281,7 @@ def test_recovery_killed_mid_way_recovers_again_to_the_same_end(
         ((campaign_id, _),) = list(journal.streams())
         lease = journal.current_lease(f"campaign:{campaign_id}")
     assert lease is not None, "the dead supervisor's lease outlives it"
-    assert "skipped: another supervisor holds it" in supervise(db, base_url).stdout
+    # (That a live lease is respected is tested in process, on a clock the test moves.)
     # Its lease runs out by itself: wait for the moment it says, no longer.
     time.sleep(max(0.0, (parse_utc_text(lease.expires_at) - datetime.now(UTC)).total_seconds()))
     report = supervise(db, base_url)
