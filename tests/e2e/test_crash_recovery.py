@@ -273,7 +273,7 @@ def test_recovery_killed_mid_way_recovers_again_to_the_same_end(
         "supervise",
         "--once",
         "--lease-ttl",
-        "1",
+        "4",
     )
     assert again.returncode == -signal.SIGKILL
     assert len(sim.applied_puts(f"cmp-{tag}")) == 1
