@@ -8,7 +8,7 @@ the same on a file.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from events import Event, EventDecodeError
@@ -18,6 +18,7 @@ from journal.errors import (
     CommandConflict,
     ConcurrencyError,
     JournalCorrupt,
+    JournalError,
     LeaseLost,
 )
 from journal.leases import check_ttl, is_held
@@ -33,6 +34,7 @@ from journal.records import (
     chain,
     prepare_append,
 )
+from journal.transfer import CommandIndex, checked
 from journal.verify import walk_chain
 
 
@@ -99,6 +101,24 @@ class InMemoryJournal:
                 index = index[: max(up_to_version, 0)]
             rows = [self._rows[i] for i in index]
         return [self._decoded(r) for r in rows]
+
+    def import_rows(self, rows: Iterable[RawRow]) -> int:
+        """Fill this empty journal with exported rows, checked against the chain first."""
+        good = list(checked(rows))
+        commands = CommandIndex()
+        for row in good:
+            commands.add(row)
+        with self._lock:
+            if self._rows:
+                raise JournalError("this journal already has events: import into a new one")
+            for row in good:
+                self._streams.setdefault(row.stream_id, []).append(len(self._rows))
+                self._rows.append(row)
+            for command_id, _, first, last, fingerprint in commands.finish():
+                self._commands[command_id] = (first, last, fingerprint)
+            if good:
+                self._head = (good[-1].seq, good[-1].hash)
+        return len(good)
 
     def read_events(self, stream_id: str, up_to_version: int | None = None) -> list[Event]:
         """Only the stream's events."""

@@ -202,6 +202,8 @@ def prepare_append(
     encoded = [CODEC.encode(e) for e in events]
     # What a command id promises: the same stream and events (only needed when there is one).
     fingerprint = "" if command_id is None else content_digest([stream_id, encoded])
+    if command_id is not None:  # in every row's meta too, so an export carries it
+        meta = {**(meta or {}), "command_id": command_id}
     meta_json = canonical_json(dict(meta)) if meta else "{}"
     return PreparedAppend(encoded, meta_json, digests, fingerprint)
 
@@ -274,6 +276,14 @@ class Journal(Protocol):
 
     def read_events(self, stream_id: str, up_to_version: int | None = None) -> list[Event]:
         """Only the events of a stream, in order: the fast path for folding one campaign."""
+        ...
+
+    def raw_rows(self, after_seq: int = 0) -> Iterator[RawRow]:
+        """Rows exactly as stored (nothing decoded): for export and verification."""
+        ...
+
+    def import_rows(self, rows: Iterable[RawRow]) -> int:
+        """Fill an empty journal with exported rows, all checked against the chain, or none."""
         ...
 
     def iter_events(self, after_seq: int = 0) -> Iterator[tuple[str, Event]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +44,7 @@ from journal.records import (
     prepare_append,
 )
 from journal.schema import EVENT_COLUMNS, check_and_migrate
+from journal.transfer import CommandIndex, checked
 from journal.verify import walk_chain
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
@@ -154,6 +155,24 @@ class SQLiteJournal:
         return decode_rows(
             conn.execute(f"{_SELECT} WHERE seq BETWEEN ? AND ? ORDER BY seq", (row[0], row[1]))
         )
+
+    def import_rows(self, rows: Iterable[RawRow]) -> int:
+        """Fill this empty journal with exported rows, each checked against the chain before
+        it is written, in one transaction: all of them, or (``JournalCorrupt``) none."""
+        with self._transaction("import") as conn:
+            if conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None:
+                raise JournalError(f"{self.path} already has events: import into a new journal")
+            commands, batch, count = CommandIndex(), [], 0
+            for row in checked(rows):
+                batch.append(tuple(row))
+                commands.add(row)
+                count += 1
+                if len(batch) == PAGE:
+                    conn.executemany(_INSERT, batch)
+                    batch.clear()
+            conn.executemany(_INSERT, batch)
+            conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?, ?)", commands.finish())
+        return count
 
     def put_blob(self, data: bytes) -> str:
         """Store ``data`` under its digest and return the digest (storing twice is harmless)."""

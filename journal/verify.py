@@ -22,7 +22,7 @@ def walk_chain(
     prev_seq, prev_hash, count = 0, GENESIS, 0
     versions: dict[str, int] = {}
     for row in rows:
-        problem = _problem(row, prev_seq, prev_hash, versions.get(row.stream_id, 0))
+        problem = row_problem(row, prev_seq, prev_hash, versions.get(row.stream_id, 0))
         if (
             problem is None
             and anchor is not None
@@ -53,7 +53,8 @@ def walk_chain(
     return ChainReport(True, count, head=(prev_seq, prev_hash))
 
 
-def _problem(row: RawRow, prev_seq: int, prev_hash: str, prev_version: int) -> str | None:
+def row_problem(row: RawRow, prev_seq: int, prev_hash: str, prev_version: int) -> str | None:
+    """What is wrong with ``row`` where it stands in the chain, or ``None``."""
     if row.seq != prev_seq + 1:
         return f"expected seq {prev_seq + 1} next, found seq {row.seq}: events are missing"
     if row.prev_hash != prev_hash:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from typing import Any
+
 import pytest
 
 from events import (
@@ -16,6 +19,8 @@ from journal import (
     CommandConflict,
     ConcurrencyError,
     InMemoryJournal,
+    JournalCorrupt,
+    JournalError,
     LeaseLost,
     ManualClock,
     SQLiteJournal,
@@ -23,6 +28,7 @@ from journal import (
     utc_text,
 )
 from journal.records import row_hash
+from journal.transfer import read_jsonl, write_jsonl
 
 Journal = SQLiteJournal | InMemoryJournal
 
@@ -46,6 +52,11 @@ def test_append_then_read_back(any_journal: Journal, clock: ManualClock) -> None
     assert any_journal.stream_version("nobody") == 0
     assert any_journal.read_stream("nobody") == []
     assert any_journal.last_seq() == 2
+
+
+def test_a_command_id_is_kept_in_the_meta(any_journal: Journal) -> None:
+    stored = any_journal.append("c2", [drafted()], 0, command_id="cmd-9", meta={"actor": "t"})
+    assert stored[0].meta == {"actor": "t", "command_id": "cmd-9"}
 
 
 def test_streams_interleave_in_global_order(any_journal: Journal) -> None:
@@ -235,3 +246,62 @@ def test_appended_hashes_are_the_documented_row_hash(any_journal: Journal) -> No
             r.recorded_at,
             r.state_digest,
         )
+
+
+def _exported(source: Journal) -> str:
+    out = io.StringIO()
+    write_jsonl(source.raw_rows(), out)
+    return out.getvalue()
+
+
+def _source() -> InMemoryJournal:
+    source = InMemoryJournal(clock=ManualClock())
+    source.append(
+        "c1",
+        [drafted("a"), ValidationRequested("s")],
+        0,
+        command_id="cmd-1",
+        meta={"actor": "x"},
+        state_digests=["d1", "d2"],
+    )
+    source.append("c2", [drafted("b")], 0)
+    source.append("c1", [CampaignCancelled("r")], 2, command_id="cmd-2")
+    return source
+
+
+def test_an_export_imports_into_an_empty_journal_and_verifies_identically(
+    any_journal: Journal,
+) -> None:
+    source = _source()
+    assert any_journal.import_rows(read_jsonl(_exported(source).splitlines())) == 4
+    assert any_journal.verify().head == source.verify().head
+    assert list(any_journal.read_all()) == list(source.read_all())
+    again = any_journal.append(
+        "c1", [drafted("a"), ValidationRequested("s")], 0, command_id="cmd-1"
+    )
+    assert [e.seq for e in again] == [1, 2], "command ids survive the trip"
+    with pytest.raises(JournalError, match="already has events"):
+        any_journal.import_rows(read_jsonl(_exported(source).splitlines()))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda lines: lines[:1] + lines[2:], "seq 3: expected seq 2 next"),
+        (
+            lambda lines: [
+                lines[0],
+                lines[1].replace('"stream_id":"c1"', '"stream_id":"c9"'),
+                *lines[2:],
+            ],
+            "seq 2: hash does not match",
+        ),
+        (lambda lines: [*lines[:2], "{not json", *lines[3:]], "line 3: not JSON"),
+        (lambda lines: [*lines[:2], '{"seq": 3}', *lines[3:]], "line 3: expected the fields"),
+    ],
+)
+def test_a_damaged_export_imports_nothing(any_journal: Journal, edit: Any, message: str) -> None:
+    lines = _exported(_source()).splitlines()
+    with pytest.raises(JournalCorrupt, match=message):
+        any_journal.import_rows(read_jsonl(edit(lines)))
+    assert any_journal.last_seq() == 0
