@@ -55,8 +55,9 @@ def run_demo(
     say(f"\njournal {db}: {report}")
     say(
         f"done in {time.monotonic() - started:.1f}s. Next, try:\n"
-        f"  cxpreview --db {db} status\n  cxpreview --db {db} verify\n"
-        f"  cxpreview diagram\n  sqlite-utils tables {db} --counts"
+        f"  cxpreview --db {db} status\n  cxpreview --db {db} audit verify\n"
+        f"  cxpreview --db {db} history {campaign.id}\n  cxpreview --db {db} metrics\n"
+        f"  cxpreview --db {db} diagram --counts\n  sqlite-utils tables {db} --counts"
     )
     return 0 if campaign.state == "active" and report.ok else 1
 

@@ -124,6 +124,19 @@ class Engine:
         states = replay_all(self.journal).values()
         return [Campaign(self, s) for s in states if state is None or s.state == state]
 
+    def state_at(
+        self, campaign_id: str, *, seq: int | None = None, time: str | None = None
+    ) -> CampaignState:
+        """The campaign as it was after global ``seq``, or at UTC ``time`` (ISO-8601)."""
+        events = [
+            e.event
+            for e in self.journal.read_stream(campaign_id)
+            if (seq is None or e.seq <= seq) and (time is None or e.recorded_at <= time)
+        ]
+        if not events:
+            raise CampaignNotFound(f"campaign {campaign_id!r} did not exist yet at that point")
+        return fold(campaign_id, events)
+
     def history(self, campaign_id: str) -> list[StoredEvent]:
         """The campaign's events as stored, oldest first."""
         return self.journal.read_stream(campaign_id)

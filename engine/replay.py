@@ -43,6 +43,11 @@ class Replay:
             b = self._builders[stream_id] = _Builder(id=stream_id)
         apply(b, event)
 
+    def state_of(self, stream_id: str) -> str:
+        """The machine state of one campaign fed so far ("" before its first event)."""
+        b = self._builders.get(stream_id)
+        return b.state if b is not None else ""
+
     def state(self, stream_id: str) -> CampaignState:
         """The current state of one campaign fed so far."""
         return self._builders[stream_id].freeze()

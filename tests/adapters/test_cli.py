@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from adapters.cli import cli
-from tests.conftest import EXAMPLE_SPEC
+from engine import Engine, FakeCXoneGateway, RemoteCampaign, load_spec
+from journal import SQLiteJournal
+from tests.conftest import EXAMPLE_SPEC, make_contacts
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -29,9 +34,12 @@ def run(tmp_path: Path) -> Run:
 
 
 def test_every_command_has_help_with_an_example() -> None:
-    for name, command in cli.commands.items():
+    commands = list(cli.commands.items())
+    while commands:
+        name, command = commands.pop()
         assert command.help, name
         assert "Example: cxpreview" in command.help, name
+        commands += [(f"{name} {n}", c) for n, c in getattr(command, "commands", {}).items()]
 
 
 def test_check_draft_status_verify(run: Run) -> None:
@@ -42,7 +50,7 @@ def test_check_draft_status_verify(run: Run) -> None:
     code, out, _ = run("status")
     assert code == 0
     assert out.startswith(f"{campaign_id.strip()}  draft")
-    code, out, _ = run("verify")
+    code, out, _ = run("audit", "verify")
     assert code == 0
     assert out.startswith("ok: 1 events, chain intact")
 
@@ -77,7 +85,7 @@ def test_a_damaged_journal_fails_verify_naming_the_seq(run: Run, tmp_path: Path)
     conn.execute("UPDATE events SET data = replace(data, 'Spring', 'Autumn') WHERE seq = 2")
     conn.commit()
     conn.close()
-    code, out, _ = run("verify")
+    code, out, _ = run("audit", "verify")
     assert code == 3
     assert out.startswith("seq 2: hash does not match")
 
@@ -92,10 +100,76 @@ def test_diagram_prints_mermaid(run: Run) -> None:
 def test_the_console_script_runs(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("cxpreview")
     done = subprocess.run(
-        [str(script), "--db", str(tmp_path / "j.db"), "verify"],
+        [str(script), "--db", str(tmp_path / "j.db"), "audit", "verify"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert (done.returncode, done.stdout) == (0, done.stdout)
     assert done.stdout.startswith("ok: 0 events")
+
+
+def _journal_with_history(tmp_path: Path) -> tuple[str, str]:
+    db = str(tmp_path / "full.db")
+    with SQLiteJournal(db) as journal:
+        engine = Engine(
+            journal,
+            FakeCXoneGateway(
+                campaigns=[RemoteCampaign("cmp-1001", 4, "inactive", {})],
+                contacts=make_contacts(60),
+            ),
+        )
+        campaign = engine.draft(load_spec(EXAMPLE_SPEC)).run()
+        assert campaign.state == "active"
+    return db, campaign.id
+
+
+def test_export_and_import_verify_identically(tmp_path: Path) -> None:
+    db, _ = _journal_with_history(tmp_path)
+    runner = CliRunner()
+    exported = runner.invoke(cli, ["--db", db, "audit", "export"])
+    assert exported.exit_code == 0
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text(exported.stdout)
+    copy = str(tmp_path / "copy.db")
+    imported = runner.invoke(cli, ["--db", copy, "audit", "import", str(dump)])
+    assert (imported.exit_code, imported.stdout) == (0, "imported 10 events\n")
+    a = runner.invoke(cli, ["--db", db, "audit", "verify"]).stdout
+    b = runner.invoke(cli, ["--db", copy, "audit", "verify"]).stdout
+    assert a == b
+    assert "anchor: 10:" in a
+    anchor = a.split("anchor: ")[1].strip()
+    assert runner.invoke(cli, ["--db", copy, "audit", "verify", "--anchor", anchor]).exit_code == 0
+    dump.write_text(exported.stdout.replace("Spring", "Autumn", 1))
+    bad = runner.invoke(cli, ["--db", str(tmp_path / "bad.db"), "audit", "import", str(dump)])
+    assert bad.exit_code == 3
+    assert "seq 1: hash does not match" in bad.stderr
+
+
+def test_csv_metrics_replay_and_counts(tmp_path: Path) -> None:
+    db, campaign_id = _journal_with_history(tmp_path)
+    runner = CliRunner()
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                runner.invoke(cli, ["--db", db, "audit", "export", "--format", "csv"]).stdout
+            )
+        )
+    )
+    assert rows[0]["action"] == "campaign.drafted"
+    assert [r["successRate"] for r in rows if r["action"] == "activation.succeeded"] == ["1.0"]
+    metrics = json.loads(runner.invoke(cli, ["--db", db, "metrics", "--json"]).stdout)
+    assert (metrics["succeeded"], metrics["success_rate"], metrics["by_state"]) == (
+        1,
+        1.0,
+        {"active": 1},
+    )
+    assert "success rate 100.0%" in runner.invoke(cli, ["--db", db, "metrics"]).stdout
+    replayed = runner.invoke(cli, ["--db", db, "audit", "replay", campaign_id, "--as-of", "4"])
+    assert ": validated (v4)" in replayed.stdout
+    assert (
+        "draft --> validated: validate (1)"
+        in runner.invoke(cli, ["--db", db, "diagram", "--counts"]).stdout
+    )
+    late = runner.invoke(cli, ["--db", db, "audit", "replay", campaign_id, "--as-of", "later"])
+    assert late.exit_code == 2

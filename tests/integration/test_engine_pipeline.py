@@ -343,3 +343,17 @@ def test_a_finished_or_failed_campaign_asks_no_supervisor_for_anything(
     assert engine.journal.last_seq() == before, "running them again writes nothing"
     assert not needs_finishing(done.snapshot)
     assert not needs_finishing(failed.snapshot)
+
+
+def test_the_state_as_of_a_seq_or_a_time(
+    engine: Engine, spec: CampaignSpec, clock: ManualClock
+) -> None:
+    c = engine.draft(spec)
+    clock.advance(60)
+    c.run()
+    assert engine.state_at(c.id, seq=1).state == "draft"
+    assert engine.state_at(c.id, seq=4).state == "validated"
+    first = engine.history(c.id)[0].recorded_at
+    assert engine.state_at(c.id, time=first).version == 1
+    with pytest.raises(CampaignNotFound, match="did not exist yet"):
+        engine.state_at(c.id, time="2000-01-01T00:00:00.000000Z")

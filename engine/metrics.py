@@ -1,0 +1,126 @@
+"""What the journal says in numbers: activation latency, success and conflict rates, states,
+and how often each transition of the machine was taken; and the audit log as rows.
+
+Computed by one streaming pass over the events, from real attempts: a success rate is
+successes over activation outcomes recorded, never a constant.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import attrs
+
+from engine import machine
+from engine.aggregate import _RULES
+from engine.replay import Replay, gc_paused
+from events import ActivationConflicted, ActivationFailed, ActivationSucceeded
+from journal import Journal
+
+ACTIVATION_OUTCOMES = (ActivationSucceeded, ActivationConflicted, ActivationFailed)
+
+
+@attrs.frozen
+class Metrics:
+    """The journal's numbers."""
+
+    campaigns: int
+    events: int
+    by_state: dict[str, int]
+    activations: int
+    succeeded: int
+    conflicted: int
+    failed: int
+    reconciled: int
+    latency_ms: dict[str, float | None]
+    transitions: dict[str, int]
+
+    @property
+    def success_rate(self) -> float | None:
+        """Successful activations over activation outcomes (``None`` before the first)."""
+        return self.succeeded / self.activations if self.activations else None
+
+    @property
+    def conflict_rate(self) -> float | None:
+        """412s over activation outcomes."""
+        return self.conflicted / self.activations if self.activations else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, for ``--json``."""
+        plain: dict[str, Any] = attrs.asdict(self)
+        plain.update(success_rate=self.success_rate, conflict_rate=self.conflict_rate)
+        return plain
+
+
+def percentile(sorted_values: list[float], p: float) -> float | None:
+    """The ``p``-th percentile (nearest rank) of ascending values."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def measure(journal: Journal) -> Metrics:
+    """Every figure, from one pass over the journal."""
+    replay = Replay()
+    kinds: Counter[type] = Counter()
+    latencies: list[float] = []
+    transitions: Counter[str] = Counter()
+    reconciled = events = 0
+    with gc_paused():
+        for stream_id, event in journal.iter_events():
+            before = replay.state_of(stream_id)
+            replay.feed(stream_id, event)
+            after = replay.state_of(stream_id)
+            events += 1
+            kind = type(event)
+            kinds[kind] += 1
+            if kind in ACTIVATION_OUTCOMES:
+                latencies.append(event.latency_ms)  # type: ignore[attr-defined]
+                reconciled += bool(getattr(event, "reconciled", False))
+            # An edge of the machine was taken when the event left the state where its
+            # trigger leads (intents that only open a step take none).
+            trigger = _RULES[kind].trigger
+            if trigger is not None and machine.destination(before, trigger) == after:
+                transitions[f"{before}:{trigger}"] += 1
+        states = replay.states()
+    latencies.sort()
+    return Metrics(
+        campaigns=len(states),
+        events=events,
+        by_state=dict(Counter(s.state for s in states.values())),
+        activations=sum(kinds[k] for k in ACTIVATION_OUTCOMES),
+        succeeded=kinds[ActivationSucceeded],
+        conflicted=kinds[ActivationConflicted],
+        failed=kinds[ActivationFailed],
+        reconciled=reconciled,
+        latency_ms={
+            "p50": percentile(latencies, 50),
+            "p95": percentile(latencies, 95),
+            "max": latencies[-1] if latencies else None,
+        },
+        transitions=dict(transitions),
+    )
+
+
+def audit_log(journal: Journal) -> Iterator[dict[str, Any]]:
+    """The tutorial's audit log, computed: one row per event, with the state it left and the
+    success rate of activation attempts up to that point."""
+    replay = Replay()
+    attempts = successes = 0
+    for stored in journal.read_all():
+        replay.feed(stored.stream_id, stored.event)
+        if isinstance(stored.event, ACTIVATION_OUTCOMES):
+            attempts += 1
+            successes += isinstance(stored.event, ActivationSucceeded)
+        yield {
+            "timestamp": stored.recorded_at,
+            "action": stored.type,
+            "campaignId": stored.stream_id,
+            "status": replay.state_of(stored.stream_id),
+            "latencyMs": getattr(stored.event, "latency_ms", None),
+            "successRate": round(successes / attempts, 4) if attempts else None,
+        }

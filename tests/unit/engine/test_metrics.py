@@ -1,0 +1,55 @@
+"""Metrics and the audit log, computed from what the journal holds."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import Engine, FakeCXoneGateway, RemoteRejected
+from engine.metrics import audit_log, measure, percentile
+from engine.spec import CampaignSpec
+
+
+def test_percentiles() -> None:
+    values = sorted([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert (percentile(values, 50), percentile(values, 95), percentile([], 50)) == (3.0, 5.0, None)
+
+
+def test_metrics_count_real_attempts(
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
+    engine.draft(spec).run()
+    gateway.fail_next("put_preview_config", RemoteRejected("bad queue", 400))
+    engine.draft(spec).run()
+    conflicted = engine.draft(spec).validate().filter()
+    gateway.edit_remotely("cmp-1001", name="theirs")
+    conflicted.activate()
+    m = measure(engine.journal)
+    assert (m.campaigns, m.activations, m.succeeded, m.failed, m.conflicted) == (3, 3, 1, 1, 1)
+    assert m.success_rate == pytest.approx(1 / 3)
+    assert m.conflict_rate == pytest.approx(1 / 3)
+    assert m.by_state == {"active": 1, "failed": 1, "conflicted": 1}
+    assert m.latency_ms["max"] is not None
+    assert m.transitions["draft:validate"] == 3
+    assert m.transitions["activating:succeed"] == 1
+    assert m.transitions["active:register_webhook"] == 1
+    assert m.as_dict()["success_rate"] == pytest.approx(1 / 3)
+
+
+def test_the_audit_log_has_the_tutorials_fields_and_a_computed_rate(
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
+    engine.draft(spec).run()
+    gateway.fail_next("put_preview_config", RemoteRejected("bad queue", 400))
+    engine.draft(spec).run()
+    rows = list(audit_log(engine.journal))
+    assert set(rows[0]) == {
+        "timestamp",
+        "action",
+        "campaignId",
+        "status",
+        "latencyMs",
+        "successRate",
+    }
+    outcomes = [r for r in rows if r["action"] in ("activation.succeeded", "activation.failed")]
+    assert [r["successRate"] for r in outcomes] == [1.0, 0.5]
+    assert rows[0]["successRate"] is None
