@@ -15,6 +15,7 @@ from adapters.cxone import Credentials, HttpCXoneGateway, Secret
 from adapters.report import summary, timeline
 from adapters.simulator import Dataset, Simulator, SimulatorServer
 from engine import Engine, load_spec, verify
+from engine.metrics import measure
 from journal import SQLiteJournal
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "preview.toml"
@@ -30,6 +31,9 @@ def run_demo(
 ) -> int:
     """Draft the example spec and take it to active; returns the exit code (0 when active)."""
     simulator = Simulator(Dataset(seed=seed, contacts=contacts, suppressions=contacts // 10))
+    # Someone edits the campaign in CXone just before our PUT (a field we do not set), so the
+    # run shows a 412, the three-way rebase that merges it, and the activation that follows.
+    simulator.faults.add("put_campaign", "concurrent_edit", field="schedule")
     started = time.monotonic()
     with SimulatorServer(simulator) as server, SQLiteJournal(db) as journal:
         say(
@@ -42,17 +46,27 @@ def run_demo(
             campaign = engine.draft(load_spec(spec_path), run=True)
             say(
                 f"drafted {campaign.id} from {spec_path.name}; running validate -> filter -> "
-                "activate -> webhook\n"
+                "activate -> webhook\n(someone edits the campaign in CXone just before our PUT)\n"
             )
             campaign.run(progress=_progress(say))
             say("")
             say(timeline(campaign.history()))
             say("")
             say(summary(campaign.snapshot))
+            remote = simulator.campaigns[load_spec(spec_path).campaign_id]
+            say(
+                f"  in CXone: name {remote['name']!r}, schedule {remote.get('schedule')!r} "
+                "(their edit, merged)"
+            )
             puts = simulator.applied_puts()
             say(f"  CXone saw {len(simulator.log)} requests, {len(puts)} applied PUT(s)")
         report = verify(journal)
-    say(f"\njournal {db}: {report}")
+        m = measure(journal)
+    say(
+        f"\nactivations: {m.succeeded} succeeded, {m.conflicted} conflicted; latency p50 "
+        f"{m.latency_ms['p50']} ms, max {m.latency_ms['max']} ms"
+    )
+    say(f"journal {db}: {report}")
     say(
         f"done in {time.monotonic() - started:.1f}s. Next, try:\n"
         f"  cxpreview --db {db} status\n  cxpreview --db {db} audit verify\n"
