@@ -37,7 +37,7 @@ from engine import (
     verify,
 )
 from engine.metrics import audit_log, measure
-from events import CxpreviewError
+from events import CxpreviewError, to_plain
 from journal import JournalError, SQLiteJournal, utc_text
 from journal.transfer import read_jsonl, write_jsonl
 
@@ -117,14 +117,30 @@ def draft_cmd(ctx: click.Context, spec: str) -> None:
 
 
 @cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @_errors_to_exit_codes
-def status_cmd(ctx: click.Context) -> None:
+def status_cmd(ctx: click.Context, as_json: bool) -> None:
     """List every campaign with its state and version.
 
-    Example: cxpreview status
+    Example: cxpreview status --json
     """
-    for c in Engine(_journal(ctx)).campaigns():
+    campaigns = Engine(_journal(ctx)).campaigns()
+    if as_json:
+        rows = [
+            {
+                "id": c.id,
+                "name": c.name,
+                "state": c.state,
+                "version": c.version,
+                "pending": c.snapshot.pending.step if c.snapshot.pending else None,
+                "last_error": c.last_error,
+            }
+            for c in campaigns
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for c in campaigns:
         error = f"  {c.last_error}" if c.last_error else ""
         click.echo(f"{c.id}  {c.state:<10}  v{c.version:<4} {c.name}{error}")
 
@@ -238,18 +254,78 @@ def resolve_cmd(ctx: click.Context, campaign_id: str, side: str | None) -> None:
         ctx.exit(EXIT_CAMPAIGN)
 
 
-@cli.command("history")
+def _step(name: str, summary_line: str) -> None:
+    """Register ``cxpreview NAME ID``: one engine command on one campaign."""
+
+    @cli.command(name, help=f"{summary_line}\n\nExample: cxpreview {name} 3f2a9c0d1e4b5a69")
+    @click.argument("campaign_id")
+    @click.pass_context
+    @_errors_to_exit_codes
+    def command(ctx: click.Context, campaign_id: str) -> None:
+        journal = _journal(ctx)
+        if name == "cancel":
+            state = Engine(journal).cancel(campaign_id, "cancelled from the command line")
+        else:
+            with HttpCXoneGateway.from_env() as gateway:
+                state = getattr(Engine(journal, gateway), name)(campaign_id)
+        click.echo(summary(state))
+
+
+for _name, _line in [
+    ("validate", "Check the spec and CXone's constraints; read the version to activate on."),
+    ("filter", "Compute the eligible contacts (rules, then phone numbers, then suppressions)."),
+    ("activate", "PUT the preview configuration with If-Match on the version last read."),
+    ("rebase", "After a conflict: read CXone's campaign and merge it with ours."),
+    ("cancel", "Abandon a campaign for good."),
+]:
+    _step(_name, _line)
+
+
+@cli.command("show")
 @click.argument("campaign_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 @_errors_to_exit_codes
-def history_cmd(ctx: click.Context, campaign_id: str) -> None:
+def show_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
+    """Show one campaign: state, versions, counts, what it waits for.
+
+    Example: cxpreview show 3f2a9c0d1e4b5a69 --json
+    """
+    state = Engine(_journal(ctx)).load(campaign_id)
+    if as_json:
+        click.echo(json.dumps(to_plain(state), indent=2, sort_keys=True))
+    else:
+        click.echo(summary(state))
+
+
+@cli.command("history")
+@click.argument("campaign_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per event.")
+@click.pass_context
+@_errors_to_exit_codes
+def history_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
     """Show a campaign's events as a timeline, with the state each one left it in.
 
     Example: cxpreview history 3f2a9c0d1e4b5a69
     """
     engine = Engine(_journal(ctx))
     engine.load(campaign_id)
-    click.echo(timeline(engine.history(campaign_id)))
+    history = engine.history(campaign_id)
+    if as_json:
+        rows = [
+            {
+                "seq": h.seq,
+                "version": h.version,
+                "type": h.type,
+                "recorded_at": h.recorded_at,
+                "event": to_plain(h.event),
+                "meta": h.meta,
+            }
+            for h in history
+        ]
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo(timeline(history))
 
 
 @cli.command("simulator")

@@ -173,3 +173,42 @@ def test_csv_metrics_replay_and_counts(tmp_path: Path) -> None:
     )
     late = runner.invoke(cli, ["--db", db, "audit", "replay", campaign_id, "--as-of", "later"])
     assert late.exit_code == 2
+
+
+def test_reading_commands_speak_json(tmp_path: Path) -> None:
+    db, campaign_id = _journal_with_history(tmp_path)
+    runner = CliRunner()
+    status = json.loads(runner.invoke(cli, ["--db", db, "status", "--json"]).stdout)
+    assert status == [
+        {
+            "id": campaign_id,
+            "name": "Spring renewals - west",
+            "state": "active",
+            "version": 9,
+            "pending": None,
+            "last_error": None,
+        }
+    ]
+    history = json.loads(runner.invoke(cli, ["--db", db, "history", campaign_id, "--json"]).stdout)
+    assert [h["type"] for h in history][:2] == ["campaign.drafted", "run.requested"]
+    shown = json.loads(runner.invoke(cli, ["--db", db, "show", campaign_id, "--json"]).stdout)
+    assert (shown["state"], shown["active_version"]) == ("active", 5)
+
+
+def test_step_commands(tmp_path: Path) -> None:
+    db = str(tmp_path / "j.db")
+    runner = CliRunner()
+    campaign_id = runner.invoke(cli, ["--db", db, "draft", str(EXAMPLE_SPEC)]).stdout.strip()
+    refused = runner.invoke(
+        cli,
+        ["--db", db, "activate", campaign_id],
+        env={
+            "CXONE_BASE_URL": "http://127.0.0.1:9",
+            "CXONE_CLIENT_ID": "x",
+            "CXONE_CLIENT_SECRET": "y",
+        },
+    )
+    assert refused.exit_code == 1
+    assert "is draft: cannot activate; allowed: validate" in refused.stderr
+    cancelled = runner.invoke(cli, ["--db", db, "cancel", campaign_id])
+    assert ": cancelled" in cancelled.stdout
