@@ -184,7 +184,7 @@ def test_reading_commands_speak_json(tmp_path: Path) -> None:
             "id": campaign_id,
             "name": "Spring renewals - west",
             "state": "active",
-            "version": 9,
+            "version": 10,
             "pending": None,
             "last_error": None,
         }
