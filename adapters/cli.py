@@ -7,8 +7,6 @@ Exit codes: 0 done; 1 a campaign ended failed or conflicted; 2 a usage or spec e
 
 from __future__ import annotations
 
-import csv
-import functools
 import json
 import logging
 import os
@@ -16,60 +14,26 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any, TypeVar
 
 import click
 
+from adapters.cli_audit import audit_group, diagram_cmd, metrics_cmd
+from adapters.clikit import (
+    DEFAULT_DB,
+    EXIT_CAMPAIGN,
+    errors_to_exit_codes,
+    open_journal,
+)
 from adapters.cxone import HttpCXoneGateway
 from adapters.demo import run_demo
 from adapters.report import summary, timeline
 from adapters.simulator import Dataset, FaultPlan, Simulator, SimulatorServer
 from engine import (
-    CampaignNotFound,
     Engine,
-    EngineError,
-    SpecError,
     Supervisor,
     load_spec,
-    mermaid,
-    verify,
 )
-from engine.metrics import audit_log, measure
-from events import CxpreviewError, to_plain
-from journal import JournalError, SQLiteJournal, utc_text
-from journal.transfer import read_jsonl, write_jsonl
-
-F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_DB = "cxpreview.db"
-EXIT_CAMPAIGN, EXIT_USAGE, EXIT_JOURNAL = 1, 2, 3
-
-
-def _errors_to_exit_codes(fn: F) -> F:
-    """One line on stderr and an exit code instead of a traceback (``--debug`` keeps it)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = click.get_current_context()
-        try:
-            return fn(*args, **kwargs)
-        except CxpreviewError as exc:
-            if ctx.obj.get("debug"):
-                raise
-            code = EXIT_JOURNAL if isinstance(exc, JournalError) else EXIT_USAGE
-            if isinstance(exc, EngineError) and not isinstance(exc, SpecError | CampaignNotFound):
-                code = EXIT_CAMPAIGN
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(code)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _journal(ctx: click.Context) -> SQLiteJournal:
-    journal = SQLiteJournal(ctx.obj["db"])
-    ctx.call_on_close(journal.close)
-    return journal
+from events import to_plain
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -93,7 +57,7 @@ def cli(ctx: click.Context, db: str, debug: bool) -> None:
 
 @cli.command("check")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@_errors_to_exit_codes
+@errors_to_exit_codes
 def check_cmd(spec: str) -> None:
     """Check a spec file and list every problem, with its field and line.
 
@@ -106,26 +70,26 @@ def check_cmd(spec: str) -> None:
 @cli.command("draft")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.pass_context
-@_errors_to_exit_codes
+@errors_to_exit_codes
 def draft_cmd(ctx: click.Context, spec: str) -> None:
     """Draft a campaign from a spec file; prints the new campaign's id.
 
     Example: cxpreview draft examples/preview.toml
     """
-    campaign = Engine(_journal(ctx)).draft(load_spec(spec))
+    campaign = Engine(open_journal(ctx)).draft(load_spec(spec))
     click.echo(campaign.id)
 
 
 @cli.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-@_errors_to_exit_codes
+@errors_to_exit_codes
 def status_cmd(ctx: click.Context, as_json: bool) -> None:
     """List every campaign with its state and version.
 
     Example: cxpreview status --json
     """
-    campaigns = Engine(_journal(ctx)).campaigns()
+    campaigns = Engine(open_journal(ctx)).campaigns()
     if as_json:
         rows = [
             {
@@ -148,7 +112,7 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
 @cli.command("run")
 @click.argument("target")
 @click.pass_context
-@_errors_to_exit_codes
+@errors_to_exit_codes
 def run_cmd(ctx: click.Context, target: str) -> None:
     """Take a campaign as far as it goes: validate, filter, activate, webhook.
 
@@ -159,7 +123,7 @@ def run_cmd(ctx: click.Context, target: str) -> None:
     Example: cxpreview run examples/preview.toml
     """
     with HttpCXoneGateway.from_env() as gateway:
-        engine = Engine(_journal(ctx), gateway)
+        engine = Engine(open_journal(ctx), gateway)
         campaign = (
             engine.draft(load_spec(target), run=True)
             if os.path.isfile(target)
@@ -194,7 +158,7 @@ def run_cmd(ctx: click.Context, target: str) -> None:
     help="Seconds before a step that failed retryably is tried again.",
 )
 @click.pass_context
-@_errors_to_exit_codes
+@errors_to_exit_codes
 def supervise_cmd(
     ctx: click.Context,
     once: bool,
@@ -215,7 +179,7 @@ def supervise_cmd(
     )
     with HttpCXoneGateway.from_env() as gateway:
         supervisor = Supervisor(
-            Engine(_journal(ctx), gateway, actor=owner),
+            Engine(open_journal(ctx), gateway, actor=owner),
             owner,
             lease_ttl=lease_ttl,
             retry_after=retry_after,
@@ -234,7 +198,7 @@ def supervise_cmd(
 @click.option("--take-ours", "side", flag_value="ours", help="Our value on every conflict.")
 @click.option("--take-theirs", "side", flag_value="theirs", help="CXone's value on every one.")
 @click.pass_context
-@_errors_to_exit_codes
+@errors_to_exit_codes
 def resolve_cmd(ctx: click.Context, campaign_id: str, side: str | None) -> None:
     """Settle a conflict that could not merge, then activate (as run does).
 
@@ -246,7 +210,7 @@ def resolve_cmd(ctx: click.Context, campaign_id: str, side: str | None) -> None:
     if side is None:
         raise click.UsageError("choose --take-ours or --take-theirs")
     with HttpCXoneGateway.from_env() as gateway:
-        engine = Engine(_journal(ctx), gateway)
+        engine = Engine(open_journal(ctx), gateway)
         engine.resolve(campaign_id, side)
         campaign = engine.get(campaign_id).run()
     click.echo(summary(campaign.snapshot))
@@ -260,9 +224,9 @@ def _step(name: str, summary_line: str) -> None:
     @cli.command(name, help=f"{summary_line}\n\nExample: cxpreview {name} 3f2a9c0d1e4b5a69")
     @click.argument("campaign_id")
     @click.pass_context
-    @_errors_to_exit_codes
+    @errors_to_exit_codes
     def command(ctx: click.Context, campaign_id: str) -> None:
-        journal = _journal(ctx)
+        journal = open_journal(ctx)
         if name == "cancel":
             state = Engine(journal).cancel(campaign_id, "cancelled from the command line")
         else:
@@ -285,13 +249,13 @@ for _name, _line in [
 @click.argument("campaign_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-@_errors_to_exit_codes
+@errors_to_exit_codes
 def show_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
     """Show one campaign: state, versions, counts, what it waits for.
 
     Example: cxpreview show 3f2a9c0d1e4b5a69 --json
     """
-    state = Engine(_journal(ctx)).load(campaign_id)
+    state = Engine(open_journal(ctx)).load(campaign_id)
     if as_json:
         click.echo(json.dumps(to_plain(state), indent=2, sort_keys=True))
     else:
@@ -302,13 +266,13 @@ def show_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
 @click.argument("campaign_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per event.")
 @click.pass_context
-@_errors_to_exit_codes
+@errors_to_exit_codes
 def history_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
     """Show a campaign's events as a timeline, with the state each one left it in.
 
     Example: cxpreview history 3f2a9c0d1e4b5a69
     """
-    engine = Engine(_journal(ctx))
+    engine = Engine(open_journal(ctx))
     engine.load(campaign_id)
     history = engine.history(campaign_id)
     if as_json:
@@ -339,7 +303,7 @@ def history_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="A TOML fault plan ([[fault]] tables).",
 )
-@_errors_to_exit_codes
+@errors_to_exit_codes
 def simulator_cmd(
     host: str, port: int, contacts: int, suppressions: int | None, seed: int, faults: str | None
 ) -> None:
@@ -372,7 +336,7 @@ def simulator_cmd(
 @click.option("--contacts", default=20_000, show_default=True, help="Contacts to filter.")
 @click.option("--seed", default=7, show_default=True, help="Seed of the simulator's dataset.")
 @click.pass_context
-@_errors_to_exit_codes
+@errors_to_exit_codes
 def demo_cmd(ctx: click.Context, contacts: int, seed: int) -> None:
     """Run the whole pipeline against the bundled simulator and show what happened.
 
@@ -381,150 +345,9 @@ def demo_cmd(ctx: click.Context, contacts: int, seed: int) -> None:
     ctx.exit(run_demo(ctx.obj["db"], contacts=contacts, seed=seed, say=click.echo))
 
 
-@cli.command("diagram")
-@click.option("--counts", is_flag=True, help="Label each edge with how often it was taken.")
-@click.pass_context
-@_errors_to_exit_codes
-def diagram_cmd(ctx: click.Context, counts: bool) -> None:
-    """Print the campaign state machine as a mermaid diagram.
-
-    Example: cxpreview diagram --counts > machine.mmd
-    """
-    taken: dict[tuple[str, str], int] = {}
-    if counts:
-        for edge, n in measure(_journal(ctx)).transitions.items():
-            source, trigger = edge.split(":")
-            taken[(source, trigger)] = n
-    click.echo(mermaid(taken), nl=False)
-
-
-@cli.command("metrics")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_context
-@_errors_to_exit_codes
-def metrics_cmd(ctx: click.Context, as_json: bool) -> None:
-    """Activation latency (p50, p95, max), success and conflict rates, campaigns by state.
-
-    Example: cxpreview metrics --json
-    """
-    m = measure(_journal(ctx))
-    if as_json:
-        click.echo(json.dumps(m.as_dict(), indent=2, sort_keys=True))
-        return
-    rate = "-" if m.success_rate is None else f"{m.success_rate:.1%}"
-    conflicts = "-" if m.conflict_rate is None else f"{m.conflict_rate:.1%}"
-    lat = {k: "-" if v is None else f"{v:,.1f} ms" for k, v in m.latency_ms.items()}
-    click.echo(
-        f"campaigns {m.campaigns} ({', '.join(f'{k} {v}' for k, v in m.by_state.items())}), "
-        f"events {m.events}"
-    )
-    click.echo(
-        f"activations {m.activations}: {m.succeeded} succeeded ({m.reconciled} "
-        f"reconciled), {m.conflicted} conflicted, {m.failed} failed; success rate "
-        f"{rate}, conflict rate {conflicts}"
-    )
-    click.echo(f"activation latency p50 {lat['p50']}, p95 {lat['p95']}, max {lat['max']}")
-
-
-@cli.group("audit")
-def audit_group() -> None:
-    """Verify, replay, export and import the journal.
-
-    Example: cxpreview audit verify
-    """
-
-
-@audit_group.command("verify")
-@click.option("--anchor", help="SEQ:HASH from an earlier verify, which must still be there.")
-@click.pass_context
-@_errors_to_exit_codes
-def audit_verify_cmd(ctx: click.Context, anchor: str | None) -> None:
-    """Check the hash chain, replay every campaign against its recorded digests, and check
-    every transition against the machine; name the first bad seq (exit 3).
-
-    Example: cxpreview audit verify --anchor 1042:9f0c2a...
-    """
-    point = None
-    if anchor:
-        seq, _, hash_ = anchor.partition(":")
-        if not seq.isdigit() or len(hash_) != 64:
-            raise click.UsageError("--anchor takes SEQ:HASH (the 64-hex hash verify printed)")
-        point = (int(seq), hash_)
-    report = verify(_journal(ctx), anchor=point)
-    click.echo(str(report))
-    if report.ok:
-        click.echo(f"anchor: {report.head[0]}:{report.head[1]}")
-    else:
-        ctx.exit(EXIT_JOURNAL)
-
-
-@audit_group.command("replay")
-@click.argument("campaign_id")
-@click.option("--as-of", help="A global seq, or a UTC time (ISO-8601).")
-@click.pass_context
-@_errors_to_exit_codes
-def audit_replay_cmd(ctx: click.Context, campaign_id: str, as_of: str | None) -> None:
-    """The campaign's state, folded from its events, now or as of a seq or a time.
-
-    Example: cxpreview audit replay 3f2a9c0d1e4b5a69 --as-of 2026-11-29T10:00:00Z
-    """
-    engine = Engine(_journal(ctx))
-    if as_of is None:
-        state = engine.load(campaign_id)
-    elif as_of.isdigit():
-        state = engine.state_at(campaign_id, seq=int(as_of))
-    else:
-        try:
-            moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-        except ValueError:
-            raise click.UsageError(f"--as-of {as_of!r} is neither a seq nor a time") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        state = engine.state_at(campaign_id, time=utc_text(moment))
-    click.echo(summary(state))
-
-
-@audit_group.command("export")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["jsonl", "csv"]),
-    default="jsonl",
-    show_default=True,
-    help="jsonl: every row with its hashes; csv: the audit log.",
-)
-@click.option("-o", "--output", type=click.File("w"), default="-", help="File (default stdout).")
-@click.pass_context
-@_errors_to_exit_codes
-def audit_export_cmd(ctx: click.Context, fmt: str, output: Any) -> None:
-    """Export the journal: JSONL re-imports into an empty journal that verifies identically;
-    CSV is the audit log (timestamp, action, campaignId, status, latencyMs, successRate).
-
-    Example: cxpreview audit export --format csv -o audit.csv
-    """
-    journal = _journal(ctx)
-    if fmt == "jsonl":
-        write_jsonl(journal.raw_rows(), output)
-        return
-    writer = csv.DictWriter(
-        output,
-        fieldnames=["timestamp", "action", "campaignId", "status", "latencyMs", "successRate"],
-    )
-    writer.writeheader()
-    writer.writerows(audit_log(journal))
-
-
-@audit_group.command("import")
-@click.argument("source", type=click.File("r"))
-@click.pass_context
-@_errors_to_exit_codes
-def audit_import_cmd(ctx: click.Context, source: Any) -> None:
-    """Load a JSONL export into an empty journal, checking every row against the chain.
-
-    Example: cxpreview --db copy.db audit import export.jsonl
-    """
-    count = _journal(ctx).import_rows(read_jsonl(source, source.name))
-    click.echo(f"imported {count} events")
+cli.add_command(diagram_cmd)
+cli.add_command(metrics_cmd)
+cli.add_command(audit_group)
 
 
 def main() -> None:

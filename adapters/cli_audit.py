@@ -1,0 +1,163 @@
+"""``cxpreview audit …``, ``metrics`` and ``diagram``: the commands for auditors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from adapters.clikit import EXIT_JOURNAL, errors_to_exit_codes, open_journal
+from adapters.report import summary
+from engine import Engine, mermaid, verify
+from engine.metrics import audit_log, measure
+from journal import utc_text
+from journal.transfer import read_jsonl, write_jsonl
+
+
+@click.command("diagram")
+@click.option("--counts", is_flag=True, help="Label each edge with how often it was taken.")
+@click.pass_context
+@errors_to_exit_codes
+def diagram_cmd(ctx: click.Context, counts: bool) -> None:
+    """Print the campaign state machine as a mermaid diagram.
+
+    Example: cxpreview diagram --counts > machine.mmd
+    """
+    taken: dict[tuple[str, str], int] = {}
+    if counts:
+        for edge, n in measure(open_journal(ctx)).transitions.items():
+            source, trigger = edge.split(":")
+            taken[(source, trigger)] = n
+    click.echo(mermaid(taken), nl=False)
+
+
+@click.command("metrics")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@errors_to_exit_codes
+def metrics_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Activation latency (p50, p95, max), success and conflict rates, campaigns by state.
+
+    Example: cxpreview metrics --json
+    """
+    m = measure(open_journal(ctx))
+    if as_json:
+        click.echo(json.dumps(m.as_dict(), indent=2, sort_keys=True))
+        return
+    rate = "-" if m.success_rate is None else f"{m.success_rate:.1%}"
+    conflicts = "-" if m.conflict_rate is None else f"{m.conflict_rate:.1%}"
+    lat = {k: "-" if v is None else f"{v:,.1f} ms" for k, v in m.latency_ms.items()}
+    click.echo(
+        f"campaigns {m.campaigns} ({', '.join(f'{k} {v}' for k, v in m.by_state.items())}), "
+        f"events {m.events}"
+    )
+    click.echo(
+        f"activations {m.activations}: {m.succeeded} succeeded ({m.reconciled} "
+        f"reconciled), {m.conflicted} conflicted, {m.failed} failed; success rate "
+        f"{rate}, conflict rate {conflicts}"
+    )
+    click.echo(f"activation latency p50 {lat['p50']}, p95 {lat['p95']}, max {lat['max']}")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Verify, replay, export and import the journal.
+
+    Example: cxpreview audit verify
+    """
+
+
+@audit_group.command("verify")
+@click.option("--anchor", help="SEQ:HASH from an earlier verify, which must still be there.")
+@click.pass_context
+@errors_to_exit_codes
+def audit_verify_cmd(ctx: click.Context, anchor: str | None) -> None:
+    """Check the hash chain, replay every campaign against its recorded digests, and check
+    every transition against the machine; name the first bad seq (exit 3).
+
+    Example: cxpreview audit verify --anchor 1042:9f0c2a...
+    """
+    point = None
+    if anchor:
+        seq, _, hash_ = anchor.partition(":")
+        if not seq.isdigit() or len(hash_) != 64:
+            raise click.UsageError("--anchor takes SEQ:HASH (the 64-hex hash verify printed)")
+        point = (int(seq), hash_)
+    report = verify(open_journal(ctx), anchor=point)
+    click.echo(str(report))
+    if report.ok:
+        click.echo(f"anchor: {report.head[0]}:{report.head[1]}")
+    else:
+        ctx.exit(EXIT_JOURNAL)
+
+
+@audit_group.command("replay")
+@click.argument("campaign_id")
+@click.option("--as-of", help="A global seq, or a UTC time (ISO-8601).")
+@click.pass_context
+@errors_to_exit_codes
+def audit_replay_cmd(ctx: click.Context, campaign_id: str, as_of: str | None) -> None:
+    """The campaign's state, folded from its events, now or as of a seq or a time.
+
+    Example: cxpreview audit replay 3f2a9c0d1e4b5a69 --as-of 2026-11-29T10:00:00Z
+    """
+    engine = Engine(open_journal(ctx))
+    if as_of is None:
+        state = engine.load(campaign_id)
+    elif as_of.isdigit():
+        state = engine.state_at(campaign_id, seq=int(as_of))
+    else:
+        try:
+            moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.UsageError(f"--as-of {as_of!r} is neither a seq nor a time") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        state = engine.state_at(campaign_id, time=utc_text(moment))
+    click.echo(summary(state))
+
+
+@audit_group.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: every row with its hashes; csv: the audit log.",
+)
+@click.option("-o", "--output", type=click.File("w"), default="-", help="File (default stdout).")
+@click.pass_context
+@errors_to_exit_codes
+def audit_export_cmd(ctx: click.Context, fmt: str, output: Any) -> None:
+    """Export the journal: JSONL re-imports into an empty journal that verifies identically;
+    CSV is the audit log (timestamp, action, campaignId, status, latencyMs, successRate).
+
+    Example: cxpreview audit export --format csv -o audit.csv
+    """
+    journal = open_journal(ctx)
+    if fmt == "jsonl":
+        write_jsonl(journal.raw_rows(), output)
+        return
+    writer = csv.DictWriter(
+        output,
+        fieldnames=["timestamp", "action", "campaignId", "status", "latencyMs", "successRate"],
+    )
+    writer.writeheader()
+    writer.writerows(audit_log(journal))
+
+
+@audit_group.command("import")
+@click.argument("source", type=click.File("r"))
+@click.pass_context
+@errors_to_exit_codes
+def audit_import_cmd(ctx: click.Context, source: Any) -> None:
+    """Load a JSONL export into an empty journal, checking every row against the chain.
+
+    Example: cxpreview --db copy.db audit import export.jsonl
+    """
+    count = open_journal(ctx).import_rows(read_jsonl(source, source.name))
+    click.echo(f"imported {count} events")
