@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -47,16 +46,6 @@ def table(figures: list[Figure]) -> str:
             f"{f.target or '-':>9}  {('yes' if f.met else 'NO') if f.target else '-'}"
         )
     return "\n".join(lines)
-
-
-def best_of(repeats: int, fn: Callable[[], object]) -> float:
-    """The fastest of ``repeats`` runs of ``fn``, in seconds."""
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 @contextmanager

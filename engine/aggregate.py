@@ -366,8 +366,3 @@ def steps(start: CampaignState, events: Iterable[Event]) -> list[CampaignState]:
         apply(b, event)
         out.append(b.freeze())
     return out
-
-
-def begin(campaign_id: str, event: CampaignDrafted) -> CampaignState:
-    """The state of a campaign just drafted."""
-    return fold(campaign_id, [event])

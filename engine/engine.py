@@ -54,6 +54,7 @@ from events import (
     WebhookRegistrationFailed,
     WebhookRegistrationRequested,
     content_digest,
+    to_plain,
 )
 from journal import Clock, Journal, StoredEvent, SystemClock, crash_point
 
@@ -229,9 +230,7 @@ class Engine:
             )
         else:
             digest = self.journal.put_blob(result.eligible_set)
-            rules = tuple(
-                {"field": r.field, "op": r.op, "value": _plain(r.value)} for r in spec.filter
-            )
+            rules = tuple(to_plain(r) for r in spec.filter)
             outcome = ContactsFiltered(
                 step_id,
                 rules,
@@ -248,6 +247,13 @@ class Engine:
     def activate(self, campaign_id: str) -> CampaignState:
         """PUT the preview configuration with ``If-Match`` on the version last read."""
         s = self._ready(self.load(campaign_id), "activate")
+        s, step_id, cause, config = self.open_activation(s)
+        assert s.pending is not None
+        assert s.pending.expected_version is not None
+        return self.put_and_close(s, step_id, cause, config, s.pending.expected_version)
+
+    def open_activation(self, s: CampaignState) -> tuple[CampaignState, str, str, dict[str, Any]]:
+        """Journal an activation's intent: the payload's digest and the version to If-Match."""
         config = self.payload(s)
         expected = s.remote_version
         assert expected is not None, "a filtered campaign has been validated against CXone"
@@ -258,7 +264,7 @@ class Engine:
                 i, s.activation_attempts + 1, expected, content_digest(config)
             ),
         )
-        return self.put_and_close(s, step_id, cause, config, expected)
+        return s, step_id, cause, config
 
     def payload(self, s: CampaignState) -> dict[str, Any]:
         """What an activation PUTs: a merged or resolved configuration, else the spec's."""
@@ -423,7 +429,3 @@ class Engine:
         if stored[-1].version != after[-1].version:  # the command had been applied before
             return self.load(s.id)
         return after[-1]
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value

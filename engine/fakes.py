@@ -80,8 +80,9 @@ class FakeCXoneGateway:
     ) -> RemoteCampaign:
         """Apply ``config`` if ``if_match`` is the current version, as CXone does; else 412."""
         self._enter("put_preview_config", campaign_id, if_match)
-        current = self.read_campaign(campaign_id)
-        self.calls.pop()  # the inner read is not a call of ours
+        current = self.campaigns.get(campaign_id)
+        if current is None:
+            raise RemoteRejected(f"CXone has no campaign {campaign_id!r} (404)", 404)
         if current.version != if_match:
             raise RemoteConflict(
                 f"campaign {campaign_id} is at version {current.version}, not {if_match} (412)",

@@ -13,12 +13,10 @@ from engine.engine import Engine
 from engine.errors import EngineError
 from engine.spec import CampaignSpec
 from events import (
-    ActivationRequested,
     FilterRequested,
     RunRequested,
     ValidationRequested,
     WebhookRegistrationRequested,
-    content_digest,
 )
 
 POINTS = (
@@ -55,13 +53,11 @@ def interrupt(engine: Engine, spec: CampaignSpec, at: str) -> str:
         return cid
     s = _expect(engine.filter(cid), "filtered")
     if at.startswith("after-activation") and at != "after-activation-outcome":
-        config, expected = engine.payload(s), s.remote_version
-        assert expected is not None
-        engine._open(
-            s, "activation", lambda i: ActivationRequested(i, 1, expected, content_digest(config))
-        )
+        s, _, _, config = engine.open_activation(s)
         if at.endswith("response"):
-            engine.gateway.put_preview_config(spec.campaign_id, config, expected)
+            assert s.pending is not None
+            assert s.pending.expected_version is not None
+            engine.gateway.put_preview_config(spec.campaign_id, config, s.pending.expected_version)
         return cid
     s = _expect(engine.activate(cid), "active")
     if at == "after-activation-outcome":
