@@ -7,7 +7,6 @@ Exit codes: 0 done; 1 a campaign ended failed or conflicted; 2 a usage or spec e
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -21,12 +20,23 @@ from adapters.cli_audit import audit_group, diagram_cmd, metrics_cmd
 from adapters.clikit import (
     DEFAULT_DB,
     EXIT_CAMPAIGN,
+    EXIT_CODES,
     errors_to_exit_codes,
     open_journal,
+    parse_as_of,
+    print_json,
 )
 from adapters.cxone import HttpCXoneGateway
 from adapters.demo import run_demo
-from adapters.report import summary, timeline
+from adapters.logs import configure as configure_logs
+from adapters.report import (
+    console,
+    filtering_progress,
+    states_along,
+    status_table,
+    summary,
+    timeline,
+)
 from adapters.simulator import Dataset, FaultPlan, Simulator, SimulatorServer
 from engine import (
     Engine,
@@ -44,15 +54,24 @@ from events import to_plain
     help="The journal file.",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option(
+    "--log-json",
+    is_flag=True,
+    help="Log every step to stderr as one JSON object per line (campaign_id, step, "
+    "latency_ms, decision, ...).",
+)
 @click.version_option(package_name="cxpreview")
 @click.pass_context
-def cli(ctx: click.Context, db: str, debug: bool) -> None:
+def cli(ctx: click.Context, db: str, debug: bool, log_json: bool) -> None:
     """Take NICE CXone preview campaigns from a spec file to active, journaled in SQLite.
 
     Exit codes: 0 done, 1 a campaign failed or conflicted, 2 usage or spec error,
     3 journal problem.
+
+    Example: cxpreview --db demo.db status
     """
-    ctx.obj = {"db": db, "debug": debug}
+    ctx.obj = {"db": db, "debug": debug, "log_json": log_json}
+    configure_logs(as_json=log_json, level=logging.INFO if log_json else logging.WARNING)
 
 
 @cli.command("check")
@@ -85,28 +104,33 @@ def draft_cmd(ctx: click.Context, spec: str) -> None:
 @click.pass_context
 @errors_to_exit_codes
 def status_cmd(ctx: click.Context, as_json: bool) -> None:
-    """List every campaign with its state and version.
+    """A table of every campaign: state, version, last event and how long ago it was.
 
     Example: cxpreview status --json
     """
-    campaigns = Engine(open_journal(ctx)).campaigns()
+    engine = Engine(open_journal(ctx))
+    rows = engine.overview()
     if as_json:
-        rows = [
-            {
-                "id": c.id,
-                "name": c.name,
-                "state": c.state,
-                "version": c.version,
-                "pending": c.snapshot.pending.step if c.snapshot.pending else None,
-                "last_error": c.last_error,
-            }
-            for c in campaigns
-        ]
-        click.echo(json.dumps(rows, indent=2))
+        print_json(
+            [
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "state": s.state,
+                    "version": s.version,
+                    "pending": s.pending.step if s.pending else None,
+                    "last_error": s.last_error,
+                    "last_event": last.type,
+                    "last_event_at": last.recorded_at,
+                }
+                for s, last in rows
+            ]
+        )
         return
-    for c in campaigns:
-        error = f"  {c.last_error}" if c.last_error else ""
-        click.echo(f"{c.id}  {c.state:<10}  v{c.version:<4} {c.name}{error}")
+    if not rows:
+        click.echo(f"no campaigns in {ctx.obj['db']}")
+        return
+    console().print(status_table(rows, engine.clock.now()))
 
 
 @cli.command("run")
@@ -129,13 +153,11 @@ def run_cmd(ctx: click.Context, target: str) -> None:
             if os.path.isfile(target)
             else engine.get(target)
         )
-        campaign.run(
-            progress=lambda n: (
-                click.echo(f"  filtering: {n:,} contacts judged", err=True)
-                if n % 10_000 == 0
-                else None
-            )
-        )
+        if ctx.obj["log_json"]:  # stderr carries JSON lines only
+            campaign.run()
+        else:
+            with filtering_progress(console(stderr=True)) as progress:
+                campaign.run(progress=progress)
     click.echo(summary(campaign.snapshot))
     if campaign.state != "active":
         ctx.exit(EXIT_CAMPAIGN)
@@ -174,9 +196,7 @@ def supervise_cmd(
 
     Example: cxpreview supervise --once
     """
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr
-    )
+    configure_logs(as_json=ctx.obj["log_json"], level=logging.INFO)
     with HttpCXoneGateway.from_env() as gateway:
         supervisor = Supervisor(
             Engine(open_journal(ctx), gateway, actor=owner),
@@ -245,6 +265,22 @@ for _name, _line in [
     _step(_name, _line)
 
 
+@cli.command("revise")
+@click.argument("campaign_id")
+@click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--reason", default="", help="Why, for the journal.")
+@click.pass_context
+@errors_to_exit_codes
+def revise_cmd(ctx: click.Context, campaign_id: str, spec: str, reason: str) -> None:
+    """Replace a campaign's spec (from a draft, validated, filtered, failed or conflicted
+    campaign); it is a draft again and is validated anew by the next run.
+
+    Example: cxpreview revise 3f2a9c0d1e4b5a69 examples/preview.toml --reason "west only"
+    """
+    state = Engine(open_journal(ctx)).revise(campaign_id, load_spec(spec), reason)
+    click.echo(summary(state))
+
+
 @cli.command("show")
 @click.argument("campaign_id")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -257,39 +293,52 @@ def show_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
     """
     state = Engine(open_journal(ctx)).load(campaign_id)
     if as_json:
-        click.echo(json.dumps(to_plain(state), indent=2, sort_keys=True))
+        print_json(to_plain(state))
     else:
         click.echo(summary(state))
 
 
 @cli.command("history")
 @click.argument("campaign_id")
+@click.option("--as-of", help="Stop at a global seq, or at a UTC time (ISO-8601).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per event.")
 @click.pass_context
 @errors_to_exit_codes
-def history_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
-    """Show a campaign's events as a timeline, with the state each one left it in.
+def history_cmd(ctx: click.Context, campaign_id: str, as_of: str | None, as_json: bool) -> None:
+    """A campaign's events as a timeline: seq, time, event, state before -> after, latency
+    and actor.
 
-    Example: cxpreview history 3f2a9c0d1e4b5a69
+    Example: cxpreview history 3f2a9c0d1e4b5a69 --as-of 2026-11-29T10:00:00Z
     """
     engine = Engine(open_journal(ctx))
     engine.load(campaign_id)
     history = engine.history(campaign_id)
-    if as_json:
-        rows = [
-            {
-                "seq": h.seq,
-                "version": h.version,
-                "type": h.type,
-                "recorded_at": h.recorded_at,
-                "event": to_plain(h.event),
-                "meta": h.meta,
-            }
+    if as_of is not None:
+        seq, time = parse_as_of(as_of)
+        history = [
+            h
             for h in history
+            if (seq is None or h.seq <= seq) and (time is None or h.recorded_at <= time)
         ]
-        click.echo(json.dumps(rows, indent=2))
+    if as_json:
+        states = [s.state for s in states_along(history)]
+        print_json(
+            [
+                {
+                    "seq": h.seq,
+                    "version": h.version,
+                    "type": h.type,
+                    "recorded_at": h.recorded_at,
+                    "state_before": before or None,
+                    "state_after": after,
+                    "event": to_plain(h.event),
+                    "meta": h.meta,
+                }
+                for h, before, after in zip(history, ["", *states], states, strict=False)
+            ]
+        )
     else:
-        click.echo(timeline(history))
+        console().print(timeline(history))
 
 
 @cli.command("simulator")
@@ -342,12 +391,22 @@ def demo_cmd(ctx: click.Context, contacts: int, seed: int) -> None:
 
     Example: cxpreview --db demo.db demo
     """
-    ctx.exit(run_demo(ctx.obj["db"], contacts=contacts, seed=seed, say=click.echo))
+    ctx.exit(run_demo(ctx.obj["db"], contacts=contacts, seed=seed))
 
 
 cli.add_command(diagram_cmd)
 cli.add_command(metrics_cmd)
 cli.add_command(audit_group)
+
+
+def _with_exit_codes(group: click.Group) -> None:
+    for command in group.commands.values():
+        command.epilog = EXIT_CODES
+        if isinstance(command, click.Group):
+            _with_exit_codes(command)
+
+
+_with_exit_codes(cli)
 
 
 def main() -> None:

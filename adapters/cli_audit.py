@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from adapters.clikit import EXIT_JOURNAL, errors_to_exit_codes, open_journal
+from adapters.clikit import (
+    EXIT_JOURNAL,
+    errors_to_exit_codes,
+    open_journal,
+    parse_as_of,
+    print_json,
+)
 from adapters.report import summary
 from engine import Engine, mermaid, verify
 from engine.metrics import audit_log, measure
-from journal import utc_text
+from events import to_plain
 from journal.transfer import read_jsonl, write_jsonl
 
 
@@ -72,9 +77,10 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @click.option("--anchor", help="SEQ:HASH from an earlier verify, which must still be there.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 @click.pass_context
 @errors_to_exit_codes
-def audit_verify_cmd(ctx: click.Context, anchor: str | None) -> None:
+def audit_verify_cmd(ctx: click.Context, anchor: str | None, as_json: bool) -> None:
     """Check the hash chain, replay every campaign against its recorded digests, and check
     every transition against the machine; name the first bad seq (exit 3).
 
@@ -87,19 +93,33 @@ def audit_verify_cmd(ctx: click.Context, anchor: str | None) -> None:
             raise click.UsageError("--anchor takes SEQ:HASH (the 64-hex hash verify printed)")
         point = (int(seq), hash_)
     report = verify(open_journal(ctx), anchor=point)
-    click.echo(str(report))
-    if report.ok:
-        click.echo(f"anchor: {report.head[0]}:{report.head[1]}")
+    if as_json:
+        print_json(
+            {
+                "ok": report.ok,
+                "events": report.events,
+                "first_bad_seq": report.first_bad_seq,
+                "problem": report.problem,
+                "anchor": f"{report.head[0]}:{report.head[1]}" if report.ok else None,
+            }
+        )
     else:
+        click.echo(str(report))
+        if report.ok:
+            click.echo(f"anchor: {report.head[0]}:{report.head[1]}")
+    if not report.ok:
         ctx.exit(EXIT_JOURNAL)
 
 
 @audit_group.command("replay")
 @click.argument("campaign_id")
 @click.option("--as-of", help="A global seq, or a UTC time (ISO-8601).")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole state as JSON.")
 @click.pass_context
 @errors_to_exit_codes
-def audit_replay_cmd(ctx: click.Context, campaign_id: str, as_of: str | None) -> None:
+def audit_replay_cmd(
+    ctx: click.Context, campaign_id: str, as_of: str | None, as_json: bool
+) -> None:
     """The campaign's state, folded from its events, now or as of a seq or a time.
 
     Example: cxpreview audit replay 3f2a9c0d1e4b5a69 --as-of 2026-11-29T10:00:00Z
@@ -107,17 +127,13 @@ def audit_replay_cmd(ctx: click.Context, campaign_id: str, as_of: str | None) ->
     engine = Engine(open_journal(ctx))
     if as_of is None:
         state = engine.load(campaign_id)
-    elif as_of.isdigit():
-        state = engine.state_at(campaign_id, seq=int(as_of))
     else:
-        try:
-            moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-        except ValueError:
-            raise click.UsageError(f"--as-of {as_of!r} is neither a seq nor a time") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        state = engine.state_at(campaign_id, time=utc_text(moment))
-    click.echo(summary(state))
+        seq, time = parse_as_of(as_of)
+        state = engine.state_at(campaign_id, seq=seq, time=time)
+    if as_json:
+        print_json({**to_plain(state), "digest": state.digest()})
+    else:
+        click.echo(summary(state))
 
 
 @audit_group.command("export")

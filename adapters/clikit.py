@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 
 from engine import CampaignNotFound, EngineError, SpecError
 from events import CxpreviewError
-from journal import JournalError, SQLiteJournal
+from journal import JournalError, SQLiteJournal, utc_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DB = "cxpreview.db"
 EXIT_CAMPAIGN, EXIT_USAGE, EXIT_JOURNAL = 1, 2, 3
+EXIT_CODES = (
+    "Exit codes: 0 done, 1 a campaign ended failed or conflicted, 2 usage or spec error, "
+    "3 journal problem (missing, damaged, busy, not a journal)."
+)
 
 
 def errors_to_exit_codes(fn: F) -> F:
@@ -41,3 +47,25 @@ def open_journal(ctx: click.Context) -> SQLiteJournal:
     journal = SQLiteJournal(ctx.obj["db"])
     ctx.call_on_close(journal.close)
     return journal
+
+
+def parse_as_of(value: str) -> tuple[int | None, str | None]:
+    """``--as-of``: a global seq (digits) or a time (ISO-8601, UTC unless it says otherwise),
+    as ``(seq, None)`` or ``(None, utc_text)``."""
+    if value.isdigit():
+        return int(value), None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is neither a seq nor a time (e.g. 1042 or 2026-11-29T10:00:00Z)",
+            param_hint="--as-of",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return None, utc_text(moment)
+
+
+def print_json(value: Any) -> None:
+    """JSON on stdout, indented, for the commands' ``--json``."""
+    click.echo(json.dumps(value, indent=2, sort_keys=True))

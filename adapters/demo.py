@@ -8,11 +8,12 @@ commands.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from rich.console import Console
+
 from adapters.cxone import Credentials, HttpCXoneGateway, Secret
-from adapters.report import summary, timeline
+from adapters.report import console, filtering_progress, summary, timeline
 from adapters.simulator import Dataset, Simulator, SimulatorServer
 from engine import Engine, load_spec, verify
 from engine.metrics import measure
@@ -27,9 +28,11 @@ def run_demo(
     contacts: int = 20_000,
     seed: int = 7,
     spec_path: Path = EXAMPLE,
-    say: Callable[[str], None] = print,
+    out: Console | None = None,
 ) -> int:
     """Draft the example spec and take it to active; returns the exit code (0 when active)."""
+    out = out or console()
+    say = out.print
     simulator = Simulator(Dataset(seed=seed, contacts=contacts, suppressions=contacts // 10))
     # Someone edits the campaign in CXone just before our PUT (a field we do not set), so the
     # run shows a 412, the three-way rebase that merges it, and the activation that follows.
@@ -48,7 +51,8 @@ def run_demo(
                 f"drafted {campaign.id} from {spec_path.name}; running validate -> filter -> "
                 "activate -> webhook\n(someone edits the campaign in CXone just before our PUT)\n"
             )
-            campaign.run(progress=_progress(say))
+            with filtering_progress(out) as progress:
+                campaign.run(progress=progress)
             say("")
             say(timeline(campaign.history()))
             say("")
@@ -74,11 +78,3 @@ def run_demo(
         f"  cxpreview --db {db} diagram --counts\n  sqlite-utils tables {db} --counts"
     )
     return 0 if campaign.state == "active" and report.ok else 1
-
-
-def _progress(say: Callable[[str], None]) -> Callable[[int], None]:
-    def report(done: int) -> None:
-        if done % 10_000 == 0:
-            say(f"  filtering: {done:,} contacts judged")
-
-    return report

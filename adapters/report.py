@@ -1,29 +1,107 @@
-"""Plain-text views of campaigns for people: a history timeline and a one-campaign summary."""
+"""Views of campaigns for people: a status table, a history timeline, a one-campaign summary,
+and the progress bar shown while contacts are filtered (all drawn with rich)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import IO
+
+from rich import box
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
 
 from engine import CampaignState
 from engine.aggregate import steps
-from journal import StoredEvent
+from journal import StoredEvent, parse_utc_text
+
+WIDTH_WHEN_PIPED = 160
+"""Rich wraps to 80 columns when it is not writing to a terminal; a pipe or a file gets this."""
 
 
-def timeline(history: Sequence[StoredEvent]) -> str:
-    """One line per event: seq, time, event, the state it left, latency where a call was made."""
-    if not history:
-        return "(no events)"
-    start = CampaignState(history[0].stream_id, 0, "", "", {})
-    states = steps(start, [h.event for h in history])
-    lines = [f"{'seq':>5}  {'time (UTC)':<12}  {'event':<22} {'state':<11} {'latency':>9}"]
-    for stored, state in zip(history, states, strict=True):
-        latency = getattr(stored.event, "latency_ms", None)
-        shown = f"{latency:,.1f} ms" if latency is not None else ""
-        lines.append(
-            f"{stored.seq:>5}  {stored.recorded_at[11:23]:<12}  {stored.type:<22} "
-            f"{state.state:<11} {shown:>9}"
+def console(file: IO[str] | None = None, *, stderr: bool = False) -> Console:
+    """A console that keeps colours for terminals and whole lines for pipes."""
+    out = Console(file=file, stderr=stderr, highlight=False)
+    if not out.is_terminal:
+        out = Console(file=file, stderr=stderr, highlight=False, width=WIDTH_WHEN_PIPED)
+    return out
+
+
+def age(since: str, now: datetime) -> str:
+    """How long ago a UTC text time was, in its two largest units: ``3m 12s``, ``2d 4h``."""
+    seconds = max(0, int((now - parse_utc_text(since)).total_seconds()))
+    units = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)]
+    parts: list[str] = []
+    for suffix, size in units:
+        if seconds >= size or (suffix == "s" and not parts):
+            parts.append(f"{seconds // size}{suffix}")
+            seconds %= size
+        if len(parts) == 2:
+            break
+    return " ".join(parts)
+
+
+def status_table(rows: Sequence[tuple[CampaignState, StoredEvent]], now: datetime) -> Table:
+    """One row per campaign: id, name, state, version, its last event and how long ago."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in ("id", "name", "state", "version", "last event", "age", "note"):
+        table.add_column(column, justify="right" if column in ("version", "age") else "left")
+    for state, last in rows:
+        note = ""
+        if state.pending:
+            note = f"unfinished {state.pending.step}"
+        elif state.last_error:
+            note = state.last_error
+        table.add_row(
+            state.id,
+            state.name,
+            _styled(state.state),
+            str(state.version),
+            last.type,
+            age(last.recorded_at, now),
+            note,
+            end_section=False,
         )
-    return "\n".join(lines)
+    return table
+
+
+def timeline(history: Sequence[StoredEvent]) -> Table:
+    """The campaign's events: seq, time, event, state before -> after, latency, actor."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in ("seq", "time (UTC)", "event", "state", "latency", "actor"):
+        table.add_column(column, justify="right" if column in ("seq", "latency") else "left")
+    before = "-"
+    for stored, state in zip(history, states_along(history), strict=True):
+        latency = getattr(stored.event, "latency_ms", None)
+        after = state.state
+        moved = f"{before} -> {_styled(after)}" if after != before else _styled(after)
+        table.add_row(
+            str(stored.seq),
+            stored.recorded_at[:10] + " " + stored.recorded_at[11:23],
+            stored.type,
+            moved,
+            "" if latency is None else f"{latency:,.1f} ms",
+            str(stored.meta.get("actor", "")),
+        )
+        before = after
+    return table
+
+
+def states_along(history: Sequence[StoredEvent]) -> list[CampaignState]:
+    """The campaign's state after each event of ``history`` (its events from the first)."""
+    if not history:
+        return []
+    start = CampaignState(history[0].stream_id, 0, "", "", {})
+    return steps(start, [h.event for h in history])
 
 
 def summary(state: CampaignState) -> str:
@@ -46,3 +124,47 @@ def summary(state: CampaignState) -> str:
         lines += [f"  conflict at {p}" for p in state.problems]
         lines.append(f"  choose: cxpreview resolve {state.id} --take-ours | --take-theirs")
     return "\n".join(lines)
+
+
+@contextmanager
+def filtering_progress(out: Console) -> Iterator[Callable[[int], None]]:
+    """A progress bar for the filter step; yields the engine's ``progress`` callback.
+
+    The length of a contact list is not known before its last page, so the bar pulses while
+    the count of contacts judged, the rate and the elapsed time go up.
+    """
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("filtering contacts"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("judged"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=out,
+        transient=False,
+    )
+    task = bar.add_task("filter", total=None, rate="")
+
+    def report(done: int) -> None:
+        elapsed = bar.tasks[0].elapsed or 0.0
+        rate = f"{done / elapsed:,.0f}/s" if elapsed > 0 else ""
+        bar.update(task, completed=done, rate=rate)
+
+    with bar:
+        yield report
+        bar.update(task, total=bar.tasks[0].completed)
+
+
+_STYLES = {
+    "active": "green",
+    "conflicted": "bold red",
+    "failed": "red",
+    "cancelled": "dim",
+    "activating": "yellow",
+}
+
+
+def _styled(state: str) -> str:
+    style = _STYLES.get(state)
+    return f"[{style}]{state}[/]" if style else state

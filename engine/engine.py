@@ -10,6 +10,7 @@ an open activation is never guessed at (``StepInDoubt``): recovery settles it by
 from __future__ import annotations
 
 import copy
+import logging
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -31,7 +32,7 @@ from engine.handle import Campaign
 from engine.payload import preview_config
 from engine.ports import CXoneGateway
 from engine.recovery import may_rebase, rebase, recover, resolve
-from engine.replay import replay_all
+from engine.replay import Replay, gc_paused, replay_all
 from engine.spec import CampaignSpec
 from events import (
     ActivationConflicted,
@@ -59,6 +60,7 @@ from events import (
 from journal import Clock, Journal, StoredEvent, SystemClock, crash_point
 
 T = TypeVar("T")
+log = logging.getLogger("cxpreview.engine")
 
 
 def random_ids() -> str:
@@ -124,6 +126,16 @@ class Engine:
         """Every campaign (in the order they were drafted), or those in ``state``."""
         states = replay_all(self.journal).values()
         return [Campaign(self, s) for s in states if state is None or s.state == state]
+
+    def overview(self) -> list[tuple[CampaignState, StoredEvent]]:
+        """Every campaign with its last event (for ``status``), in one pass over the journal."""
+        replay = Replay()
+        last: dict[str, StoredEvent] = {}
+        with gc_paused():
+            for stored in self.journal.read_all():
+                replay.feed(stored.stream_id, stored.event)
+                last[stored.stream_id] = stored
+            return [(replay.state(stream_id), stored) for stream_id, stored in last.items()]
 
     def state_at(
         self, campaign_id: str, *, seq: int | None = None, time: str | None = None
@@ -428,4 +440,36 @@ class Engine:
         )
         if stored[-1].version != after[-1].version:  # the command had been applied before
             return self.load(s.id)
+        if log.isEnabledFor(logging.INFO):
+            _log_transitions(s, stored, after)
         return after[-1]
+
+
+def _log_transitions(
+    s: CampaignState, stored: Sequence[StoredEvent], after: Sequence[CampaignState]
+) -> None:
+    """One log record per event appended: the campaign, the event, the state it moved to,
+    and for an outcome its step and latency (the structured fields ``--log-json`` prints)."""
+    before = s.state
+    for event, state in zip(stored, after, strict=True):
+        fields: dict[str, Any] = {
+            "campaign_id": s.id,
+            "seq": event.seq,
+            "event": event.type,
+            "state_before": before or None,
+            "state_after": state.state,
+        }
+        latency = getattr(event.event, "latency_ms", None)
+        if latency is not None:
+            fields["latency_ms"] = latency
+            fields["step"] = event.type.split(".")[0]
+            fields["decision"] = event.type.split(".")[1]
+        log.info(
+            "campaign %s: %s (%s -> %s)",
+            s.id,
+            event.type,
+            before or "-",
+            state.state,
+            extra=fields,
+        )
+        before = state.state

@@ -58,7 +58,7 @@ def recover(engine: Engine, campaign_id: str, progress: Progress | None = None) 
         step,
         s.pending.step_id,
         s.state,
-        extra={"campaign": s.id, "step": step, "decision": "resume"},
+        extra={"campaign_id": s.id, "step": step, "decision": "resume"},
     )
     if step == "activation":
         return _reconcile(engine, s)
@@ -116,7 +116,7 @@ def _decided(s: CampaignState, decision: str, why: str) -> None:
         decision,
         why,
         extra={
-            "campaign": s.id,
+            "campaign_id": s.id,
             "step": s.pending.step if s.pending else None,
             "decision": decision,
         },

@@ -111,7 +111,7 @@ class Supervisor:
                 before,
                 pending,
                 lease.fence,
-                extra={"campaign": campaign_id, "decision": "resume"},
+                extra={"campaign_id": campaign_id, "decision": "resume"},
             )
             engine = self.engine.bound(keeper.renew, lease_owner=self.owner, fence=lease.fence)
             s = engine.advance(campaign_id, should_stop=self.stop.is_set)
@@ -123,7 +123,7 @@ class Supervisor:
                 campaign_id,
                 after,
                 outcome,
-                extra={"campaign": campaign_id, "decision": outcome},
+                extra={"campaign_id": campaign_id, "decision": outcome},
             )
             return Decision(campaign_id, before, after, outcome)
         except (EngineError, JournalError) as exc:
@@ -133,7 +133,7 @@ class Supervisor:
                 campaign_id,
                 after,
                 exc,
-                extra={"campaign": campaign_id, "decision": "error"},
+                extra={"campaign_id": campaign_id, "decision": "error"},
             )
             return Decision(campaign_id, before, after, f"error: {exc}")
         finally:

@@ -9,6 +9,7 @@ The tutorial slept a fixed 2 s once and then gave up, or looped forever on conta
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 T = TypeVar("T")
+log = logging.getLogger("cxpreview.http")
 
 
 class Retryable(Exception):
@@ -96,6 +98,15 @@ class RetryPolicy:
                 return float(error.wait_hint)  # the server's word; the deadline decides
             return self.backoff(state.attempt_number)
 
+        def tell(state: RetryCallState) -> None:
+            log.info(
+                "%s; retrying in %.2fs (attempt %d)",
+                last[0].cause,
+                state.upcoming_sleep,
+                state.attempt_number + 1,
+                extra={"attempt": state.attempt_number + 1, "decision": "retry"},
+            )
+
         def stop(state: RetryCallState) -> bool:
             return self.clock() - started + state.upcoming_sleep > self.deadline
 
@@ -108,6 +119,7 @@ class RetryPolicy:
             stop=stop,
             sleep=self.sleep,
             retry_error_callback=give_up,
+            before_sleep=tell,
         )
         result: T = retrying(attempt)
         return result

@@ -49,7 +49,19 @@ def test_check_draft_status_verify(run: Run) -> None:
     assert code == 0
     code, out, _ = run("status")
     assert code == 0
-    assert out.startswith(f"{campaign_id.strip()}  draft")
+    header, _, row = out.splitlines()
+    assert header.split() == ["id", "name", "state", "version", "last", "event", "age", "note"]
+    assert row.split() == [
+        campaign_id.strip(),
+        "Spring",
+        "renewals",
+        "-",
+        "west",
+        "draft",
+        "1",
+        "campaign.drafted",
+        "0s",
+    ]
     code, out, _ = run("audit", "verify")
     assert code == 0
     assert out.startswith("ok: 1 events, chain intact")
@@ -187,8 +199,11 @@ def test_reading_commands_speak_json(tmp_path: Path) -> None:
             "version": 10,
             "pending": None,
             "last_error": None,
+            "last_event": "webhook.registered",
+            "last_event_at": status[0]["last_event_at"],
         }
     ]
+    assert status[0]["last_event_at"].endswith("Z")
     history = json.loads(runner.invoke(cli, ["--db", db, "history", campaign_id, "--json"]).stdout)
     assert [h["type"] for h in history][:2] == ["campaign.drafted", "run.requested"]
     shown = json.loads(runner.invoke(cli, ["--db", db, "show", campaign_id, "--json"]).stdout)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -51,6 +53,7 @@ def test_simulator_and_run_as_separate_processes(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, done.stderr
         assert ": active (v10)" in done.stdout
+        assert re.search(r"filtering contacts .* 3000/3000 judged", done.stderr)
         campaign_id = done.stdout.split()[1]
         history = subprocess.run(
             [CXPREVIEW, "--db", db, "history", campaign_id],
@@ -58,7 +61,7 @@ def test_simulator_and_run_as_separate_processes(tmp_path: Path) -> None:
             text=True,
             check=True,
         )
-        assert "activation.succeeded   active" in history.stdout
+        assert re.search(r"activation\.succeeded +activating -> active", history.stdout)
     finally:
         server.send_signal(signal.SIGTERM)
         server.communicate(timeout=30)
@@ -82,7 +85,9 @@ def test_the_demo(tmp_path: Path) -> None:
     db = str(tmp_path / "demo.db")
     result = CliRunner().invoke(cli, ["--db", db, "demo", "--contacts", "3000"])
     assert result.exit_code == 0, result.output
-    assert "webhook.registered     active" in result.output
+    assert re.search(r"webhook\.registered +active +[\d.]+ ms +demo", result.output)
+    assert re.search(r"activation\.conflicted +activating -> conflicted", result.output)
+    assert re.search(r"filtering contacts .* 3000/3000 judged", result.output)
     assert "chain intact" in result.output
     assert f"cxpreview --db {db} status" in result.output
 
@@ -129,3 +134,41 @@ def test_no_secret_or_token_reaches_the_journal_logs_or_errors(
     for name, haystack in haystacks.items():
         for needle in [secret, *sim.issued_tokens]:
             assert needle.encode() not in haystack, f"{name} holds a secret or a token"
+
+
+def test_log_json_is_one_object_per_line_and_holds_no_secret(tmp_path: Path) -> None:
+    secret = "Kx-91-json-logs-never-see-this"
+    simulator = Simulator(Dataset(contacts=2000), client_secret=secret)
+    simulator.faults.add("campaign", "rate_limit", times=2, retry_after="none")
+    simulator.faults.add("contacts", "expire_tokens", after=2)
+    db = str(tmp_path / "j.db")
+    with SimulatorServer(simulator) as server:
+        result = CliRunner().invoke(
+            cli,
+            ["--db", db, "--log-json", "run", str(EXAMPLE_SPEC)],
+            env={
+                "CXONE_BASE_URL": server.base_url,
+                "CXONE_CLIENT_ID": "cxpreview",
+                "CXONE_CLIENT_SECRET": secret,
+            },
+        )
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    campaign_id = result.stdout.split()[1]
+    outcomes = [line for line in lines if "latency_ms" in line]
+    assert [(o["step"], o["decision"]) for o in outcomes] == [
+        ("validation", "passed"),
+        ("filter", "completed"),
+        ("activation", "succeeded"),
+        ("webhook", "registered"),
+    ]
+    assert all(o["campaign_id"] == campaign_id for o in outcomes)
+    assert all(isinstance(o["latency_ms"], float) for o in outcomes)
+    moves = [(line.get("state_before"), line["state_after"]) for line in lines if "event" in line]
+    assert ("activating", "active") in moves
+    retries = [line for line in lines if line.get("decision") == "retry"]
+    assert len(retries) == 2
+    assert all("429" in r["message"] for r in retries)
+    everything = result.stderr + result.stdout
+    for needle in [secret, *simulator.issued_tokens]:
+        assert needle not in everything

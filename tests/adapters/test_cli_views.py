@@ -1,0 +1,157 @@
+"""The CLI's views (status, history, replay as of a point), revise, and tamper detection."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from adapters.cli import cli
+from tests.adapters.test_cli import _journal_with_history
+from tests.conftest import EXAMPLE_SPEC
+
+
+def invoke(db: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--db", db, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def cells(line: str) -> list[str]:
+    """A rendered table row's cells (columns are two or more spaces apart)."""
+    return re.split(r"\s{2,}", line.strip())
+
+
+def test_every_command_documents_the_exit_codes() -> None:
+    commands = list(cli.commands.items())
+    while commands:
+        name, command = commands.pop()
+        help_text = CliRunner().invoke(cli, [*name.split(), "--help"]).stdout
+        assert "Exit codes: 0 done, 1 a campaign" in help_text, name
+        commands += [(f"{name} {n}", c) for n, c in getattr(command, "commands", {}).items()]
+
+
+def test_history_is_a_timeline_of_transitions(tmp_path: Path) -> None:
+    db, campaign_id = _journal_with_history(tmp_path)
+    code, out, _ = invoke(db, "history", campaign_id)
+    assert code == 0
+    lines = out.splitlines()
+    assert cells(lines[0]) == ["seq", "time (UTC)", "event", "state", "latency", "actor"]
+    rows = [cells(line) for line in lines[2:]]
+    assert [r[0] for r in rows] == [str(n) for n in range(1, 11)]
+    assert rows[0][2:] == ["campaign.drafted", "- -> draft", "cxpreview"]
+    assert rows[3][2:4] == ["validation.passed", "draft -> validated"]
+    assert rows[3][4].endswith(" ms")
+    assert rows[7][2:4] == ["activation.succeeded", "activating -> active"]
+    assert all(r[-1] == "cxpreview" for r in rows)
+
+
+def test_history_and_replay_as_of_a_seq_or_a_time(tmp_path: Path) -> None:
+    db, campaign_id = _journal_with_history(tmp_path)
+    _, out, _ = invoke(db, "history", campaign_id, "--json")
+    events = json.loads(out)
+    assert [(e["state_before"], e["state_after"]) for e in events[:4]] == [
+        (None, "draft"),
+        ("draft", "draft"),
+        ("draft", "draft"),
+        ("draft", "validated"),
+    ]
+    _, out, _ = invoke(db, "history", campaign_id, "--as-of", "6", "--json")
+    assert [e["seq"] for e in json.loads(out)] == [1, 2, 3, 4, 5, 6]
+    at = events[4]["recorded_at"]
+    _, out, _ = invoke(db, "history", campaign_id, "--as-of", at, "--json")
+    assert [e["seq"] for e in json.loads(out)] == [
+        e["seq"] for e in events if e["recorded_at"] <= at
+    ]
+    _, out, _ = invoke(db, "audit", "replay", campaign_id, "--as-of", "6", "--json")
+    replayed = json.loads(out)
+    filtered = events[5]["event"]
+    assert (replayed["state"], replayed["version"], replayed["eligible"]) == (
+        "filtered",
+        6,
+        filtered["eligible"],
+    )
+    with sqlite3.connect(db) as conn:
+        (recorded,) = conn.execute("SELECT state_digest FROM events WHERE seq = 6").fetchone()
+    assert replayed["digest"] == recorded
+    code, _, err = invoke(db, "history", campaign_id, "--as-of", "last tuesday")
+    assert code == 2
+    assert "--as-of" in err
+    assert "neither a seq nor a time" in err
+    code, _, err = invoke(db, "audit", "replay", campaign_id, "--as-of", "1999-01-01T00:00:00Z")
+    assert code == 2
+    assert "did not exist yet" in err
+
+
+def test_revise_makes_a_draft_again(tmp_path: Path) -> None:
+    db = str(tmp_path / "j.db")
+    _, campaign_id, _ = invoke(db, "draft", str(EXAMPLE_SPEC))
+    campaign_id = campaign_id.strip()
+    revised = tmp_path / "revised.toml"
+    revised.write_text(EXAMPLE_SPEC.read_text().replace("Spring renewals", "Summer renewals"))
+    code, out, _ = invoke(db, "revise", campaign_id, str(revised), "--reason", "summer")
+    assert code == 0
+    assert "'Summer renewals - west': draft (v2)" in out
+    _, out, _ = invoke(db, "history", campaign_id, "--json")
+    assert json.loads(out)[-1]["event"]["reason"] == "summer"
+    invoke(db, "cancel", campaign_id)
+    code, _, err = invoke(db, "revise", campaign_id, str(revised))
+    assert code == 1
+    assert "is cancelled: cannot revise" in err
+
+
+def _tamper(db: str, sql: str) -> None:
+    conn = sqlite3.connect(db)
+    conn.executescript(sql)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("damage", "first_bad", "problem"),
+    [
+        # One byte of one event's payload changed, in place.
+        (
+            "UPDATE events SET data = replace(data, '\"Spring', '\"Sprang') WHERE seq = 1",
+            1,
+            "hash does not match",
+        ),
+        # A row deleted from the middle.
+        ("DELETE FROM events WHERE seq = 4", 5, ""),
+        # Two rows' contents swapped (each keeps its seq).
+        (
+            """
+            CREATE TEMP TABLE a AS SELECT * FROM events WHERE seq = 5;
+            CREATE TEMP TABLE b AS SELECT * FROM events WHERE seq = 6;
+            DELETE FROM events WHERE seq IN (5, 6);
+            INSERT INTO events SELECT 5, stream_id, version, type, schema, data, meta,
+                recorded_at, state_digest, prev_hash, hash FROM b;
+            INSERT INTO events SELECT 6, stream_id, version, type, schema, data, meta,
+                recorded_at, state_digest, prev_hash, hash FROM a;
+            """,
+            5,
+            "",
+        ),
+        # The last rows cut off: only an anchor noted earlier can tell.
+        ("DELETE FROM events WHERE seq > 8", 9, "anchor"),
+    ],
+    ids=["byte-flip", "deleted-row", "swapped-rows", "truncated-tail"],
+)
+def test_tampering_is_caught_by_audit_verify_naming_the_seq(
+    tmp_path: Path, damage: str, first_bad: int, problem: str
+) -> None:
+    db, _ = _journal_with_history(tmp_path)
+    code, out, _ = invoke(db, "audit", "verify", "--json")
+    assert code == 0
+    anchor = json.loads(out)["anchor"]
+    _tamper(db, damage)
+    code, out, _ = invoke(db, "audit", "verify", "--anchor", anchor, "--json")
+    verdict = json.loads(out)
+    assert code == 3
+    assert verdict["ok"] is False
+    assert verdict["first_bad_seq"] == first_bad
+    assert problem in verdict["problem"]
+    code, out, _ = invoke(db, "audit", "verify", "--anchor", anchor)
+    assert out.startswith(f"seq {first_bad}: ")
