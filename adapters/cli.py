@@ -22,11 +22,11 @@ from adapters.clikit import (
     EXIT_CAMPAIGN,
     EXIT_CODES,
     errors_to_exit_codes,
+    open_gateway,
     open_journal,
     parse_as_of,
     print_json,
 )
-from adapters.cxone import HttpCXoneGateway
 from adapters.demo import run_demo
 from adapters.logs import configure as configure_logs
 from adapters.report import (
@@ -60,9 +60,31 @@ from events import to_plain
     help="Log every step to stderr as one JSON object per line (campaign_id, step, "
     "latency_ms, decision, ...).",
 )
+@click.option("--base-url", help="CXone's API base URL [$CXONE_BASE_URL].")
+@click.option("--client-id", help="The OAuth2 client id [$CXONE_CLIENT_ID].")
+@click.option(
+    "--client-secret-file",
+    type=click.Path(dir_okay=False),
+    help="A file holding the client secret, readable by its owner only "
+    "[$CXONE_CLIENT_SECRET_FILE, or the secret itself in $CXONE_CLIENT_SECRET].",
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Allow a plain http:// base URL that is not loopback (TLS is still verified on https).",
+)
 @click.version_option(package_name="cxpreview")
 @click.pass_context
-def cli(ctx: click.Context, db: str, debug: bool, log_json: bool) -> None:
+def cli(
+    ctx: click.Context,
+    db: str,
+    debug: bool,
+    log_json: bool,
+    base_url: str | None,
+    client_id: str | None,
+    client_secret_file: str | None,
+    insecure: bool,
+) -> None:
     """Take NICE CXone preview campaigns from a spec file to active, journaled in SQLite.
 
     Exit codes: 0 done, 1 a campaign failed or conflicted, 2 usage or spec error,
@@ -141,23 +163,21 @@ def run_cmd(ctx: click.Context, target: str) -> None:
     """Take a campaign as far as it goes: validate, filter, activate, webhook.
 
     TARGET is a spec file (a new campaign is drafted from it) or a campaign id. CXone is
-    reached through CXONE_BASE_URL, CXONE_CLIENT_ID and CXONE_CLIENT_SECRET (or
-    CXONE_CLIENT_SECRET_FILE). Exits 1 unless the campaign ends active.
+    reached through --base-url, --client-id and --client-secret-file, or CXONE_BASE_URL,
+    CXONE_CLIENT_ID and CXONE_CLIENT_SECRET (or CXONE_CLIENT_SECRET_FILE); plain http:// only
+    to loopback unless --insecure. Exits 1 unless the campaign ends active.
 
     Example: cxpreview run examples/preview.toml
     """
-    with HttpCXoneGateway.from_env() as gateway:
-        engine = Engine(open_journal(ctx), gateway)
-        campaign = (
-            engine.draft(load_spec(target), run=True)
-            if os.path.isfile(target)
-            else engine.get(target)
-        )
-        if ctx.obj["log_json"]:  # stderr carries JSON lines only
-            campaign.run()
-        else:
-            with filtering_progress(console(stderr=True)) as progress:
-                campaign.run(progress=progress)
+    engine = Engine(open_journal(ctx), open_gateway(ctx))
+    campaign = (
+        engine.draft(load_spec(target), run=True) if os.path.isfile(target) else engine.get(target)
+    )
+    if ctx.obj["log_json"]:  # stderr carries JSON lines only
+        campaign.run()
+    else:
+        with filtering_progress(console(stderr=True)) as progress:
+            campaign.run(progress=progress)
     click.echo(summary(campaign.snapshot))
     if campaign.state != "active":
         ctx.exit(EXIT_CAMPAIGN)
@@ -197,20 +217,19 @@ def supervise_cmd(
     Example: cxpreview supervise --once
     """
     configure_logs(as_json=ctx.obj["log_json"], level=logging.INFO)
-    with HttpCXoneGateway.from_env() as gateway:
-        supervisor = Supervisor(
-            Engine(open_journal(ctx), gateway, actor=owner),
-            owner,
-            lease_ttl=lease_ttl,
-            retry_after=retry_after,
-        )
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: supervisor.stop.set())
-        if once:
-            for d in supervisor.run_once():
-                click.echo(f"{d.campaign_id}  {d.before} -> {d.after}  {d.outcome}")
-        else:
-            supervisor.run_forever(interval)
+    supervisor = Supervisor(
+        Engine(open_journal(ctx), open_gateway(ctx), actor=owner),
+        owner,
+        lease_ttl=lease_ttl,
+        retry_after=retry_after,
+    )
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: supervisor.stop.set())
+    if once:
+        for d in supervisor.run_once():
+            click.echo(f"{d.campaign_id}  {d.before} -> {d.after}  {d.outcome}")
+    else:
+        supervisor.run_forever(interval)
 
 
 @cli.command("resolve")
@@ -229,10 +248,9 @@ def resolve_cmd(ctx: click.Context, campaign_id: str, side: str | None) -> None:
     """
     if side is None:
         raise click.UsageError("choose --take-ours or --take-theirs")
-    with HttpCXoneGateway.from_env() as gateway:
-        engine = Engine(open_journal(ctx), gateway)
-        engine.resolve(campaign_id, side)
-        campaign = engine.get(campaign_id).run()
+    engine = Engine(open_journal(ctx), open_gateway(ctx))
+    engine.resolve(campaign_id, side)
+    campaign = engine.get(campaign_id).run()
     click.echo(summary(campaign.snapshot))
     if campaign.state != "active":
         ctx.exit(EXIT_CAMPAIGN)
@@ -250,8 +268,7 @@ def _step(name: str, summary_line: str) -> None:
         if name == "cancel":
             state = Engine(journal).cancel(campaign_id, "cancelled from the command line")
         else:
-            with HttpCXoneGateway.from_env() as gateway:
-                state = getattr(Engine(journal, gateway), name)(campaign_id)
+            state = getattr(Engine(journal, open_gateway(ctx)), name)(campaign_id)
         click.echo(summary(state))
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 
+from adapters.cxone import HttpCXoneGateway, SettingsError
 from engine import CampaignNotFound, EngineError, SpecError
 from events import CxpreviewError
 from journal import JournalError, SQLiteJournal, utc_text
@@ -35,7 +37,8 @@ def errors_to_exit_codes(fn: F) -> F:
             if ctx.obj.get("debug"):
                 raise
             code = EXIT_JOURNAL if isinstance(exc, JournalError) else EXIT_USAGE
-            if isinstance(exc, EngineError) and not isinstance(exc, SpecError | CampaignNotFound):
+            usage = SpecError | CampaignNotFound | SettingsError
+            if isinstance(exc, EngineError) and not isinstance(exc, usage):
                 code = EXIT_CAMPAIGN
             click.echo(f"error: {exc}", err=True)
             ctx.exit(code)
@@ -69,3 +72,22 @@ def parse_as_of(value: str) -> tuple[int | None, str | None]:
 def print_json(value: Any) -> None:
     """JSON on stdout, indented, for the commands' ``--json``."""
     click.echo(json.dumps(value, indent=2, sort_keys=True))
+
+
+def open_gateway(ctx: click.Context) -> HttpCXoneGateway:
+    """The CXone gateway from the global flags, else ``CXONE_*`` in the environment; closed
+    when the command ends."""
+    environ = dict(os.environ)
+    settings = ctx.find_root().params
+    for flag, name in [
+        ("base_url", "CXONE_BASE_URL"),
+        ("client_id", "CXONE_CLIENT_ID"),
+        ("client_secret_file", "CXONE_CLIENT_SECRET_FILE"),
+    ]:
+        if settings.get(flag):
+            environ[name] = settings[flag]
+    if settings.get("client_secret_file"):
+        environ.pop("CXONE_CLIENT_SECRET", None)  # the file named on the command line wins
+    gateway = HttpCXoneGateway.from_env(environ, insecure=bool(settings.get("insecure")))
+    ctx.call_on_close(gateway.close)
+    return gateway

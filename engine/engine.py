@@ -21,6 +21,7 @@ from engine.contacts import Progress, filter_contacts
 from engine.errors import (
     CampaignNotFound,
     EngineError,
+    IllegalEvent,
     InvalidTransition,
     RemoteConflict,
     RemoteError,
@@ -116,7 +117,13 @@ class Engine:
         events = self.journal.read_events(campaign_id)
         if not events:
             raise CampaignNotFound(f"no campaign {campaign_id!r} in {self.journal!r}")
-        return fold(campaign_id, events)
+        try:
+            return fold(campaign_id, events)
+        except IllegalEvent:
+            # Events that cannot follow one another: most likely rows were removed or changed,
+            # which the stream's own check names by seq.
+            self.journal.check_stream(campaign_id)
+            raise
 
     def get(self, campaign_id: str) -> Campaign:
         """A handle on the campaign, for driving it by hand."""
@@ -398,6 +405,7 @@ class Engine:
         if s.pending is not None:
             if s.pending.step != step or step == "activation":
                 self._ready(s, step)  # raises StepInDoubt
+            self.journal.check_stream(s.id)  # the step is redone: act on an intact campaign only
             return s, s.pending.step_id, self.ids()
         command_id = self.ids()
         s = self._append(s, [intent(self.ids())], command_id)
@@ -426,6 +434,10 @@ class Engine:
     ) -> CampaignState:
         if self.before_append is not None:
             self.before_append()
+        if causation is None and s.version:
+            # A command or an intent: act only on a campaign whose rows are as written. (An
+            # outcome closes the intent this process just appended after the same check.)
+            self.journal.check_stream(s.id)
         after = steps(s, events)
         meta: dict[str, Any] = {**self.extra_meta, "actor": self.actor, "command_id": command_id}
         if causation is not None:

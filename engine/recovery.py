@@ -51,6 +51,7 @@ def recover(engine: Engine, campaign_id: str, progress: Progress | None = None) 
     s = engine.load(campaign_id)
     if s.pending is None:
         return s
+    engine.journal.check_stream(s.id)  # settle nothing on a campaign whose rows were changed
     step = s.pending.step
     log.info(
         "campaign %s: unfinished %s step %s in state %s",

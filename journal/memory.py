@@ -35,7 +35,7 @@ from journal.records import (
     prepare_append,
 )
 from journal.transfer import CommandIndex, checked
-from journal.verify import walk_chain
+from journal.verify import check_stream_rows, walk_chain
 
 
 class InMemoryJournal:
@@ -92,6 +92,12 @@ class InMemoryJournal:
                 self._commands[command_id] = (rows[0].seq, rows[-1].seq, prep.fingerprint)
             self._head = (rows[-1].seq, rows[-1].hash)
         return stored
+
+    def check_stream(self, stream_id: str) -> None:
+        """``JournalCorrupt`` naming the seq if a row of the stream was changed or removed."""
+        with self._lock:
+            rows = [self._rows[i] for i in self._streams.get(stream_id, [])]
+        check_stream_rows(stream_id, rows)
 
     def read_stream(self, stream_id: str, up_to_version: int | None = None) -> list[StoredEvent]:
         """The stream's events in version order, up to ``up_to_version`` when given."""

@@ -294,6 +294,10 @@ class Journal(Protocol):
         """The stream's latest version, 0 when it has none."""
         ...
 
+    def check_stream(self, stream_id: str) -> None:
+        """``JournalCorrupt`` naming the seq if a row of the stream was changed or removed."""
+        ...
+
     def streams(self) -> Iterator[tuple[str, int]]:
         """Every stream id with its latest version, in order of creation."""
         ...

@@ -45,12 +45,13 @@ from journal.records import (
 )
 from journal.schema import EVENT_COLUMNS, check_and_migrate
 from journal.transfer import CommandIndex, checked
-from journal.verify import walk_chain
+from journal.verify import check_stream_rows, walk_chain
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 PAGE = 1000
 # Built from a constant column list, never from input: every value goes in as a parameter.
 _INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+_NO_PAGE_LIMIT = 4_294_967_294  # SQLite's default max_page_count
 _SELECT = f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608
 _HEAD = (
     "SELECT (SELECT max(version) FROM events WHERE stream_id = ?), seq, hash "
@@ -87,6 +88,21 @@ class SQLiteJournal:
 
     def __repr__(self) -> str:
         return f"SQLiteJournal({self.path!r})"
+
+    def limit_size(self, max_bytes: int | None) -> None:
+        """Cap how large the file may grow (``PRAGMA max_page_count``), as a full disk would:
+        an append past it fails whole with ``JournalFull``. ``None`` lifts the cap."""
+        with self._lock:
+            page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+            pages = _NO_PAGE_LIMIT if max_bytes is None else max(1, max_bytes // page_size)
+            self._conn.execute(f"PRAGMA max_page_count = {int(pages)}")
+
+    def size(self) -> int:
+        """The database's size in bytes (pages in use, the write-ahead log included)."""
+        with self._lock:
+            pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+            page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        return int(pages) * int(page_size)
 
     # --- writing ------------------------------------------------------------------------
 
@@ -189,6 +205,11 @@ class SQLiteJournal:
     def read_stream(self, stream_id: str, up_to_version: int | None = None) -> list[StoredEvent]:
         """The stream's events in version order, up to ``up_to_version`` when given."""
         return decode_rows(self._stream_rows(_SELECT, stream_id, up_to_version))
+
+    def check_stream(self, stream_id: str) -> None:
+        """``JournalCorrupt`` naming the seq if a row of the stream was changed or removed."""
+        rows = self._stream_rows(_SELECT, stream_id, None)
+        check_stream_rows(stream_id, map(RawRow._make, rows))
 
     def read_events(self, stream_id: str, up_to_version: int | None = None) -> list[Event]:
         """Only the stream's events (no hashes or meta): what folding a campaign needs."""

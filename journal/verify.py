@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from events import EventDecodeError
+from journal.errors import JournalCorrupt
 from journal.records import GENESIS, Anchor, ChainReport, RawRow, Visitor, row_hash
 
 
@@ -53,13 +54,30 @@ def walk_chain(
     return ChainReport(True, count, head=(prev_seq, prev_hash))
 
 
-def row_problem(row: RawRow, prev_seq: int, prev_hash: str, prev_version: int) -> str | None:
-    """What is wrong with ``row`` where it stands in the chain, or ``None``."""
-    if row.seq != prev_seq + 1:
-        return f"expected seq {prev_seq + 1} next, found seq {row.seq}: events are missing"
-    if row.prev_hash != prev_hash:
-        return "prev_hash does not match the previous event's hash: rows were removed or moved"
-    expected = row_hash(
+def check_stream_rows(stream_id: str, rows: Iterable[RawRow]) -> None:
+    """``JournalCorrupt`` naming the seq when one of a stream's rows no longer hashes to what
+    was written, or its versions skip: the check a command makes before acting on a campaign."""
+    expected_version = 0
+    for row in rows:
+        expected_version += 1
+        if row.version != expected_version:
+            raise JournalCorrupt(
+                f"seq {row.seq}: campaign {stream_id} jumps from version {expected_version - 1} "
+                f"to {row.version}: events are missing; nothing was done "
+                "(`cxpreview audit verify` reports the whole journal)",
+                row.seq,
+            )
+        if row.hash != _hash_of(row):
+            raise JournalCorrupt(
+                f"seq {row.seq}: the row of campaign {stream_id} v{row.version} was changed after "
+                "it was written (its hash does not match); nothing was done "
+                "(`cxpreview audit verify` reports the whole journal)",
+                row.seq,
+            )
+
+
+def _hash_of(row: RawRow) -> str:
+    return row_hash(
         row.prev_hash,
         row.seq,
         row.stream_id,
@@ -71,7 +89,15 @@ def row_problem(row: RawRow, prev_seq: int, prev_hash: str, prev_version: int) -
         row.recorded_at,
         row.state_digest,
     )
-    if row.hash != expected:
+
+
+def row_problem(row: RawRow, prev_seq: int, prev_hash: str, prev_version: int) -> str | None:
+    """What is wrong with ``row`` where it stands in the chain, or ``None``."""
+    if row.seq != prev_seq + 1:
+        return f"expected seq {prev_seq + 1} next, found seq {row.seq}: events are missing"
+    if row.prev_hash != prev_hash:
+        return "prev_hash does not match the previous event's hash: rows were removed or moved"
+    if row.hash != _hash_of(row):
         return "hash does not match the row's contents: the row was changed after it was written"
     if row.version != prev_version + 1:
         return f"stream {row.stream_id!r} jumps from version {prev_version} to {row.version}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from engine import Contact, Engine, FakeCXoneGateway, RemoteCampaign, load_spec
 from engine.spec import CampaignSpec
 from journal import InMemoryJournal, ManualClock, SQLiteJournal
+from tests.hardening import report
 
 # Timing-based checks judge the machine, not the code: on a shared 2-core VM a single draw can
 # stall for seconds. Correctness checks all stay on.
@@ -102,3 +104,13 @@ class RecordedTime:
 @pytest.fixture
 def time_() -> RecordedTime:
     return RecordedTime()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the hardening report when hardening tests ran."""
+    if report.ROWS:
+        terminalreporter.section("hardening: cases tried, handled, lost events, leaked secrets")
+        terminalreporter.write_line(report.render())
+    if report.MATRIX:
+        terminalreporter.section("fault x step: the first run, then the resumed one")
+        terminalreporter.write_line(report.render_matrix())

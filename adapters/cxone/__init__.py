@@ -4,8 +4,16 @@ httpx and tenacity are used here and nowhere else; what leaves this package is t
 own ``RemoteError`` family.
 """
 
-from adapters.cxone.auth import Credentials, Secret, TokenCache
+from adapters.cxone.auth import Credentials, Secret, SettingsError, TokenCache, check_base_url
 from adapters.cxone.client import HttpCXoneGateway
 from adapters.cxone.retry import RetryPolicy
 
-__all__ = ["Credentials", "HttpCXoneGateway", "RetryPolicy", "Secret", "TokenCache"]
+__all__ = [
+    "Credentials",
+    "HttpCXoneGateway",
+    "RetryPolicy",
+    "Secret",
+    "SettingsError",
+    "TokenCache",
+    "check_base_url",
+]

@@ -8,10 +8,12 @@ token that was refused (not a fresher one another thread already fetched).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -65,8 +67,43 @@ class Credentials:
         if secret is None:
             missing.append("CXONE_CLIENT_SECRET")
         if missing:
-            raise EngineError(f"CXone settings missing from the environment: {', '.join(missing)}")
+            raise SettingsError(
+                f"CXone settings missing from the environment: {', '.join(missing)}"
+            )
         return cls(env["CXONE_BASE_URL"], env["CXONE_CLIENT_ID"], Secret(secret or ""))
+
+
+class SettingsError(EngineError):
+    """CXone settings that are missing, unreadable or unsafe (a usage error: exit 2)."""
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str, *, insecure: bool = False) -> str:
+    """The base URL, if it is safe to send a client secret to: ``https://``, or ``http://`` to
+    a loopback address (the simulator), or ``http://`` anywhere with ``insecure``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            f"CXone base URL must be https://host[:port] (found scheme {parts.scheme!r}, "
+            f"host {parts.hostname!r})"
+        )
+    if parts.username or parts.password:
+        raise SettingsError("CXone base URL must not carry a user or password")
+    if parts.scheme == "http" and not insecure and not is_loopback(parts.hostname):
+        raise SettingsError(
+            f"refusing http://{parts.hostname}: the client secret and tokens would cross the "
+            "network unencrypted; use https://, or --insecure if this is really meant"
+        )
+    return url
 
 
 def read_secret_file(path: Path) -> str:
@@ -74,13 +111,13 @@ def read_secret_file(path: Path) -> str:
     try:
         mode = path.stat().st_mode
         if mode & 0o077:
-            raise EngineError(
+            raise SettingsError(
                 f"{path} is readable by group or others (mode {mode & 0o777:o}); "
                 f"chmod 600 {path} and try again"
             )
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise EngineError(f"cannot read the client secret file {path}: {exc.strerror}") from None
+        raise SettingsError(f"cannot read the client secret file {path}: {exc.strerror}") from None
 
 
 Fetch = Callable[[], tuple[str, float]]

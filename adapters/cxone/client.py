@@ -19,8 +19,15 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from adapters.cxone.auth import Credentials, TokenCache
-from adapters.cxone.responses import body_of, error_message, field, next_link, page_items
+from adapters.cxone.auth import Credentials, TokenCache, check_base_url
+from adapters.cxone.responses import (
+    MAX_BODY,
+    body_of,
+    error_message,
+    field,
+    next_link,
+    page_items,
+)
 from adapters.cxone.retry import DeadlineExceeded, Retryable, RetryPolicy, wait_hint
 from engine import (
     AuthError,
@@ -62,9 +69,10 @@ class HttpCXoneGateway:
         token_margin: float = 60.0,
         timeout: float = 15.0,
         page_size: int = 250,
+        insecure: bool = False,
     ) -> None:
         self.credentials = credentials
-        self._base = credentials.base_url.rstrip("/")
+        self._base = check_base_url(credentials.base_url, insecure=insecure).rstrip("/")
         self._origin = urlsplit(self._base)[:2]
         self._client = client if client is not None else httpx.Client(timeout=timeout)
         self._owns_client = client is None
@@ -73,9 +81,10 @@ class HttpCXoneGateway:
         self.page_size = page_size
 
     @classmethod
-    def from_env(cls, **options: Any) -> HttpCXoneGateway:
-        """From ``CXONE_BASE_URL``, ``CXONE_CLIENT_ID`` and ``CXONE_CLIENT_SECRET``."""
-        return cls(Credentials.from_env(), **options)
+    def from_env(cls, environ: dict[str, str] | None = None, **options: Any) -> HttpCXoneGateway:
+        """From ``CXONE_BASE_URL``, ``CXONE_CLIENT_ID`` and ``CXONE_CLIENT_SECRET`` (or
+        ``CXONE_CLIENT_SECRET_FILE``), in ``environ`` or the process's environment."""
+        return cls(Credentials.from_env(environ), **options)
 
     def __repr__(self) -> str:
         return f"HttpCXoneGateway({self._base!r}, client_id={self.credentials.client_id!r})"
@@ -256,12 +265,15 @@ class HttpCXoneGateway:
             "Authorization": f"Bearer {token}",
         }
         try:
-            return self._client.request(
-                request.method,
-                request.url,
-                params=request.params,
-                json=request.json,
-                headers=headers,
+            return self._exchange(
+                self._client.build_request(
+                    request.method,
+                    request.url,
+                    params=request.params,
+                    json=request.json,
+                    headers=headers,
+                ),
+                request.endpoint,
             )
         except _NOT_SENT as exc:
             raise Retryable(
@@ -274,6 +286,34 @@ class HttpCXoneGateway:
                 f"{request.endpoint}: {type(exc).__name__} after the request "
                 "was sent; it may or may not have been applied"
             ) from None
+
+    def _exchange(self, request: httpx.Request, endpoint: str) -> httpx.Response:
+        """Send and read the reply, never more than ``MAX_BODY`` bytes of it: a reply that
+        announces or turns out to be larger is dropped unread (``BadResponse``)."""
+        response = self._client.send(request, stream=True)
+        try:
+            announced = response.headers.get("content-length", "")
+            if announced.isdigit() and int(announced) > MAX_BODY:
+                raise BadResponse(
+                    f"{endpoint}: reply of {int(announced):,} bytes is over the "
+                    f"{MAX_BODY:,}-byte limit; not read"
+                )
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise BadResponse(
+                        f"{endpoint}: reply is over the {MAX_BODY:,}-byte limit; stopped reading it"
+                    )
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=b"".join(chunks),
+            request=request,
+        )
 
     def _retrying(self, attempt: Any, endpoint: str) -> httpx.Response:
         try:
@@ -296,10 +336,14 @@ class HttpCXoneGateway:
 
         def attempt() -> httpx.Response:
             try:
-                response = self._client.post(
-                    self._base + "/api/v2/oauth/token",
-                    data=form,
-                    headers={"Accept": "application/json"},
+                response = self._exchange(
+                    self._client.build_request(
+                        "POST",
+                        self._base + "/api/v2/oauth/token",
+                        data=form,
+                        headers={"Accept": "application/json"},
+                    ),
+                    endpoint,
                 )
             except httpx.TransportError as exc:
                 raise Retryable(f"{endpoint}: {type(exc).__name__}") from None

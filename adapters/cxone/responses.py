@@ -19,11 +19,17 @@ MAX_BODY = 16 * 1024 * 1024
 
 
 def body_of(response: httpx.Response, endpoint: str) -> Any:
-    """The reply's JSON; ``BadResponse`` if it is too large or not JSON."""
+    """The reply's JSON; ``BadResponse`` if it is too large, not declared JSON, or not JSON."""
     content = response.content
     if len(content) > MAX_BODY:
         raise BadResponse(
             f"{endpoint}: reply of {len(content):,} bytes is over the {MAX_BODY:,}-byte limit"
+        )
+    media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise BadResponse(
+            f"{endpoint}: reply is {media or 'of no content type'}, not application/json "
+            f"({len(content)} bytes)"
         )
     try:
         return json.loads(content)

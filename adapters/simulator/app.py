@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from adapters.simulator.chaos import spoil
 from adapters.simulator.data import Dataset
 from adapters.simulator.faults import Fault, FaultPlan
 
@@ -100,7 +101,11 @@ class Simulator:
             self.add_campaign(f"cmp-9{n:03d}", status="active", version=7)
         self.app = Starlette(
             routes=[
-                Route("/api/v2/oauth/token", self._token, methods=["POST"]),
+                Route(
+                    "/api/v2/oauth/token",
+                    self._guard("token", self._token, bearer=False),
+                    methods=["POST"],
+                ),
                 Route("/api/v2/outbound/campaigns", self._guard("campaigns", self._campaigns)),
                 Route(
                     "/api/v2/outbound/campaigns/{id}",
@@ -223,29 +228,32 @@ class Simulator:
         self._record(request, route, status, **extra)
         return JSONResponse(body, status, headers=headers)
 
-    def _guard(self, route: str, handler: Handler) -> Handler:
-        """Faults first, then the bearer token, then the handler."""
+    def _guard(self, route: str, handler: Handler, *, bearer: bool = True) -> Handler:
+        """Faults first, then the bearer token, then the handler (whose reply chaos spoils)."""
 
         async def guarded(request: Request) -> Response:
-            early = await self._inject(request, route)
-            if early is not None:
-                return early
-            token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-            with self._lock:
-                expires = self.tokens.get(token)
-            if expires is None or expires <= self.clock():
-                return self._error(
-                    request, route, 401, "Invalid or expired access token", "Unauthorized"
-                )
-            return await handler(request)
+            fault = self.faults.take(route)
+            if fault is not None and fault.kind != "chaos":
+                early = await self._misbehave(request, route, fault)
+                if early is not None:
+                    return early
+            if bearer:
+                token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+                with self._lock:
+                    expires = self.tokens.get(token)
+                if expires is None or expires <= self.clock():
+                    return self._error(
+                        request, route, 401, "Invalid or expired access token", "Unauthorized"
+                    )
+            response = await handler(request)
+            if fault is not None and fault.kind == "chaos":
+                with self._lock:
+                    if self.log and self.log[-1]["path"] == request.url.path:
+                        self.log[-1]["chaos"] = fault.variant
+                return spoil(response, fault.variant, fault.size)
+            return response
 
         return guarded
-
-    async def _inject(self, request: Request, route: str) -> Response | None:
-        fault = self.faults.take(route)
-        if fault is None:
-            return None
-        return await self._misbehave(request, route, fault)
 
     async def _misbehave(self, request: Request, route: str, fault: Fault) -> Response | None:
         if fault.kind == "latency":
@@ -300,9 +308,6 @@ class Simulator:
     # --- routes -------------------------------------------------------------------------------
 
     async def _token(self, request: Request) -> Response:
-        early = await self._inject(request, "token")
-        if early is not None:
-            return early
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
         client_id, secret = form.get("client_id"), form.get("client_secret")
         basic = request.headers.get("authorization", "")

@@ -3,7 +3,9 @@
 Kinds: ``status`` (answer with that status), ``rate_limit`` (429 with ``Retry-After`` as
 seconds, as an HTTP date, or absent), ``latency`` (answer late), ``drop`` (start the reply, then
 cut the connection), ``expire_tokens`` (every issued token stops working) and
-``concurrent_edit`` (someone else edits the campaign just before this PUT, so it meets a 412).
+``concurrent_edit`` (someone else edits the campaign just before this PUT, so it meets a 412)
+and ``chaos`` (the call is served, then its reply is spoiled: ``variant`` is one of
+``truncated wrong_types missing_fields enormous content_type html null``).
 A fault skips the first ``after`` matching calls, then fires on the next ``times``.
 
 The same plan comes from Python (``FaultPlan().add(...)``) or a TOML file::
@@ -24,6 +26,8 @@ from typing import Any
 
 import attrs
 
+from adapters.simulator.chaos import VARIANTS
+
 ROUTES = (
     "token",
     "campaigns",
@@ -34,7 +38,7 @@ ROUTES = (
     "webhooks",
     "*",
 )
-KINDS = ("status", "rate_limit", "latency", "drop", "expire_tokens", "concurrent_edit")
+KINDS = ("status", "rate_limit", "latency", "drop", "expire_tokens", "concurrent_edit", "chaos")
 
 
 @attrs.define
@@ -51,6 +55,10 @@ class Fault:
     )
     seconds: float = 1.0
     field: str = "name"  # what a concurrent_edit changes
+    variant: str = attrs.field(  # how chaos spoils the reply (adapters/simulator/chaos.py)
+        default="truncated", validator=attrs.validators.in_(VARIANTS)
+    )
+    size: int = 20 * 1024 * 1024  # bytes of an enormous reply
     seen: int = attrs.field(default=0, init=False)
     fired: int = attrs.field(default=0, init=False)
 

@@ -27,7 +27,7 @@ def make_gateway(
         deadline=deadline, sleep=time_.sleep, clock=time_.clock, jitter=lambda: 0.5
     )
     client = httpx.Client(transport=InProcessTransport(sim.app))
-    credentials = Credentials("http://cxone.test", "cxpreview", Secret(secret))
+    credentials = Credentials("https://cxone.test", "cxpreview", Secret(secret))
     gateway = HttpCXoneGateway(credentials, client=client, policy=policy)
     gateway._owns_client = True  # this test's client: closed with the gateway
     return gateway

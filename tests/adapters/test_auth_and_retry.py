@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from email.utils import formatdate
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.cxone import Credentials, HttpCXoneGateway, Secret, TokenCache
+from adapters.cxone import Credentials, HttpCXoneGateway, Secret, SettingsError, TokenCache
 from adapters.cxone.retry import wait_hint
 from adapters.simulator import Simulator
 from engine import EngineError
@@ -42,6 +43,35 @@ def test_credentials_from_the_environment(tmp_path: Path) -> None:
         Credentials.from_env(env)
     secret_file.chmod(0o600)
     assert Credentials.from_env(env).client_secret.reveal() == "from-a-file"
+
+
+@pytest.mark.parametrize(
+    ("url", "insecure", "refused"),
+    [
+        ("https://api.example.com", False, None),
+        ("http://127.0.0.1:8700", False, None),
+        ("http://127.9.9.9", False, None),
+        ("http://localhost:8700", False, None),
+        ("http://[::1]:8700", False, None),
+        ("http://api.example.com", False, "refusing http://api.example.com"),
+        ("http://10.0.0.8", False, "refusing http://10.0.0.8"),
+        ("http://api.example.com", True, None),
+        ("ftp://api.example.com", True, "must be https://host"),
+        ("api.example.com", False, "must be https://host"),
+        ("https://user:pw@api.example.com", False, "must not carry a user or password"),
+    ],
+)
+def test_plain_http_only_to_loopback_or_when_told(
+    url: str, insecure: bool, refused: str | None
+) -> None:
+    credentials = Credentials(url, "id", Secret("s3cret"))
+    if refused is None:
+        HttpCXoneGateway(credentials, insecure=insecure).close()
+        return
+    with pytest.raises(SettingsError, match=re.escape(refused)) as caught:
+        HttpCXoneGateway(credentials, insecure=insecure)
+    assert "s3cret" not in str(caught.value)
+    assert "pw" not in str(caught.value)
 
 
 def test_one_refresh_serves_every_waiting_thread() -> None:

@@ -227,3 +227,27 @@ def test_step_commands(tmp_path: Path) -> None:
     assert "is draft: cannot activate; allowed: validate" in refused.stderr
     cancelled = runner.invoke(cli, ["--db", db, "cancel", campaign_id])
     assert ": cancelled" in cancelled.stdout
+
+
+def test_gateway_settings_from_flags_and_their_safety(tmp_path: Path) -> None:
+    db = str(tmp_path / "j.db")
+    runner = CliRunner()
+    env = {"CXONE_BASE_URL": None, "CXONE_CLIENT_ID": None, "CXONE_CLIENT_SECRET": "s"}
+    remote = ["--base-url", "http://cxone.example.com", "--client-id", "x"]
+    refused = runner.invoke(cli, ["--db", db, *remote, "validate", "nope"], env=env)
+    assert refused.exit_code == 2
+    assert "refusing http://cxone.example.com" in refused.stderr
+    allowed = runner.invoke(cli, ["--db", db, *remote, "--insecure", "validate", "nope"], env=env)
+    assert allowed.exit_code == 2
+    assert "no campaign 'nope'" in allowed.stderr
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-a-file\n")
+    secret_file.chmod(0o640)
+    loose = runner.invoke(
+        cli,
+        ["--db", db, "--client-secret-file", str(secret_file), *remote, "validate", "nope"],
+        env=env,
+    )
+    assert loose.exit_code == 2
+    assert "readable by group or others (mode 640); chmod 600" in loose.stderr
+    assert "from-a-file" not in loose.stderr

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from adapters.cxone import Credentials, HttpCXoneGateway, RetryPolicy, Secret
+from adapters.cxone.responses import MAX_BODY
 from engine import BadResponse
 
 Reply = Callable[[httpx.Request], httpx.Response]
@@ -23,7 +23,7 @@ def gateway_answering(reply: Reply) -> HttpCXoneGateway:
     client = httpx.Client(transport=httpx.MockTransport(handler))
     policy = RetryPolicy(deadline=1, sleep=lambda s: None)
     return HttpCXoneGateway(
-        Credentials("http://cxone.test", "id", Secret("s")), client=client, policy=policy
+        Credentials("https://cxone.test", "id", Secret("s")), client=client, policy=policy
     )
 
 
@@ -34,7 +34,11 @@ def gateway_answering(reply: Reply) -> HttpCXoneGateway:
             httpx.Response(
                 200, text="<html>maintenance</html>", headers={"content-type": "text/html"}
             ),
-            r"not JSON \(text/html",
+            r"reply is text/html, not application/json",
+        ),
+        (
+            httpx.Response(200, text='{"version": 5', headers={"content-type": "application/json"}),
+            r"reply is not JSON \(application/json, 13 bytes\)",
         ),
         (httpx.Response(200, json=[1, 2]), "expected a JSON object, found list"),
         (
@@ -69,7 +73,7 @@ def test_the_etag_stands_in_for_a_missing_version() -> None:
     ],
 )
 def test_a_contacts_page_of_the_wrong_shape(body: object, message: str) -> None:
-    gateway = gateway_answering(lambda r: httpx.Response(200, content=json.dumps(body)))
+    gateway = gateway_answering(lambda r: httpx.Response(200, json=body))
     with pytest.raises(BadResponse, match=message):
         list(gateway.iter_contacts("cl-1"))
 
@@ -84,17 +88,39 @@ def test_a_next_link_that_loops_is_refused() -> None:
         list(gateway.iter_contacts("cl-1"))
 
 
-def test_an_oversized_reply_is_refused() -> None:
+def test_an_oversized_reply_is_refused_by_its_length_unread() -> None:
     huge = b'{"entity": [' + b'{"id": "c"},' * 2_000_000 + b'{"id": "c"}]}'
-    gateway = gateway_answering(lambda r: httpx.Response(200, content=huge))
-    with pytest.raises(BadResponse, match="over the"):
+    gateway = gateway_answering(
+        lambda r: httpx.Response(200, content=huge, headers={"content-type": "application/json"})
+    )
+    with pytest.raises(BadResponse, match="over the 16,777,216-byte limit; not read"):
         list(gateway.iter_contacts("cl-1"))
+
+
+def test_an_endless_reply_is_read_no_further_than_the_limit() -> None:
+    pulled = 0
+
+    def endless() -> Iterator[bytes]:
+        nonlocal pulled
+        yield b'{"entity": ['
+        for _ in range(1000):  # 1 GiB if read to the end
+            pulled += 1
+            yield b'{"id": "c"},' * ((1 << 20) // 12)
+
+    gateway = gateway_answering(
+        lambda r: httpx.Response(
+            200, content=endless(), headers={"content-type": "application/json"}
+        )
+    )
+    with pytest.raises(BadResponse, match="stopped reading it"):
+        list(gateway.iter_contacts("cl-1"))
+    assert pulled <= MAX_BODY // (1 << 20) + 2
 
 
 def test_a_token_reply_without_a_token() -> None:
     client = httpx.Client(
         transport=httpx.MockTransport(lambda r: httpx.Response(200, json={"token_type": "bearer"}))
     )
-    gateway = HttpCXoneGateway(Credentials("http://cxone.test", "id", Secret("s")), client=client)
+    gateway = HttpCXoneGateway(Credentials("https://cxone.test", "id", Secret("s")), client=client)
     with pytest.raises(BadResponse, match="token: field 'access_token' is missing"):
         gateway.read_campaign("cmp-1")

@@ -77,7 +77,7 @@ def test_run_without_settings_says_what_is_missing(tmp_path: Path) -> None:
         env=env,
         check=False,
     )
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "CXONE_BASE_URL, CXONE_CLIENT_ID, CXONE_CLIENT_SECRET" in done.stderr
 
 
