@@ -29,11 +29,18 @@ def run_demo(
     seed: int = 7,
     spec_path: Path = EXAMPLE,
     out: Console | None = None,
+    secret: str = "simulated-secret",  # noqa: S107 - the simulator's own test credential
+    simulator: Simulator | None = None,
 ) -> int:
-    """Draft the example spec and take it to active; returns the exit code (0 when active)."""
+    """Draft the example spec and take it to active; returns the exit code (0 when active).
+
+    ``simulator`` (built from ``contacts`` and ``seed`` when not given) must accept ``secret``.
+    """
     out = out or console()
     say = out.print
-    simulator = Simulator(Dataset(seed=seed, contacts=contacts, suppressions=contacts // 10))
+    simulator = simulator or Simulator(
+        Dataset(seed=seed, contacts=contacts, suppressions=contacts // 10), client_secret=secret
+    )
     # Someone edits the campaign in CXone just before our PUT (a field we do not set), so the
     # run shows a 412, the three-way rebase that merges it, and the activation that follows.
     simulator.faults.add("put_campaign", "concurrent_edit", field="schedule")
@@ -43,7 +50,7 @@ def run_demo(
             f"CXone simulator at {server.base_url}: {contacts:,} contacts, "
             f"{contacts // 10:,} suppressions, seed {seed}"
         )
-        credentials = Credentials(server.base_url, simulator.client_id, Secret("simulated-secret"))
+        credentials = Credentials(server.base_url, simulator.client_id, Secret(secret))
         with HttpCXoneGateway(credentials) as gateway:
             engine = Engine(journal, gateway, actor="demo")
             campaign = engine.draft(load_spec(spec_path), run=True)

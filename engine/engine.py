@@ -33,7 +33,7 @@ from engine.handle import Campaign
 from engine.payload import preview_config
 from engine.ports import CXoneGateway
 from engine.recovery import may_rebase, rebase, recover, resolve
-from engine.replay import Replay, gc_paused, replay_all
+from engine.replay import Replay, gc_paused, illegal_at, replay_all
 from engine.spec import CampaignSpec
 from events import (
     ActivationConflicted,
@@ -119,11 +119,12 @@ class Engine:
             raise CampaignNotFound(f"no campaign {campaign_id!r} in {self.journal!r}")
         try:
             return fold(campaign_id, events)
-        except IllegalEvent:
-            # Events that cannot follow one another: most likely rows were removed or changed,
-            # which the stream's own check names by seq.
+        except IllegalEvent as exc:
+            # Events that cannot follow one another: rows were removed or changed (which the
+            # stream's own check names by seq), or written by something else.
             self.journal.check_stream(campaign_id)
-            raise
+            stored = self.journal.read_stream(campaign_id)
+            raise illegal_at(stored[_first_illegal(campaign_id, stored)].seq, exc) from exc
 
     def get(self, campaign_id: str) -> Campaign:
         """A handle on the campaign, for driving it by hand."""
@@ -485,3 +486,14 @@ def _log_transitions(
             extra=fields,
         )
         before = state.state
+
+
+def _first_illegal(campaign_id: str, stored: Sequence[StoredEvent]) -> int:
+    """The index of the first event the fold refuses."""
+    replay = Replay()
+    for index, event in enumerate(stored):
+        try:
+            replay.feed(campaign_id, event.event)
+        except IllegalEvent:
+            return index
+    raise AssertionError("the fold refused these events a moment ago")

@@ -9,12 +9,14 @@ counting still frees everything) and restores it after.
 from __future__ import annotations
 
 import gc
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from engine.aggregate import CampaignState, _Builder, apply
+from engine.errors import IllegalEvent
 from events import Event
-from journal import Journal
+from journal import Journal, JournalCorrupt
 
 
 @contextmanager
@@ -58,9 +60,27 @@ class Replay:
 
 
 def replay_all(journal: Journal, after_seq: int = 0) -> dict[str, CampaignState]:
-    """Every campaign in ``journal``, folded in one streaming pass (in order of drafting)."""
+    """Every campaign in ``journal``, folded in one streaming pass (in order of drafting).
+
+    ``JournalCorrupt`` naming the seq when an event cannot follow its campaign's earlier ones.
+    """
     replay = Replay()
+    fed = 0
     with gc_paused():
-        for stream_id, event in journal.iter_events(after_seq):
-            replay.feed(stream_id, event)
+        try:
+            for stream_id, event in journal.iter_events(after_seq):
+                replay.feed(stream_id, event)
+                fed += 1
+        except IllegalEvent as exc:
+            seq = next(itertools.islice(journal.read_all(after_seq), fed, None)).seq
+            raise illegal_at(seq, exc) from exc
         return replay.states()
+
+
+def illegal_at(seq: int, exc: IllegalEvent) -> JournalCorrupt:
+    """An event the machine does not allow where it stands, as the journal problem it is."""
+    return JournalCorrupt(
+        f"seq {seq}: {exc}; the journal was changed or written by something else "
+        "(`cxpreview audit verify` reports it whole)",
+        seq,
+    )

@@ -223,7 +223,14 @@ class _Section:
                     if close
                     else (f"; expected one of: {', '.join(self.known)}" if self.known else "")
                 )
-                self.problem(str(key), f"unknown key{hint}")
+                self.problem(_key_text(key), f"unknown key{hint}")
+
+
+def _key_text(key: Any) -> str:
+    """A key as a path component: as written when plain, else quoted with escapes (a key holding
+    a line break or a terminal escape must not reach an error message raw)."""
+    text = str(key)
+    return text if text and text.isprintable() and " " not in text else repr(text)
 
 
 def _show(value: Any) -> str:

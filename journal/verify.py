@@ -57,9 +57,7 @@ def walk_chain(
 def check_stream_rows(stream_id: str, rows: Iterable[RawRow]) -> None:
     """``JournalCorrupt`` naming the seq when one of a stream's rows no longer hashes to what
     was written, or its versions skip: the check a command makes before acting on a campaign."""
-    expected_version = 0
-    for row in rows:
-        expected_version += 1
+    for expected_version, row in enumerate(rows, 1):
         if row.version != expected_version:
             raise JournalCorrupt(
                 f"seq {row.seq}: campaign {stream_id} jumps from version {expected_version - 1} "

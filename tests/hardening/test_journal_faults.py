@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -137,7 +138,7 @@ def test_the_engine_refuses_a_tampered_campaign_naming_the_seq(
         campaign_id = draft(c)
         c.engine.validate(campaign_id)
         c.engine.filter(campaign_id)
-        with sqlite3.connect(c.db) as conn:
+        with closing(sqlite3.connect(c.db)) as conn, conn:
             original = conn.execute("SELECT * FROM events WHERE seq = ?", (seq,)).fetchone()
             conn.execute(TAMPERING[how].format(seq=seq))
         requests_before = len(c.simulator.log)
@@ -151,7 +152,7 @@ def test_the_engine_refuses_a_tampered_campaign_naming_the_seq(
         audit = verify(c.journal)
         assert not audit.ok
         assert audit.first_bad_seq == named
-        with sqlite3.connect(c.db) as conn:  # the damage repaired from a backup
+        with closing(sqlite3.connect(c.db)) as conn, conn:  # the damage repaired from a backup
             conn.execute("DELETE FROM events WHERE seq = ?", (seq,))
             conn.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", original)
         final = c.finish(campaign_id)
