@@ -69,6 +69,11 @@ from events import to_plain
     "[$CXONE_CLIENT_SECRET_FILE, or the secret itself in $CXONE_CLIENT_SECRET].",
 )
 @click.option(
+    "--ca-file",
+    type=click.Path(dir_okay=False),
+    help="A PEM file of a CA to trust besides the usual ones [$CXONE_CA_FILE].",
+)
+@click.option(
     "--insecure",
     is_flag=True,
     help="Allow a plain http:// base URL that is not loopback (TLS is still verified on https).",
@@ -83,6 +88,7 @@ def cli(
     base_url: str | None,
     client_id: str | None,
     client_secret_file: str | None,
+    ca_file: str | None,
     insecure: bool,
 ) -> None:
     """Take NICE CXone preview campaigns from a spec file to active, journaled in SQLite.

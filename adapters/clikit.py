@@ -83,6 +83,7 @@ def open_gateway(ctx: click.Context) -> HttpCXoneGateway:
         ("base_url", "CXONE_BASE_URL"),
         ("client_id", "CXONE_CLIENT_ID"),
         ("client_secret_file", "CXONE_CLIENT_SECRET_FILE"),
+        ("ca_file", "CXONE_CA_FILE"),
     ]:
         if settings.get(flag):
             environ[name] = settings[flag]

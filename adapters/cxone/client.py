@@ -13,13 +13,16 @@ success into a 412.
 
 from __future__ import annotations
 
+import os
+import ssl
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import quote, urljoin, urlsplit
 
+import certifi
 import httpx
 
-from adapters.cxone.auth import Credentials, TokenCache, check_base_url
+from adapters.cxone.auth import Credentials, SettingsError, TokenCache, check_base_url
 from adapters.cxone.responses import (
     MAX_BODY,
     body_of,
@@ -70,11 +73,14 @@ class HttpCXoneGateway:
         timeout: float = 15.0,
         page_size: int = 250,
         insecure: bool = False,
+        ca_file: str | None = None,
     ) -> None:
         self.credentials = credentials
         self._base = check_base_url(credentials.base_url, insecure=insecure).rstrip("/")
         self._origin = urlsplit(self._base)[:2]
-        self._client = client if client is not None else httpx.Client(timeout=timeout)
+        self._client = (
+            client if client is not None else httpx.Client(timeout=timeout, verify=trust(ca_file))
+        )
         self._owns_client = client is None
         self.policy = policy or RetryPolicy()
         self.tokens = TokenCache(self._fetch_token, self.policy.clock, token_margin)
@@ -83,7 +89,11 @@ class HttpCXoneGateway:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **options: Any) -> HttpCXoneGateway:
         """From ``CXONE_BASE_URL``, ``CXONE_CLIENT_ID`` and ``CXONE_CLIENT_SECRET`` (or
-        ``CXONE_CLIENT_SECRET_FILE``), in ``environ`` or the process's environment."""
+        ``CXONE_CLIENT_SECRET_FILE``), and ``CXONE_CA_FILE`` if set, in ``environ`` or the
+        process's environment."""
+        env = os.environ if environ is None else environ
+        if env.get("CXONE_CA_FILE"):
+            options.setdefault("ca_file", env["CXONE_CA_FILE"])
         return cls(Credentials.from_env(environ), **options)
 
     def __repr__(self) -> str:
@@ -276,6 +286,7 @@ class HttpCXoneGateway:
                 request.endpoint,
             )
         except _NOT_SENT as exc:
+            _refuse_untrusted(exc, request.endpoint, request.url)
             raise Retryable(
                 f"{request.endpoint}: could not connect ({type(exc).__name__})"
             ) from None
@@ -346,6 +357,7 @@ class HttpCXoneGateway:
                     endpoint,
                 )
             except httpx.TransportError as exc:
+                _refuse_untrusted(exc, endpoint, self._base)
                 raise Retryable(f"{endpoint}: {type(exc).__name__}") from None
             if response.status_code in (400, 401, 403):
                 raise AuthError(
@@ -362,6 +374,31 @@ class HttpCXoneGateway:
         if not token or expires_in <= 0:
             raise BadResponse(f"{endpoint}: an empty token or a non-positive expires_in")
         return token, float(expires_in)
+
+
+def trust(ca_file: str | None) -> ssl.SSLContext:
+    """Verification against the usual CA bundle, plus ``ca_file`` (a private CA) if given."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise SettingsError(f"cannot use {ca_file} as a CA file: {exc}") from None
+    return context
+
+
+def _refuse_untrusted(exc: httpx.TransportError, endpoint: str, url: str) -> None:
+    """A TLS certificate that does not verify is not a network blip: no retry, and no way
+    around it but trusting the right CA (verification is never switched off)."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        reason = getattr(cause, "verify_message", None) or "certificate verify failed"
+        raise RemoteRejected(
+            f"{endpoint}: the TLS certificate of {urlsplit(url).netloc} is not trusted "
+            f"({reason}); nothing was sent. Trust the CA that issued it with --ca-file "
+            "(CXONE_CA_FILE); verification is never turned off.",
+            None,
+        ) from None
 
 
 def _classify(response: httpx.Response, endpoint: str, idempotent: bool) -> None:

@@ -28,14 +28,16 @@ def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
-def make_server(simulator: Simulator) -> uvicorn.Server:
-    """A quiet uvicorn server for the simulator's app."""
+def make_server(simulator: Simulator, tls_certfile: str | None = None) -> uvicorn.Server:
+    """A quiet uvicorn server for the simulator's app (over TLS with a PEM holding the
+    certificate chain and its key)."""
     config = uvicorn.Config(
         simulator.app,
         log_level="critical",
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=2,
+        ssl_certfile=tls_certfile,
     )
     return uvicorn.Server(config)
 
@@ -43,12 +45,19 @@ def make_server(simulator: Simulator) -> uvicorn.Server:
 class SimulatorServer:
     """The simulator on a loopback port for the length of a ``with`` block."""
 
-    def __init__(self, simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        simulator: Simulator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls_certfile: str | None = None,
+    ) -> None:
         self.simulator = simulator
         self._socket = listening_socket(host, port)
         host, port = self._socket.getsockname()[:2]
-        self.base_url = f"http://{host}:{port}"
-        self._server = make_server(simulator)
+        self.base_url = f"{'https' if tls_certfile else 'http'}://{host}:{port}"
+        self._server = make_server(simulator, tls_certfile)
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [self._socket]},
