@@ -21,6 +21,7 @@ from adapters.clikit import (
     DEFAULT_DB,
     EXIT_CAMPAIGN,
     EXIT_CODES,
+    EXIT_USAGE,
     errors_to_exit_codes,
     open_gateway,
     open_journal,
@@ -40,6 +41,7 @@ from adapters.report import (
 from adapters.simulator import Dataset, FaultPlan, Simulator, SimulatorServer
 from engine import (
     Engine,
+    SpecError,
     Supervisor,
     load_spec,
 )
@@ -104,14 +106,24 @@ def cli(
 
 @cli.command("check")
 @click.argument("spec", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict and problems as JSON.")
+@click.pass_context
 @errors_to_exit_codes
-def check_cmd(spec: str) -> None:
+def check_cmd(ctx: click.Context, spec: str, as_json: bool) -> None:
     """Check a spec file and list every problem, with its field and line.
 
-    Example: cxpreview check examples/preview.toml
+    Example: cxpreview check examples/preview.toml --json
     """
-    loaded = load_spec(spec)
-    click.echo(f"{spec}: ok ({loaded.name!r}, {len(loaded.filter)} filter rules)")
+    if not as_json:
+        loaded = load_spec(spec)
+        click.echo(f"{spec}: ok ({loaded.name!r}, {len(loaded.filter)} filter rules)")
+        return
+    try:
+        loaded = load_spec(spec)
+    except SpecError as exc:
+        print_json({"ok": False, "problems": [to_plain(p) for p in exc.problems]})
+        ctx.exit(EXIT_USAGE)
+    print_json({"ok": True, "name": loaded.name, "filter_rules": len(loaded.filter)})
 
 
 @cli.command("draft")

@@ -251,3 +251,20 @@ def test_gateway_settings_from_flags_and_their_safety(tmp_path: Path) -> None:
     assert loose.exit_code == 2
     assert "readable by group or others (mode 640); chmod 600" in loose.stderr
     assert "from-a-file" not in loose.stderr
+
+
+def test_check_speaks_json(run: Run, tmp_path: Path) -> None:
+    code, out, _ = run("check", str(EXAMPLE_SPEC), "--json")
+    assert (code, json.loads(out)) == (
+        0,
+        {"ok": True, "name": "Spring renewals - west", "filter_rules": 2},
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text(EXAMPLE_SPEC.read_text().replace("max_attempts = 3", "max_attempts = 0"))
+    code, out, _ = run("check", str(bad), "--json")
+    verdict = json.loads(out)
+    assert code == 2
+    assert verdict["ok"] is False
+    assert [(p["path"], p["line"]) for p in verdict["problems"]] == [
+        ("dialing_rules.max_attempts", 24)
+    ]
