@@ -1,0 +1,91 @@
+"""The step commands against the simulator on loopback: validate, filter, activate one at a
+time; a conflict settled with rebase, one with resolve; --debug's traceback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from adapters.cli import cli
+from adapters.simulator import Dataset, Simulator, SimulatorServer
+from tests.conftest import EXAMPLE_SPEC
+
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def simulator() -> Simulator:
+    return Simulator(Dataset(contacts=1000))
+
+
+@pytest.fixture
+def cx(tmp_path: Path, simulator: Simulator) -> Iterator[Cli]:
+    with SimulatorServer(simulator) as server:
+        env = {
+            "CXONE_BASE_URL": server.base_url,
+            "CXONE_CLIENT_ID": "cxpreview",
+            "CXONE_CLIENT_SECRET": "simulated-secret",
+        }
+
+        def invoke(*args: str) -> Result:
+            return CliRunner().invoke(cli, ["--db", str(tmp_path / "j.db"), *args], env=env)
+
+        yield invoke
+
+
+def test_one_step_at_a_time(cx: Cli) -> None:
+    campaign_id = cx("draft", str(EXAMPLE_SPEC)).stdout.strip()
+    for command, state in [("validate", "validated"), ("filter", "filtered")]:
+        done = cx(command, campaign_id)
+        assert done.exit_code == 0, done.stderr
+        assert f": {state} (v" in done.stdout
+    again = cx("filter", campaign_id)
+    assert again.exit_code == 1
+    assert "is filtered: cannot filter; allowed: activate, revise, cancel" in again.stderr
+    assert cx("activate", campaign_id).exit_code == 0
+    shown = json.loads(cx("show", campaign_id, "--json").stdout)
+    assert (shown["state"], shown["active_version"], shown["webhook_id"]) == ("active", 5, None)
+
+
+def test_a_conflict_rebased_by_hand(cx: Cli, simulator: Simulator) -> None:
+    campaign_id = cx("draft", str(EXAMPLE_SPEC)).stdout.strip()
+    cx("validate", campaign_id)
+    cx("filter", campaign_id)
+    simulator.faults.add("put_campaign", "concurrent_edit", field="schedule")
+    conflicted = cx("activate", campaign_id)
+    assert conflicted.exit_code == 0
+    assert ": conflicted (v" in conflicted.stdout
+    rebased = cx("rebase", campaign_id)
+    assert ": filtered (v" in rebased.stdout
+    assert cx("activate", campaign_id).exit_code == 0
+    assert simulator.campaigns["cmp-1001"]["schedule"] == "edited elsewhere"
+    assert cx("audit", "verify").exit_code == 0
+
+
+def test_a_conflict_no_merge_can_settle_is_resolved(cx: Cli, simulator: Simulator) -> None:
+    simulator.faults.add("put_campaign", "concurrent_edit", field="name")
+    ran = cx("run", str(EXAMPLE_SPEC))
+    assert ran.exit_code == 1, ran.stdout
+    assert "conflict at name" in ran.stdout
+    assert "cxpreview resolve" in ran.stdout
+    campaign_id = ran.stdout.split()[1]
+    resolved = cx("resolve", campaign_id, "--take-theirs")
+    assert resolved.exit_code == 0, resolved.stderr
+    assert ": active (v" in resolved.stdout
+    assert simulator.campaigns["cmp-1001"]["name"].endswith("(edited)")
+    assert cx("resolve", campaign_id).exit_code == 2
+
+
+def test_debug_shows_the_traceback(cx: Cli) -> None:
+    quiet = cx("show", "nope")
+    assert quiet.exit_code == 2
+    assert quiet.stderr.startswith("error: no campaign 'nope' in SQLiteJournal(")
+    assert quiet.stderr.count("\n") == 1
+    assert "Traceback" not in quiet.stderr
+    loud = cx("--debug", "show", "nope")
+    assert loud.exception is not None
+    assert type(loud.exception).__name__ == "CampaignNotFound"
