@@ -15,7 +15,7 @@ from adapters.clikit import (
     parse_as_of,
     print_json,
 )
-from adapters.report import summary
+from adapters.report import console, metrics_table, summary
 from engine import Engine, mermaid, verify
 from engine.metrics import audit_log, measure
 from events import to_plain
@@ -52,19 +52,7 @@ def metrics_cmd(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(m.as_dict(), indent=2, sort_keys=True))
         return
-    rate = "-" if m.success_rate is None else f"{m.success_rate:.1%}"
-    conflicts = "-" if m.conflict_rate is None else f"{m.conflict_rate:.1%}"
-    lat = {k: "-" if v is None else f"{v:,.1f} ms" for k, v in m.latency_ms.items()}
-    click.echo(
-        f"campaigns {m.campaigns} ({', '.join(f'{k} {v}' for k, v in m.by_state.items())}), "
-        f"events {m.events}"
-    )
-    click.echo(
-        f"activations {m.activations}: {m.succeeded} succeeded ({m.reconciled} "
-        f"reconciled), {m.conflicted} conflicted, {m.failed} failed; success rate "
-        f"{rate}, conflict rate {conflicts}"
-    )
-    click.echo(f"activation latency p50 {lat['p50']}, p95 {lat['p95']}, max {lat['max']}")
+    console().print(metrics_table(m))
 
 
 @click.group("audit")

@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from adapters.cxone import Credentials, HttpCXoneGateway, Secret
-from adapters.report import console, filtering_progress, summary, timeline
+from adapters.report import console, filtering_progress, metrics_table, summary, timeline
 from adapters.simulator import Dataset, Simulator, SimulatorServer
 from engine import Engine, load_spec, verify
 from engine.metrics import measure
@@ -73,11 +73,9 @@ def run_demo(
             say(f"  CXone saw {len(simulator.log)} requests, {len(puts)} applied PUT(s)")
         report = verify(journal)
         m = measure(journal)
-    say(
-        f"\nactivations: {m.succeeded} succeeded, {m.conflicted} conflicted; latency p50 "
-        f"{m.latency_ms['p50']} ms, max {m.latency_ms['max']} ms"
-    )
-    say(f"journal {db}: {report}")
+    say("")
+    say(metrics_table(m))
+    say(f"\naudit verify, journal {db}: {report}")
     say(
         f"done in {time.monotonic() - started:.1f}s. Next, try:\n"
         f"  cxpreview --db {db} status\n  cxpreview --db {db} audit verify\n"

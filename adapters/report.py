@@ -22,6 +22,7 @@ from rich.table import Table
 
 from engine import CampaignState
 from engine.aggregate import steps
+from engine.metrics import Metrics
 from journal import StoredEvent, parse_utc_text
 
 WIDTH_WHEN_PIPED = 160
@@ -93,6 +94,33 @@ def timeline(history: Sequence[StoredEvent]) -> Table:
             str(stored.meta.get("actor", "")),
         )
         before = after
+    return table
+
+
+def metrics_table(m: Metrics) -> Table:
+    """The journal's figures: campaigns by state, activations, rates, latency."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.1%}"
+
+    def ms(x: float | None) -> str:
+        return "-" if x is None else f"{x:,.1f} ms"
+
+    table.add_row("campaigns", str(m.campaigns))
+    for state, count in m.by_state.items():
+        table.add_row(f"  {_styled(state)}", str(count))
+    table.add_row("events", f"{m.events:,}")
+    table.add_row("activations", str(m.activations))
+    table.add_row("  succeeded", f"{m.succeeded} ({m.reconciled} reconciled)")
+    table.add_row("  conflicted", str(m.conflicted))
+    table.add_row("  failed", str(m.failed))
+    table.add_row("success rate", pct(m.success_rate))
+    table.add_row("conflict rate", pct(m.conflict_rate))
+    for key in ("p50", "p95", "max"):
+        table.add_row(f"activation latency {key}", ms(m.latency_ms[key]))
     return table
 
 
