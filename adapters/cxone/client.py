@@ -317,13 +317,20 @@ class HttpCXoneGateway:
                         f"{endpoint}: reply is over the {MAX_BODY:,}-byte limit; stopped reading it"
                     )
                 chunks.append(chunk)
+        except httpx.DecodingError:
+            encoding = response.headers.get("content-encoding", "")
+            raise BadResponse(f"{endpoint}: reply does not decode as {encoding!r}") from None
         finally:
             response.close()
+        # The body is decoded already (the cap counts decoded bytes, so a compressed bomb
+        # stops at the cap too): the new response must not decode it again.
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length")
+        ]
         return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=b"".join(chunks),
-            request=request,
+            response.status_code, headers=headers, content=b"".join(chunks), request=request
         )
 
     def _retrying(self, attempt: Any, endpoint: str) -> httpx.Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -123,4 +125,40 @@ def test_a_token_reply_without_a_token() -> None:
     )
     gateway = HttpCXoneGateway(Credentials("https://cxone.test", "id", Secret("s")), client=client)
     with pytest.raises(BadResponse, match="token: field 'access_token' is missing"):
+        gateway.read_campaign("cmp-1")
+
+
+def test_a_compressed_reply_is_read_and_a_compressed_bomb_is_not() -> None:
+    page = {"entity": [{"id": "c1", "phoneNumber": "+14155550100"}], "nextPageUri": None}
+    packed = gzip.compress(json.dumps(page).encode())
+    gateway = gateway_answering(
+        lambda r: httpx.Response(
+            200,
+            stream=httpx.ByteStream(packed),
+            headers={"content-type": "application/json", "content-encoding": "gzip"},
+        )
+    )
+    assert [c.id for c in gateway.iter_contacts("cl-1")] == ["c1"]
+    bomb = gzip.compress(b'{"entity": [' + b" " * (MAX_BODY + 1024) + b"]}")
+    assert len(bomb) < MAX_BODY // 100
+    gateway = gateway_answering(
+        lambda r: httpx.Response(
+            200,
+            stream=httpx.ByteStream(bomb),
+            headers={"content-type": "application/json", "content-encoding": "gzip"},
+        )
+    )
+    with pytest.raises(BadResponse, match="stopped reading it"):
+        list(gateway.iter_contacts("cl-1"))
+
+
+def test_a_reply_that_does_not_decompress_is_a_bad_response() -> None:
+    gateway = gateway_answering(
+        lambda r: httpx.Response(
+            200,
+            stream=httpx.ByteStream(b"this is not gzip at all"),
+            headers={"content-type": "application/json", "content-encoding": "gzip"},
+        )
+    )
+    with pytest.raises(BadResponse, match="does not decode as 'gzip'"):
         gateway.read_campaign("cmp-1")
