@@ -141,7 +141,10 @@ class Engine:
         last: dict[str, StoredEvent] = {}
         with gc_paused():
             for stored in self.journal.read_all():
-                replay.feed(stored.stream_id, stored.event)
+                try:
+                    replay.feed(stored.stream_id, stored.event)
+                except IllegalEvent as exc:
+                    raise illegal_at(stored.seq, exc) from exc
                 last[stored.stream_id] = stored
             return [(replay.state(stream_id), stored) for stream_id, stored in last.items()]
 
