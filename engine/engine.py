@@ -33,8 +33,9 @@ from engine.handle import Campaign
 from engine.payload import preview_config
 from engine.ports import CXoneGateway
 from engine.recovery import may_rebase, rebase, recover, resolve
-from engine.replay import Replay, gc_paused, illegal_at, replay_all
+from engine.replay import Replay, first_illegal, gc_paused, illegal_at, replay_all
 from engine.spec import CampaignSpec
+from engine.steplog import STEP_LOG, log_transitions
 from events import (
     ActivationConflicted,
     ActivationFailed,
@@ -61,7 +62,6 @@ from events import (
 from journal import Clock, Journal, StoredEvent, SystemClock, crash_point
 
 T = TypeVar("T")
-log = logging.getLogger("cxpreview.engine")
 
 
 def random_ids() -> str:
@@ -124,7 +124,7 @@ class Engine:
             # stream's own check names by seq), or written by something else.
             self.journal.check_stream(campaign_id)
             stored = self.journal.read_stream(campaign_id)
-            raise illegal_at(stored[_first_illegal(campaign_id, stored)].seq, exc) from exc
+            raise illegal_at(stored[first_illegal(campaign_id, stored)].seq, exc) from exc
 
     def get(self, campaign_id: str) -> Campaign:
         """A handle on the campaign, for driving it by hand."""
@@ -456,47 +456,6 @@ class Engine:
         )
         if stored[-1].version != after[-1].version:  # the command had been applied before
             return self.load(s.id)
-        if log.isEnabledFor(logging.INFO):
-            _log_transitions(s, stored, after)
+        if STEP_LOG.isEnabledFor(logging.INFO):
+            log_transitions(s, stored, after)
         return after[-1]
-
-
-def _log_transitions(
-    s: CampaignState, stored: Sequence[StoredEvent], after: Sequence[CampaignState]
-) -> None:
-    """One log record per event appended: the campaign, the event, the state it moved to,
-    and for an outcome its step and latency (the structured fields ``--log-json`` prints)."""
-    before = s.state
-    for event, state in zip(stored, after, strict=True):
-        fields: dict[str, Any] = {
-            "campaign_id": s.id,
-            "seq": event.seq,
-            "event": event.type,
-            "state_before": before or None,
-            "state_after": state.state,
-        }
-        latency = getattr(event.event, "latency_ms", None)
-        if latency is not None:
-            fields["latency_ms"] = latency
-            fields["step"] = event.type.split(".")[0]
-            fields["decision"] = event.type.split(".")[1]
-        log.info(
-            "campaign %s: %s (%s -> %s)",
-            s.id,
-            event.type,
-            before or "-",
-            state.state,
-            extra=fields,
-        )
-        before = state.state
-
-
-def _first_illegal(campaign_id: str, stored: Sequence[StoredEvent]) -> int:
-    """The index of the first event the fold refuses."""
-    replay = Replay()
-    for index, event in enumerate(stored):
-        try:
-            replay.feed(campaign_id, event.event)
-        except IllegalEvent:
-            return index
-    raise AssertionError("the fold refused these events a moment ago")

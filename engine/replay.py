@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import gc
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from engine.aggregate import CampaignState, _Builder, apply
 from engine.errors import IllegalEvent
 from events import Event
-from journal import Journal, JournalCorrupt
+from journal import Journal, JournalCorrupt, StoredEvent
 
 
 @contextmanager
@@ -84,3 +84,14 @@ def illegal_at(seq: int, exc: IllegalEvent) -> JournalCorrupt:
         "(`cxpreview audit verify` reports it whole)",
         seq,
     )
+
+
+def first_illegal(campaign_id: str, stored: Sequence[StoredEvent]) -> int:
+    """The index of the first event the fold refuses."""
+    replay = Replay()
+    for index, event in enumerate(stored):
+        try:
+            replay.feed(campaign_id, event.event)
+        except IllegalEvent:
+            return index
+    raise AssertionError("the fold refused these events a moment ago")
