@@ -19,6 +19,7 @@ from engine import machine
 from engine.aggregate import CampaignState, fold, steps
 from engine.contacts import Progress, filter_contacts
 from engine.errors import (
+    CampaignClaimed,
     CampaignNotFound,
     EngineError,
     IllegalEvent,
@@ -30,7 +31,9 @@ from engine.errors import (
     StepInDoubt,
 )
 from engine.handle import Campaign
+from engine.leasing import LeaseHolder
 from engine.payload import preview_config
+from engine.plan import Plan, changes, holds
 from engine.ports import CXoneGateway
 from engine.recovery import may_rebase, rebase, recover, resolve
 from engine.replay import Replay, first_illegal, gc_paused, illegal_at, replay_all
@@ -59,7 +62,7 @@ from events import (
     content_digest,
     to_plain,
 )
-from journal import Clock, Journal, StoredEvent, SystemClock, crash_point
+from journal import ClaimRefused, Clock, Journal, StoredEvent, SystemClock, crash_point
 
 T = TypeVar("T")
 
@@ -80,12 +83,16 @@ class Engine:
         clock: Clock | None = None,
         ids: Callable[[], str] = random_ids,
         actor: str = "cxpreview",
+        owner: str | None = None,
     ) -> None:
         self.journal = journal
         self._gateway = gateway
         self.clock = clock or SystemClock()
         self.ids = ids
         self.actor = actor
+        # The name its runs take leases under: one per engine, so a run that stopped on an
+        # error can be started again at once from the same session.
+        self.owner = owner or f"{actor}:{secrets.token_hex(4)}"
         self.extra_meta: dict[str, Any] = {}
         self.before_append: Callable[[], None] | None = None
 
@@ -94,10 +101,21 @@ class Engine:
 
     def bound(self, before_append: Callable[[], None] | None = None, **meta: Any) -> Engine:
         """This engine, writing ``meta`` into every event's meta and calling ``before_append``
-        before every write (a supervisor renews its lease there, and stops if it lost it)."""
+        before every write (a lease holder checks its lease there, and stops if it lost it),
+        after this engine's own hook if it has one."""
         clone = copy.copy(self)
         clone.extra_meta = {**self.extra_meta, **meta}
-        clone.before_append = before_append
+        outer = self.before_append
+        if outer is not None and before_append is not None:
+            inner = before_append
+
+            def both() -> None:
+                outer()
+                inner()
+
+            clone.before_append = both
+        else:
+            clone.before_append = before_append or outer
         return clone
 
     @property
@@ -184,6 +202,21 @@ class Engine:
         start = CampaignState(campaign_id, 0, "", "", {})
         return Campaign(self, self._append(start, events, command_id or self.ids()))
 
+    def start(self, spec: CampaignSpec) -> tuple[Campaign, bool]:
+        """The campaign that takes ``spec`` to active, and whether it was drafted just now.
+
+        At most one live campaign writes to a CXone campaign: when one holds it already and
+        was drafted from this very spec, that one is carried on (a run started again after an
+        interruption); with another spec, ``CampaignClaimed`` names it and how to settle it.
+        """
+        try:
+            return self.draft(spec, run=True), True
+        except CampaignClaimed as exc:
+            holder = self.load(exc.holder)
+            if exc.superseded or content_digest(holder.spec) != content_digest(spec.to_dict()):
+                raise
+            return Campaign(self, holder), False
+
     def revise(self, campaign_id: str, spec: CampaignSpec, reason: str = "") -> CampaignState:
         """Replace the spec; the campaign is a draft again and must be validated anew."""
         s = self._ready(self.load(campaign_id), "revise")
@@ -268,26 +301,78 @@ class Engine:
         return self._close(s, outcome, cause, "filter")
 
     def activate(self, campaign_id: str) -> CampaignState:
-        """PUT the preview configuration with ``If-Match`` on the version last read."""
+        """PUT the preview configuration with ``If-Match`` on the version last read; with an
+        empty plan (CXone held our configuration when last read) nothing is sent: a read
+        confirms it, and the activation is recorded as landed."""
         s = self._ready(self.load(campaign_id), "activate")
         s, step_id, cause, config = self.open_activation(s)
         assert s.pending is not None
         assert s.pending.expected_version is not None
+        if not changes(config, s.remote_config or {}):
+            return self.confirm_and_close(s, step_id, cause, config)
         return self.put_and_close(s, step_id, cause, config, s.pending.expected_version)
 
     def open_activation(self, s: CampaignState) -> tuple[CampaignState, str, str, dict[str, Any]]:
-        """Journal an activation's intent: the payload's digest and the version to If-Match."""
+        """Journal an activation's intent: its plan against the configuration last read, the
+        payload's digest and the version to If-Match."""
         config = self.payload(s)
         expected = s.remote_version
         assert expected is not None, "a filtered campaign has been validated against CXone"
+        plan = changes(config, s.remote_config or {})
         s, step_id, cause = self._open(
             s,
             "activation",
             lambda i: ActivationRequested(
-                i, s.activation_attempts + 1, expected, content_digest(config)
+                i, s.activation_attempts + 1, expected, content_digest(config), plan
             ),
         )
         return s, step_id, cause, config
+
+    def plan(self, campaign_id: str) -> Plan:
+        """What activating the campaign would change in CXone now, read from CXone; changes
+        nothing."""
+        s = self.load(campaign_id)
+        return self._plan(s.id, self.payload(s), str(s.spec["campaign_id"]), s.remote_version)
+
+    def plan_spec(self, spec: CampaignSpec) -> Plan:
+        """What a campaign drafted from ``spec`` would change in CXone now; changes nothing."""
+        return self._plan(None, preview_config(spec), spec.campaign_id, None)
+
+    def _plan(
+        self, campaign_id: str | None, config: dict[str, Any], remote_id: str, if_match: int | None
+    ) -> Plan:
+        remote = self.gateway.read_campaign(remote_id)
+        if_match = remote.version if if_match is None else if_match
+        return Plan(
+            campaign_id, remote_id, remote.version, if_match, changes(config, remote.config)
+        )
+
+    def confirm_and_close(
+        self, s: CampaignState, step_id: str, cause: str, config: dict[str, Any]
+    ) -> CampaignState:
+        """An activation with nothing to change: read CXone instead of a PUT, and record it
+        landed (our configuration is there) or conflicted (someone changed it since)."""
+        self.hold_claim(s)
+        result, ms = self._call(lambda: self.gateway.read_campaign(str(s.spec["campaign_id"])))
+        if isinstance(result, RemoteError):
+            raise StepInDoubt(
+                f"activation of campaign {s.id} found nothing to change, but CXone could not be "
+                f"read to confirm it ({result}); `cxpreview recover {s.id}` settles it"
+            ) from result
+        assert s.pending is not None
+        assert s.pending.expected_version is not None
+        if holds(config, result.config):
+            outcome: Event = ActivationSucceeded(step_id, result.version, ms, True, "unchanged")
+        else:
+            outcome = ActivationConflicted(step_id, s.pending.expected_version, result.version, ms)
+        return self._close(s, outcome, cause, "activation")
+
+    def hold_claim(self, s: CampaignState) -> None:
+        """Before a write to CXone: the campaign still holds its CXone campaign's claim."""
+        try:
+            self.journal.hold_claim(claim_name(s.spec), s.id)
+        except ClaimRefused as exc:
+            raise self._claimed(s.id, exc) from exc
 
     def payload(self, s: CampaignState) -> dict[str, Any]:
         """What an activation PUTs: a merged or resolved configuration, else the spec's."""
@@ -298,11 +383,14 @@ class Engine:
     ) -> CampaignState:
         """The PUT of an open activation step, and its outcome (or ``StepInDoubt``)."""
         remote_id = str(s.spec["campaign_id"])
+        self.hold_claim(s)
         result, ms = self._call(
             lambda: self.gateway.put_preview_config(remote_id, config, expected)
         )
         if isinstance(result, RemoteConflict):
-            outcome: Event = ActivationConflicted(step_id, expected, result.remote_version, ms)
+            # A 412 may answer our own earlier PUT (one that outlived its process, its lease or
+            # its timeout): ask CXone what it holds before calling it someone else's edit.
+            outcome: Event = self._after_conflict(remote_id, step_id, config, expected, ms)
         elif isinstance(result, RemoteRejected) and result.status not in (None, 401, 403):
             outcome = ActivationFailed(step_id, result.status, str(result), ms)
         elif isinstance(result, RemoteError):
@@ -315,6 +403,24 @@ class Engine:
         s = self._close(s, outcome, cause, "activation")
         crash_point("after-activation-outcome")
         return s
+
+    def _after_conflict(
+        self,
+        remote_id: str,
+        step_id: str,
+        config: dict[str, Any],
+        expected: int,
+        put_ms: float,
+    ) -> Event:
+        """The outcome of a PUT answered 412, by content: landed if CXone holds ours (the
+        latency covers the PUT and the read)."""
+        read, read_ms = self._call(lambda: self.gateway.read_campaign(remote_id))
+        ms = round(put_ms + read_ms, 3)
+        if isinstance(read, RemoteError):
+            return ActivationConflicted(step_id, expected, None, ms)
+        if holds(config, read.config):
+            return ActivationSucceeded(step_id, read.version, ms, True, "read-after-412")
+        return ActivationConflicted(step_id, expected, read.version, ms)
 
     def register_webhook(self, campaign_id: str) -> CampaignState:
         """Make sure the launch webhook exists (looked up by name and URI before creating)."""
@@ -334,21 +440,33 @@ class Engine:
             outcome = WebhookRegistered(step_id, result.id, result.created, ms)
         return self._close(s, outcome, cause, "webhook")
 
-    def run(self, campaign_id: str, progress: Progress | None = None) -> CampaignState:
+    def run(
+        self,
+        campaign_id: str,
+        progress: Progress | None = None,
+        *,
+        owner: str | None = None,
+        lease_ttl: float = 60.0,
+    ) -> CampaignState:
         """Take the campaign as far as it will go: validate, filter, activate, webhook.
 
-        First journals that a run was asked for, so that a supervisor finishes it if this
-        process dies. Settles an unfinished step first (``recover``), rebases a conflict
-        automatically up to ``max_conflict_retries`` times, and stops at the first step that
-        does not move the campaign forward, returning the state there.
+        Works under the campaign's lease (as ``owner``, by default the engine's own), as a
+        supervisor does (``CampaignBusy`` when another process holds it): renewed while calls
+        are in flight, its owner and fence in every event's meta. First journals that a run was asked for, so that a supervisor finishes
+        it if this process dies. Settles an unfinished step first (``recover``), rebases a
+        conflict automatically up to ``max_conflict_retries`` times, and stops at the first
+        step that does not move the campaign forward, returning the state there.
         """
-        s = self.load(campaign_id)
-        unfinished = s.state in ("draft", "validated", "filtered", "conflicted") or (
-            s.state == "active" and s.webhook_id is None
-        )
-        if not s.wants_active and unfinished and s.pending is None:
-            s = self._append(s, [RunRequested()], self.ids())
-        return self.advance(campaign_id, progress)
+        owner = owner or self.owner
+        with LeaseHolder(self.journal, campaign_id, owner, lease_ttl) as held:
+            engine = self.bound(held.check, lease_owner=owner, fence=held.fence)
+            s = engine.load(campaign_id)
+            unfinished = s.state in ("draft", "validated", "filtered", "conflicted") or (
+                s.state == "active" and s.webhook_id is None
+            )
+            if not s.wants_active and unfinished and s.pending is None:
+                s = engine._append(s, [RunRequested()], self.ids())
+            return engine.advance(campaign_id, progress)
 
     def advance(
         self,
@@ -446,16 +564,56 @@ class Engine:
         meta: dict[str, Any] = {**self.extra_meta, "actor": self.actor, "command_id": command_id}
         if causation is not None:
             meta["causation_id"] = causation
-        stored = self.journal.append(
-            s.id,
-            events,
-            s.version,
-            command_id=command_id,
-            meta=meta,
-            state_digests=[a.digest() for a in after],
-        )
+        # The campaign's claim on its CXone campaign: kept by every append while it lives,
+        # taken afresh when it is pointed at one (drafted, or revised to another), released
+        # when it ends.
+        now, was = after[-1], claim_name(s.spec) if s.version else None
+        name = claim_name(now.spec)
+        live = now.state not in machine.FINAL
+        try:
+            stored = self.journal.append(
+                s.id,
+                events,
+                s.version,
+                command_id=command_id,
+                meta=meta,
+                state_digests=[a.digest() for a in after],
+                claim=name if live else None,
+                release=(was if was != name or not live else None) if was else None,
+                fresh_claim=was != name,
+            )
+        except ClaimRefused as exc:
+            raise self._claimed(s.id, exc) from exc
         if stored[-1].version != after[-1].version:  # the command had been applied before
             return self.load(s.id)
         if STEP_LOG.isEnabledFor(logging.INFO):
             log_transitions(s, stored, after)
         return after[-1]
+
+    def _claimed(self, campaign_id: str, exc: ClaimRefused) -> CampaignClaimed:
+        """The journal's refusal, said in the operator's terms with the commands that settle it."""
+        remote = exc.name.removeprefix(CLAIM_PREFIX)
+        holder = exc.holder
+        if exc.superseded:
+            message = (
+                f"campaign {campaign_id} is superseded: campaign {holder} was started for CXone "
+                f"campaign {remote} after it, so it writes nothing more there; "
+                f"`cxpreview cancel {campaign_id}` retires it"
+            )
+        else:
+            state = self.load(holder).state
+            message = (
+                f"CXone campaign {remote} is claimed by campaign {holder} ({state}), which has "
+                "not ended; one live campaign per CXone campaign. Settle it first: "
+                f"`cxpreview run {holder}` finishes it, `cxpreview revise {holder} SPEC` gives "
+                f"it a new spec, `cxpreview cancel {holder}` abandons it"
+            )
+        return CampaignClaimed(message, holder, superseded=exc.superseded)
+
+
+CLAIM_PREFIX = "cxone-campaign:"
+
+
+def claim_name(spec: dict[str, Any]) -> str:
+    """The claim a campaign holds on the CXone campaign its spec names."""
+    return f"{CLAIM_PREFIX}{spec.get('campaign_id', '')}"

@@ -6,6 +6,8 @@ CxpreviewError                          (events/errors.py)
     ├── CampaignNotFound (LookupError)  no campaign with that id in the journal
     ├── InvalidTransition               the campaign's state does not allow that command
     ├── StepInDoubt                     an earlier call's outcome is unknown: recover first
+    ├── CampaignBusy                    another process holds the campaign's lease
+    ├── CampaignClaimed                 another live campaign writes to that CXone campaign
     ├── IllegalEvent                    a stored event the state machine does not allow
     └── RemoteError                     what a gateway raises; never an httpx exception
         ├── RemoteConflict              412 (or 409 version mismatch): carries the version
@@ -53,6 +55,27 @@ class InvalidTransition(EngineError):
 
 class StepInDoubt(EngineError):
     """The campaign has a remote call whose outcome is not in the journal."""
+
+
+class CampaignBusy(EngineError):
+    """Another process (a run or a supervisor) holds the campaign's lease and is working on it."""
+
+    def __init__(self, campaign_id: str, owner: str, expires_at: str) -> None:
+        self.campaign_id, self.owner, self.expires_at = campaign_id, owner, expires_at
+        super().__init__(
+            f"campaign {campaign_id} is being worked on by {owner} (its lease runs until "
+            f"{expires_at} unless renewed): leave it to that process, or try again once it "
+            "has stopped; `cxpreview status` shows where it is"
+        )
+
+
+class CampaignClaimed(EngineError):
+    """The CXone campaign is claimed by another live local campaign (``holder``), or this one
+    was superseded by a newer one (``superseded``): this campaign must not write to it."""
+
+    def __init__(self, message: str, holder: str, *, superseded: bool) -> None:
+        super().__init__(message)
+        self.holder, self.superseded = holder, superseded
 
 
 class IllegalEvent(EngineError):

@@ -16,6 +16,12 @@ from events import FieldConflict
 _ABSENT: Any = object()
 
 
+def flatten(value: dict[str, Any]) -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` as ``{"a.b": 1}``: every leaf (a non-object, or an empty object)
+    at its dotted path."""
+    return _flatten(value, "", {})
+
+
 def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> dict[str, Any]:
     if isinstance(value, dict) and value:
         for key, item in value.items():

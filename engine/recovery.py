@@ -2,14 +2,17 @@
 
 ``recover`` looks only at the replayed stream. An intent without an outcome on a read step
 (validate, filter, rebase, webhook look-up) is simply redone. An activation intent without an
-outcome is never guessed at: CXone is read, and
+outcome is never guessed at: CXone is read, and settled by content:
 
-- version = expected + 1 with our configuration on it: the PUT landed; ``ActivationSucceeded``
-  is recorded with ``reconciled: true`` and nothing is sent again;
-- version = expected: it did not land; the same PUT is issued again with the same ``If-Match``;
+- CXone holds our configuration: it landed (whatever the version: our PUT, or someone's edit
+  of fields we do not manage after it); ``ActivationSucceeded`` with ``reconciled: true`` and
+  ``how: recovered``, and nothing is sent again;
+- CXone is still at the expected version without it: it did not land; the same PUT is issued
+  again with the same ``If-Match`` (and a 412 to it is itself settled by content);
 - anything else: someone else changed the campaign; ``ActivationConflicted``.
 
-``If-Match`` makes CXone the fencing token: two recoverers racing cannot both win.
+``If-Match`` makes CXone the fencing token: two recoverers racing cannot both win, and the
+loser's 412 finds our configuration there and records it as landed instead of rebasing.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from engine.contacts import Progress
 from engine.errors import EngineError, RemoteError, StepInDoubt
 from engine.merge import take, three_way
 from engine.payload import preview_config
+from engine.plan import holds
 from engine.spec import CampaignSpec
 from events import (
     ActivationConflicted,
@@ -52,6 +56,7 @@ def recover(engine: Engine, campaign_id: str, progress: Progress | None = None) 
     if s.pending is None:
         return s
     engine.journal.check_stream(s.id)  # settle nothing on a campaign whose rows were changed
+    engine.hold_claim(s)  # nor on one superseded by a newer campaign
     step = s.pending.step
     log.info(
         "campaign %s: unfinished %s step %s in state %s",
@@ -92,10 +97,9 @@ def _reconcile(engine: Engine, s: CampaignState) -> CampaignState:
             f"CXone did not answer ({result}); try again later"
         ) from result
     expected = pending.expected_version
-    landed = content_digest({k: result.config.get(k) for k in config}) == pending.payload_digest
-    if result.version == expected + 1 and landed:
+    if holds(config, result.config):
         _decided(s, "reconciled", f"CXone is at v{result.version} with our configuration")
-        outcome: Event = ActivationSucceeded(pending.step_id, result.version, ms, reconciled=True)
+        outcome: Event = ActivationSucceeded(pending.step_id, result.version, ms, True, "recovered")
         return engine._close(s, outcome, engine.ids(), "activation")
     if result.version == expected:
         _decided(s, "re-put", f"CXone is still at v{expected}: the PUT did not land")
@@ -103,8 +107,7 @@ def _reconcile(engine: Engine, s: CampaignState) -> CampaignState:
     _decided(
         s,
         "conflict",
-        f"CXone is at v{result.version}, expected v{expected} or "
-        f"v{expected + 1} with our configuration",
+        f"CXone is at v{result.version} without our configuration, expected v{expected}",
     )
     outcome = ActivationConflicted(pending.step_id, expected, result.version, ms)
     return engine._close(s, outcome, engine.ids(), "activation")

@@ -2,11 +2,12 @@
 
 A campaign needs it when an intent has no outcome (a process died mid-call), or when a run was
 asked for and has not reached its end (active with its webhook, or an outcome that needs a
-person). For each, the supervisor takes a lease on the campaign (so two supervisors never work
-on one campaign at once), recovers it (engine.recovery), carries the run on, and releases the
-lease. Every event it writes carries the lease's owner and fence in its meta; before every
-write the lease is renewed if it is getting old, and a supervisor that lost its lease (it
-stalled past expiry and another took over) stops before writing anything more.
+person). For each, the supervisor takes a lease on the campaign (so two processes, supervisors
+or runs, never work on one campaign at once), recovers it (engine.recovery), carries the run
+on, and releases the lease. The lease is kept alive while calls are in flight
+(engine.leasing); every event written carries its owner and fence in its meta, and a supervisor
+that lost its lease (it was frozen past expiry and another took over) writes nothing more. A
+campaign superseded by a newer one for the same CXone campaign is left alone.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import attrs
 
 from engine.aggregate import CampaignState
 from engine.engine import Engine
-from engine.errors import EngineError
+from engine.errors import CampaignClaimed, EngineError
+from engine.leasing import LeaseHolder
 from engine.replay import replay_all
-from journal import Journal, JournalError, Lease, parse_utc_text
+from journal import JournalError, parse_utc_text
 
 log = logging.getLogger("cxpreview.supervisor")
 
@@ -89,11 +91,11 @@ class Supervisor:
 
     def finish(self, campaign_id: str) -> Decision:
         """Lease, recover and carry on one campaign; release the lease whatever happens."""
-        journal = self.engine.journal
-        lease = journal.acquire_lease(f"campaign:{campaign_id}", self.owner, self.lease_ttl)
-        if lease is None:
-            return Decision(campaign_id, "?", "?", "skipped: another supervisor holds it")
-        keeper = _LeaseKeeper(journal, lease, self.lease_ttl, self._monotonic)
+        held = LeaseHolder(
+            self.engine.journal, campaign_id, self.owner, self.lease_ttl, monotonic=self._monotonic
+        )
+        if held.acquire() is None:
+            return Decision(campaign_id, "?", "?", "skipped: another process holds it")
         before = after = "?"
         try:
             s = self.engine.load(campaign_id)
@@ -110,10 +112,10 @@ class Supervisor:
                 campaign_id,
                 before,
                 pending,
-                lease.fence,
+                held.fence,
                 extra={"campaign_id": campaign_id, "decision": "resume"},
             )
-            engine = self.engine.bound(keeper.renew, lease_owner=self.owner, fence=lease.fence)
+            engine = self.engine.bound(held.check, lease_owner=self.owner, fence=held.fence)
             s = engine.advance(campaign_id, should_stop=self.stop.is_set)
             after = s.state
             outcome = "finished" if not needs_finishing(s) else "left for a later pass"
@@ -126,6 +128,15 @@ class Supervisor:
                 extra={"campaign_id": campaign_id, "decision": outcome},
             )
             return Decision(campaign_id, before, after, outcome)
+        except CampaignClaimed as exc:
+            log.info(
+                "%s: campaign %s left alone: %s",
+                self.owner,
+                campaign_id,
+                exc,
+                extra={"campaign_id": campaign_id, "decision": "superseded"},
+            )
+            return Decision(campaign_id, before, after, f"left alone: {exc}")
         except (EngineError, JournalError) as exc:
             log.warning(
                 "%s: campaign %s stays %s: %s",
@@ -137,7 +148,7 @@ class Supervisor:
             )
             return Decision(campaign_id, before, after, f"error: {exc}")
         finally:
-            journal.release_lease(keeper.lease)
+            held.release()
 
     def _still_waiting(self, campaign_id: str) -> str | None:
         """Whether the campaign's last step failed retryably less than ``retry_after`` ago:
@@ -150,22 +161,3 @@ class Supervisor:
         if age >= self.retry_after:
             return None
         return f"waiting: {last.type} {age:.0f}s ago; retried after {self.retry_after:g}s"
-
-
-class _LeaseKeeper:
-    """Renews a lease before a write once a third of its life has passed."""
-
-    def __init__(
-        self, journal: Journal, lease: Lease, ttl: float, monotonic: Callable[[], float]
-    ) -> None:
-        self._journal = journal
-        self.lease = lease
-        self._ttl = ttl
-        self._monotonic = monotonic
-        self._renewed = monotonic()
-
-    def renew(self) -> None:
-        if self._monotonic() - self._renewed < self._ttl / 3:
-            return
-        self.lease = self._journal.renew_lease(self.lease, self._ttl)
-        self._renewed = self._monotonic()

@@ -7,6 +7,7 @@ from events.canonical import canonical_json, content_digest, sha256_hex
 from events.codec import CODEC, EventCodec, to_plain
 from events.errors import CxpreviewError, EventDecodeError, EventError, RegistryError
 from events.lifecycle import (
+    LANDED_HOW,
     ActivationConflicted,
     ActivationFailed,
     ActivationRequested,
@@ -17,6 +18,7 @@ from events.lifecycle import (
     ConflictRebased,
     ConflictResolved,
     ContactsFiltered,
+    FieldChange,
     FieldConflict,
     FieldProblem,
     FilterFailed,
@@ -35,6 +37,7 @@ from events.registry import REGISTRY, Event, EventRegistry
 
 __all__ = [
     "CODEC",
+    "LANDED_HOW",
     "REGISTRY",
     "ActivationConflicted",
     "ActivationFailed",
@@ -52,6 +55,7 @@ __all__ = [
     "EventDecodeError",
     "EventError",
     "EventRegistry",
+    "FieldChange",
     "FieldConflict",
     "FieldProblem",
     "FilterFailed",

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from events.registry import Event, event
+from events.registry import REGISTRY, Event, event
 
 
 @attrs.frozen
@@ -36,6 +36,15 @@ class FieldConflict:
     base: Any
     ours: Any
     theirs: Any
+
+
+@attrs.frozen
+class FieldChange:
+    """One field an activation would change in CXone: its value there now, and ours."""
+
+    path: str
+    theirs: Any
+    ours: Any
 
 
 # --- lifecycle ------------------------------------------------------------------------------
@@ -154,26 +163,54 @@ class FilterFailed(Event):
 # --- activate: the PUT with If-Match --------------------------------------------------------
 
 
-@event("activation.requested")
+@event("activation.requested", schema=2)
 @attrs.frozen
 class ActivationRequested(Event):
-    """About to PUT the preview configuration with ``If-Match: expected_version``."""
+    """About to PUT the preview configuration with ``If-Match: expected_version``.
+
+    ``plan`` is what the PUT changes, field by field, against the configuration last read from
+    CXone; an empty plan sends no PUT (a read confirms CXone holds our configuration). ``None``
+    on intents written before plans were recorded (schema 1).
+    """
 
     step_id: str
     attempt: int
     expected_version: int
     payload_digest: str
+    plan: tuple[FieldChange, ...] | None = None
 
 
-@event("activation.succeeded")
+@REGISTRY.upcaster("activation.requested", 1)
+def _activation_requested_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "plan": None}
+
+
+LANDED_HOW = {
+    "put": "CXone answered the PUT with the new version",
+    "unchanged": "the plan was empty: a read found our configuration already in CXone, no PUT",
+    "read-after-412": "CXone answered 412; a read found our configuration there (it landed)",
+    "recovered": "recovery read CXone and found our configuration there",
+}
+"""How an activation is known to have landed (``ActivationSucceeded.how``)."""
+
+
+@event("activation.succeeded", schema=2)
 @attrs.frozen
 class ActivationSucceeded(Event):
-    """CXone accepted the configuration; ``reconciled`` when learnt by reading, not replied."""
+    """CXone holds our configuration; ``reconciled`` when learnt by reading, not from the PUT's
+    reply, and ``how`` says which way (one of ``LANDED_HOW``)."""
 
     step_id: str
     new_version: int
     latency_ms: float
     reconciled: bool = False
+    how: str = "put"
+
+
+@REGISTRY.upcaster("activation.succeeded", 1)
+def _activation_succeeded_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    # Before schema 2 the only reading that settled an activation was recovery's.
+    return {**payload, "how": "recovered" if payload.get("reconciled") else "put"}
 
 
 @event("activation.conflicted")

@@ -5,11 +5,13 @@ CxpreviewError                          (events/errors.py)
     ├── NotAJournal                     the file is not a cxpreview journal: nothing was changed
     ├── JournalTooNew                   written by a newer cxpreview: nothing was changed
     ├── JournalCorrupt                  a row, the chain or a blob is damaged (names the seq)
+    │   └── JournalBehind               it ends before a seq this machine saw in it (lost events)
     ├── JournalBusy                     another process held the lock past busy_timeout
     ├── JournalFull                     the disk or page limit refused a write; nothing written
     ├── ConcurrencyError                the stream moved on since the expected version
     ├── CommandConflict (ValueError)    a command id reused with different events
     ├── LeaseLost                       the lease expired or was taken over (fence moved on)
+    ├── ClaimRefused                    another stream holds (or superseded this one on) a claim
     └── BlobNotFound (KeyError)         no blob with that digest
 """
 
@@ -36,6 +38,24 @@ class JournalCorrupt(JournalError):
     def __init__(self, message: str, seq: int | None = None) -> None:
         super().__init__(message)
         self.seq = seq
+
+
+class JournalBehind(JournalCorrupt):
+    """The journal ends before a point this machine saw in it: events were lost (a deleted
+    write-ahead log, a restored copy), so acting on it could repeat what was already done."""
+
+
+class ClaimRefused(JournalError):
+    """``name`` is held by the live stream ``holder``, or (``superseded``) was held by
+    ``holder``, which began after this stream did: this stream must not write to it."""
+
+    def __init__(self, name: str, holder: str, *, superseded: bool) -> None:
+        self.name, self.holder, self.superseded = name, holder, superseded
+        if superseded:
+            message = f"{name} was taken over by the newer {holder}: this one is superseded"
+        else:
+            message = f"{name} is held by {holder}, which has not ended"
+        super().__init__(message)
 
 
 class JournalBusy(JournalError):

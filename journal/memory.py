@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from events import Event, EventDecodeError
+from journal.claims import ClaimRow, decide
 from journal.clock import Clock, SystemClock, utc_text
 from journal.errors import (
     BlobNotFound,
@@ -49,7 +50,9 @@ class InMemoryJournal:
         self._commands: dict[str, tuple[int, int, str]] = {}
         self._leases: dict[str, tuple[str | None, int, str]] = {}
         self._blobs: dict[str, bytes] = {}
+        self._claims: dict[str, ClaimRow] = {}
         self._head = (0, GENESIS)
+        self.behind: str | None = None  # a journal in memory cannot lose its newest events
 
     def __repr__(self) -> str:
         return f"InMemoryJournal({len(self._rows)} events)"
@@ -63,6 +66,9 @@ class InMemoryJournal:
         command_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         state_digests: Sequence[str | None] | None = None,
+        claim: str | None = None,
+        release: str | None = None,
+        fresh_claim: bool = False,
     ) -> list[StoredEvent]:
         """Append ``events`` after ``expected_version``, all or nothing (see ``Journal``)."""
         prep = prepare_append(
@@ -84,6 +90,19 @@ class InMemoryJournal:
             plain, stored = chain(
                 stream_id, events, prep, (seq, version, prev), utc_text(self.clock.now())
             )
+            writes = []
+            released = self._claims.get(release) if release is not None else None
+            if released is not None and released.stream_id == stream_id:
+                writes.append(released._replace(held=False))
+            if claim is not None:
+                first = plain[0][0] if version == 0 else self._rows[self._streams[stream_id][0]].seq
+                current = writes[-1] if writes and writes[-1].name == claim else None
+                write = decide(
+                    current or self._claims.get(claim), claim, stream_id, first, fresh=fresh_claim
+                )
+                if write is not None:
+                    writes.append(write)
+            self._claims.update((w.name, w) for w in writes)
             rows = [RawRow._make(r) for r in plain]
             index = self._streams.setdefault(stream_id, [])
             index.extend(range(len(self._rows), len(self._rows) + len(rows)))
@@ -92,6 +111,22 @@ class InMemoryJournal:
                 self._commands[command_id] = (rows[0].seq, rows[-1].seq, prep.fingerprint)
             self._head = (rows[-1].seq, rows[-1].hash)
         return stored
+
+    def hold_claim(self, name: str, stream_id: str) -> None:
+        """Make sure the stream holds claim ``name`` (see ``SQLiteJournal.hold_claim``)."""
+        with self._lock:
+            index = self._streams.get(stream_id)
+            if not index:
+                raise ValueError(f"stream {stream_id!r} has no events: it cannot hold a claim")
+            write = decide(self._claims.get(name), name, stream_id, self._rows[index[0]].seq)
+            if write is not None:
+                self._claims[name] = write
+
+    def claim_holder(self, name: str) -> tuple[str, bool] | None:
+        """Who holds (or last held) ``name``, and whether it still holds it."""
+        with self._lock:
+            row = self._claims.get(name)
+        return None if row is None else (row.stream_id, row.held)
 
     def check_stream(self, stream_id: str) -> None:
         """``JournalCorrupt`` naming the seq if a row of the stream was changed or removed."""

@@ -262,8 +262,26 @@ class Journal(Protocol):
         command_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         state_digests: Sequence[str | None] | None = None,
+        claim: str | None = None,
+        release: str | None = None,
+        fresh_claim: bool = False,
     ) -> list[StoredEvent]:
-        """Append ``events`` after ``expected_version`` of the stream, all or nothing."""
+        """Append ``events`` after ``expected_version`` of the stream, all or nothing; the
+        stream holds ``claim`` after it (else ``ClaimRefused``, nothing written; ``fresh_claim``
+        when it is pointed at it now) and gives up ``release``."""
+        ...
+
+    @property
+    def behind(self) -> str | None:
+        """Why the journal ends before a point this machine saw in it (None: it does not)."""
+        ...
+
+    def hold_claim(self, name: str, stream_id: str) -> None:
+        """Make sure the stream holds claim ``name``; ``ClaimRefused`` if it may not."""
+        ...
+
+    def claim_holder(self, name: str) -> tuple[str, bool] | None:
+        """Who holds (or last held) claim ``name``, and whether it still holds it."""
         ...
 
     def read_stream(self, stream_id: str, up_to_version: int | None = None) -> list[StoredEvent]:

@@ -16,7 +16,7 @@ import sqlite_utils
 from journal.errors import JournalTooNew, NotAJournal
 
 APPLICATION_ID = 0x63787076  # "cxpv"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 EVENT_COLUMNS = (
     "seq, stream_id, version, type, schema, data, meta, recorded_at, state_digest, prev_hash, hash"
@@ -80,7 +80,17 @@ def _create_v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1]
+def _claims_v2(db: sqlite_utils.Database) -> None:
+    """Schema 2: claims (journal/claims.py). Existing campaigns take theirs at their next append."""
+    db.table("claims").create(
+        {"name": str, "stream_id": str, "since_seq": int, "held": int},
+        pk="name",
+        not_null={"stream_id", "since_seq", "held"},
+        strict=True,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _claims_v2]
 """``MIGRATIONS[n]`` takes a journal from ``user_version`` n to n + 1."""
 
 

@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from events import CODEC, Event, EventDecodeError
+from journal.claims import ClaimRow, decide
 from journal.clock import Clock, SystemClock, utc_text
 from journal.crash import crash_point
 from journal.errors import (
     BlobNotFound,
     CommandConflict,
     ConcurrencyError,
+    JournalBehind,
     JournalBusy,
     JournalCorrupt,
     JournalError,
@@ -29,6 +31,7 @@ from journal.errors import (
     NotAJournal,
 )
 from journal.leases import LeaseBook
+from journal.marks import HeadMark
 from journal.records import (
     GENESIS,
     Anchor,
@@ -69,15 +72,19 @@ class SQLiteJournal:
         clock: Clock | None = None,
         synchronous: Synchronous = "FULL",
         busy_timeout: float = 5.0,
+        head_mark: bool = True,
     ) -> None:
         self.path = str(path)
         self.clock = clock or SystemClock()
         self._lock = threading.RLock()
+        existed = self.path != ":memory:" and Path(self.path).exists()
         self._conn = _connect(self.path, busy_timeout)
         try:
             check_and_migrate(self._conn, self.path)
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute(f"PRAGMA synchronous = {_checked_sync(synchronous)}")
+            self._mark = HeadMark(self.path) if head_mark and self.path != ":memory:" else None
+            self.behind = self._check_mark(existed)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise self._translated(exc, "open") from exc
@@ -85,6 +92,29 @@ class SQLiteJournal:
             self._conn.close()
             raise
         self._leases = LeaseBook(self._transaction, self.clock)
+
+    def _check_mark(self, existed: bool) -> str | None:
+        """Whether the file ends before the head this machine last saw in it (then: why)."""
+        if self._mark is None:
+            return None
+        if not existed:
+            self._mark.forget()  # a new journal at this path: the old one's mark means nothing
+            return None
+        seen = self._mark.read()
+        if seen is None:
+            return None
+        seq, hash_ = seen
+        row = self._conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+        if row is not None and row[0] == hash_:
+            return None
+        last = self._conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+        found = f"ends at seq {last}" if row is None else f"has another event at seq {seq}"
+        return (
+            f"{self.path} {found}, but this machine saw seq {seq} (hash {hash_[:16]}) in it: "
+            "its newest events were lost (a deleted -wal file, a copy restored over it?). "
+            "Acting on it could repeat what was already done, so nothing will be written. "
+            f"If the journal was replaced on purpose, remove {self._mark.path}"
+        )
 
     def __repr__(self) -> str:
         return f"SQLiteJournal({self.path!r})"
@@ -115,16 +145,23 @@ class SQLiteJournal:
         command_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         state_digests: Sequence[str | None] | None = None,
+        claim: str | None = None,
+        release: str | None = None,
+        fresh_claim: bool = False,
     ) -> list[StoredEvent]:
         """Append ``events`` after ``expected_version`` of the stream, all or nothing.
 
         ``ConcurrencyError`` when the stream is elsewhere; with a ``command_id`` that was
         already applied, the earlier events are returned and nothing is written
-        (``CommandConflict`` if they differ from these).
+        (``CommandConflict`` if they differ from these). ``claim``: the stream holds that
+        claim after the append, or nothing is written (``ClaimRefused``); ``release``: it
+        gives that claim up (journal/claims.py).
         """
         prep = prepare_append(
             stream_id, events, expected_version, meta, state_digests, command_id=command_id
         )
+        if self.behind is not None:
+            raise JournalBehind(self.behind)
         with self._transaction("append") as conn:
             if command_id is not None:
                 earlier = self._replayed_command(conn, command_id, prep.fingerprint)
@@ -149,7 +186,33 @@ class SQLiteJournal:
                     "INSERT INTO commands VALUES (?, ?, ?, ?, ?)",
                     (command_id, stream_id, stored[0].seq, stored[-1].seq, prep.fingerprint),
                 )
+            if release is not None:
+                conn.execute(
+                    "UPDATE claims SET held = 0 WHERE name = ? AND stream_id = ?",
+                    (release, stream_id),
+                )
+            if claim is not None:
+                first = stored[0].seq if expected_version == 0 else None
+                _hold(conn, claim, stream_id, first, fresh=fresh_claim)
+        if self._mark is not None:
+            self._mark.write(stored[-1].seq, stored[-1].hash)
         return stored
+
+    def hold_claim(self, name: str, stream_id: str) -> None:
+        """Make sure the stream (which has events) holds ``name``: ``ClaimRefused`` if another
+        live stream holds it, or a newer one held it since (this one is superseded)."""
+        if self.behind is not None:
+            raise JournalBehind(self.behind)
+        with self._transaction("hold_claim") as conn:
+            _hold(conn, name, stream_id, None)
+
+    def claim_holder(self, name: str) -> tuple[str, bool] | None:
+        """Who holds (or last held) ``name``, and whether it still holds it."""
+        with self._reading() as conn:
+            row = conn.execute(
+                "SELECT stream_id, held FROM claims WHERE name = ?", (name,)
+            ).fetchone()
+        return None if row is None else (row[0], bool(row[1]))
 
     def _replayed_command(
         self,
@@ -301,9 +364,12 @@ class SQLiteJournal:
         the chain: that is what catches the newest events being removed.
         """
         try:
-            return walk_chain(self.raw_rows(), visitor, anchor)
+            report = walk_chain(self.raw_rows(), visitor, anchor)
         except (sqlite3.DatabaseError, JournalError, TypeError, ValueError) as exc:
             return ChainReport(False, 0, None, f"the journal cannot be read: {exc}")
+        if report.ok and self.behind is not None:
+            return ChainReport(False, report.events, report.head[0], self.behind, report.head)
+        return report
 
     # --- leases -------------------------------------------------------------------------
 
@@ -329,6 +395,8 @@ class SQLiteJournal:
         """Close the connection."""
         with self._lock:
             self._conn.close()
+            if self._mark is not None:
+                self._mark.close()
 
     def __enter__(self) -> SQLiteJournal:
         return self
@@ -407,11 +475,47 @@ class _Transaction:
             journal._lock.release()
 
 
+def _hold(
+    conn: sqlite3.Connection,
+    name: str,
+    stream_id: str,
+    first_seq: int | None,
+    *,
+    fresh: bool = False,
+) -> None:
+    """Take or keep claim ``name`` for the stream, inside the caller's write transaction."""
+    found = conn.execute(
+        "SELECT name, stream_id, since_seq, held FROM claims WHERE name = ?", (name,)
+    ).fetchone()
+    row = None if found is None else ClaimRow(found[0], found[1], found[2], bool(found[3]))
+    if row is not None and row.stream_id == stream_id and row.held:
+        return  # the hot path: every append of a live campaign keeps its claim
+    if first_seq is None:
+        first = conn.execute(
+            "SELECT seq FROM events WHERE stream_id = ? AND version = 1", (stream_id,)
+        ).fetchone()
+        if first is None:
+            raise ValueError(f"stream {stream_id!r} has no events: it cannot hold a claim")
+        first_seq = int(first[0])
+    write = decide(row, name, stream_id, first_seq, fresh=fresh)
+    if write is not None:
+        conn.execute(
+            "INSERT INTO claims VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+            "stream_id = excluded.stream_id, since_seq = excluded.since_seq, held = excluded.held",
+            (write.name, write.stream_id, write.since_seq, int(write.held)),
+        )
+
+
 def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:
     if path != ":memory:":
         target = Path(path)
         if target.is_dir():
             raise NotAJournal(f"{path} is a directory, not a journal file")
+        if target.is_file() and target.stat().st_size == 0:
+            raise NotAJournal(
+                f"{path} is an empty file (0 bytes), not a journal: a journal is never empty "
+                "once created. If it was cut short, restore it; otherwise remove it"
+            )
         if not target.parent.is_dir():
             raise JournalError(f"cannot create a journal at {path}: no directory {target.parent}")
         if not target.exists():

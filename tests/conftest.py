@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,19 @@ def sequential_ids(prefix: str = "id") -> Callable[[], str]:
     return lambda: f"{prefix}{next(counter)}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """This machine's state (journal head marks) in a folder of the test session's, for every
+    test and every process it starts: never the developer's own."""
+    saved = os.environ.get("CXPREVIEW_STATE_DIR")
+    os.environ["CXPREVIEW_STATE_DIR"] = str(tmp_path_factory.mktemp("state"))
+    yield
+    if saved is None:
+        os.environ.pop("CXPREVIEW_STATE_DIR", None)
+    else:
+        os.environ["CXPREVIEW_STATE_DIR"] = saved
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
@@ -49,10 +63,25 @@ def make_contacts(n: int) -> list[Contact]:
     ]
 
 
+def for_campaign(spec: CampaignSpec, remote_id: str) -> CampaignSpec:
+    """``spec`` aimed at another CXone campaign (one live campaign per CXone campaign)."""
+    return CampaignSpec.from_dict({**spec.to_dict(), "campaign_id": remote_id})
+
+
+def spec_file_for(folder: Path, remote_id: str) -> Path:
+    """The example spec file, aimed at another CXone campaign, written into ``folder``."""
+    text = EXAMPLE_SPEC.read_text().replace('"cmp-1001"', f'"{remote_id}"', 1)
+    path = folder / f"{remote_id}.toml"
+    path.write_text(text)
+    return path
+
+
 @pytest.fixture
 def gateway() -> FakeCXoneGateway:
     return FakeCXoneGateway(
-        campaigns=[RemoteCampaign("cmp-1001", 4, "inactive", {"name": "before"})],
+        campaigns=[
+            RemoteCampaign(f"cmp-{n}", 4, "inactive", {"name": "before"}) for n in (1001, 1002, 1003)
+        ],
         contacts=make_contacts(100),
         suppressed=["+14155550003", "1 (415) 555-0005"],
     )

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from adapters.cli import cli
 from engine import Engine, FakeCXoneGateway, RemoteCampaign, load_spec
 from journal import SQLiteJournal
-from tests.conftest import EXAMPLE_SPEC, make_contacts
+from tests.conftest import EXAMPLE_SPEC, make_contacts, spec_file_for
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -93,7 +93,7 @@ def test_a_file_that_is_not_a_journal_exits_3(tmp_path: Path) -> None:
 
 def test_a_damaged_journal_fails_verify_naming_the_seq(run: Run, tmp_path: Path) -> None:
     run("draft", str(EXAMPLE_SPEC))
-    run("draft", str(EXAMPLE_SPEC))
+    run("draft", str(spec_file_for(tmp_path, "cmp-1002")))
     conn = sqlite3.connect(tmp_path / "j.db")
     conn.execute("UPDATE events SET data = replace(data, 'Spring', 'Autumn') WHERE seq = 2")
     conn.commit()

@@ -36,11 +36,15 @@ def test_to_active_with_one_put_and_one_webhook(engine: Engine, sim: Simulator) 
     assert sim.campaigns["cmp-1001"]["name"] == "Spring renewals - west"
     assert len(sim.webhooks) == 1
     assert verify(engine.journal).ok
-    # Again, for a second campaign on the same remote one: the webhook is found, not duplicated.
+    # Again, for a second campaign on the same remote one: CXone holds that configuration
+    # already, so its plan is empty and nothing is sent; the webhook is found, not duplicated.
     second = engine.draft(load_spec(EXAMPLE_SPEC)).run()
     assert second.state == "active"
     assert len(sim.webhooks) == 1
-    assert len(sim.applied_puts("cmp-1001")) == 2
+    assert len(sim.applied_puts("cmp-1001")) == 1
+    intent, outcome = (h.event for h in engine.history(second.id)[6:8])
+    assert intent.plan == ()  # type: ignore[attr-defined]
+    assert (outcome.how, outcome.new_version) == ("unchanged", 5)  # type: ignore[attr-defined]
 
 
 def test_the_filter_counts_against_the_simulators_data(engine: Engine, sim: Simulator) -> None:

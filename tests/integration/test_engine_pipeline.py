@@ -23,7 +23,7 @@ from engine import (
 from engine.spec import CampaignSpec
 from events import CampaignDrafted
 from journal import ManualClock, SQLiteJournal
-from tests.conftest import make_contacts, sequential_ids
+from tests.conftest import for_campaign, make_contacts, sequential_ids
 
 
 def types(engine: Engine, campaign_id: str) -> list[str]:
@@ -336,7 +336,7 @@ def test_a_finished_or_failed_campaign_asks_no_supervisor_for_anything(
 ) -> None:
     done = engine.draft(spec).run()
     gateway.fail_next("put_preview_config", RemoteRejected("queue q-301 does not exist", 400))
-    failed = engine.draft(spec).run()
+    failed = engine.draft(for_campaign(spec, "cmp-1002")).run()
     assert (done.state, failed.state) == ("active", "failed")
     before = engine.journal.last_seq()
     assert (done.run().state, failed.run().state) == ("active", "failed")

@@ -67,7 +67,7 @@ def test_a_campaign_another_supervisor_holds_is_left_alone(
     held = engine.journal.acquire_lease(f"campaign:{cid}", "someone-else", ttl=30)
     assert held is not None
     (decision,) = Supervisor(engine, "sup-1").run_once()
-    assert decision.outcome == "skipped: another supervisor holds it"
+    assert decision.outcome == "skipped: another process holds it"
     assert sim.applied_puts() == []
     clock.advance(31)  # the holder died; its lease ran out
     (decision,) = Supervisor(engine, "sup-1").run_once()

@@ -7,6 +7,7 @@ import pytest
 from engine import Engine, FakeCXoneGateway, RemoteRejected
 from engine.metrics import audit_log, measure, percentile
 from engine.spec import CampaignSpec
+from tests.conftest import for_campaign
 
 
 def test_percentiles() -> None:
@@ -19,9 +20,9 @@ def test_metrics_count_real_attempts(
 ) -> None:
     engine.draft(spec).run()
     gateway.fail_next("put_preview_config", RemoteRejected("bad queue", 400))
-    engine.draft(spec).run()
-    conflicted = engine.draft(spec).validate().filter()
-    gateway.edit_remotely("cmp-1001", name="theirs")
+    engine.draft(for_campaign(spec, "cmp-1002")).run()
+    conflicted = engine.draft(for_campaign(spec, "cmp-1003")).validate().filter()
+    gateway.edit_remotely("cmp-1003", name="theirs")
     conflicted.activate()
     m = measure(engine.journal)
     assert (m.campaigns, m.activations, m.succeeded, m.failed, m.conflicted) == (3, 3, 1, 1, 1)
@@ -40,7 +41,7 @@ def test_the_audit_log_has_the_tutorials_fields_and_a_computed_rate(
 ) -> None:
     engine.draft(spec).run()
     gateway.fail_next("put_preview_config", RemoteRejected("bad queue", 400))
-    engine.draft(spec).run()
+    engine.draft(for_campaign(spec, "cmp-1002")).run()
     rows = list(audit_log(engine.journal))
     assert set(rows[0]) == {
         "timestamp",

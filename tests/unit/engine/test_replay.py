@@ -7,10 +7,11 @@ import gc
 from engine import Engine, fold, replay_all
 from engine.replay import gc_paused
 from engine.spec import CampaignSpec
+from tests.conftest import for_campaign
 
 
 def test_replay_all_equals_folding_each_campaign(engine: Engine, spec: CampaignSpec) -> None:
-    ids = [engine.draft(spec).id for _ in range(3)]
+    ids = [engine.draft(for_campaign(spec, f"cmp-100{n}")).id for n in (1, 2, 3)]
     engine.run(ids[0])
     engine.validate(ids[2])
     states = replay_all(engine.journal)

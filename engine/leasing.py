@@ -1,0 +1,141 @@
+"""Holding a campaign's lease while working on it: one process at a time per campaign.
+
+``run`` and the supervisor both work under a lease (``campaign:<id>``). It is renewed by a
+heartbeat thread every third of its life, so it stays held while a call to CXone is in flight
+(a slow PUT does not let another process take the campaign over), and checked again before
+every journal write: a process that was stopped past its lease (SIGSTOP, a long GC pause, a
+suspended VM) and taken over finds its fence moved on and writes nothing more (``LeaseLost``).
+The heartbeat stops with the process, so a dead or frozen holder's lease runs out by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+
+from engine.errors import CampaignBusy
+from journal import Journal, JournalError, Lease, LeaseLost
+
+log = logging.getLogger("cxpreview.lease")
+
+
+def lease_name(campaign_id: str) -> str:
+    """The lease that keeps a campaign to one process."""
+    return f"campaign:{campaign_id}"
+
+
+class LeaseHolder:
+    """A held lease on one campaign, kept alive until the ``with`` block ends, then released.
+
+    ``check`` goes before every write (``Engine.bound(before_append=...)``): it raises
+    ``LeaseLost`` once the heartbeat found the lease taken, and renews at once when the last
+    renewal is older than a third of the lease (the heartbeat may have been frozen with the
+    process).
+    """
+
+    def __init__(
+        self,
+        journal: Journal,
+        campaign_id: str,
+        owner: str,
+        ttl: float,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        heartbeat: bool = True,
+    ) -> None:
+        self._journal = journal
+        self.campaign_id = campaign_id
+        self.owner = owner
+        self.ttl = ttl
+        self._monotonic = monotonic
+        self._heartbeat = heartbeat
+        self._mutex = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.lost: LeaseLost | None = None
+        self.lease: Lease | None = None
+        self._renewed = 0.0
+
+    def acquire(self) -> Lease | None:
+        """Take the lease if it is free (None when another process holds it)."""
+        lease = self._journal.acquire_lease(lease_name(self.campaign_id), self.owner, self.ttl)
+        if lease is None:
+            return None
+        self.lease, self._renewed = lease, self._monotonic()
+        if self._heartbeat:
+            self._thread = threading.Thread(
+                target=self._beat, name=f"lease {self.campaign_id}", daemon=True
+            )
+            self._thread.start()
+        return lease
+
+    def __enter__(self) -> LeaseHolder:
+        if self.acquire() is None:
+            current = self._journal.current_lease(lease_name(self.campaign_id))
+            owner, until = (current.owner, current.expires_at) if current else ("?", "?")
+            raise CampaignBusy(self.campaign_id, owner, until)
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Stop the heartbeat and give the lease up (a lost lease is left to its new owner)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        with self._mutex:
+            if self.lease is not None and self.lost is None:
+                try:
+                    self._journal.release_lease(self.lease)
+                except JournalError as exc:  # it runs out by itself
+                    log.warning("could not release %s: %s", self.lease.name, exc)
+
+    @property
+    def fence(self) -> int:
+        """The fence of the lease held (written into every event's meta)."""
+        assert self.lease is not None
+        return self.lease.fence
+
+    def check(self) -> None:
+        """Before a write: ``LeaseLost`` unless the lease is still this holder's."""
+        with self._mutex:
+            if self.lost is not None:
+                raise self.lost
+            if self._monotonic() - self._renewed >= self.ttl / 3:
+                self._renew()
+
+    def _renew(self) -> None:
+        assert self.lease is not None
+        try:
+            self.lease = self._journal.renew_lease(self.lease, self.ttl)
+        except LeaseLost as exc:
+            self.lost = exc
+            raise
+        self._renewed = self._monotonic()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            with self._mutex:
+                if self.lost is not None:
+                    return
+                try:
+                    self._renew()
+                except LeaseLost:
+                    log.warning(
+                        "%s lost the lease on campaign %s: it writes nothing more to it",
+                        self.owner,
+                        self.campaign_id,
+                        extra={"campaign_id": self.campaign_id, "decision": "lease-lost"},
+                    )
+                    return
+                except JournalError as exc:  # busy: the next beat, or check(), tries again
+                    log.info("renewing the lease on %s failed: %s", self.campaign_id, exc)
