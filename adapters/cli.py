@@ -2,7 +2,8 @@
 turns the library's error into one line and an exit code.
 
 Exit codes: 0 done; 1 a campaign ended failed or conflicted; 2 a usage or spec error;
-3 a journal problem (missing, damaged, busy, not a journal).
+3 a journal problem (missing, damaged, busy, behind, not a journal); 4 held elsewhere (another
+process works on the campaign, or another live campaign claims its CXone campaign).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 
@@ -25,14 +25,17 @@ from adapters.clikit import (
     errors_to_exit_codes,
     open_gateway,
     open_journal,
+    owner_is_dead,
     parse_as_of,
     print_json,
+    process_owner,
 )
 from adapters.demo import run_demo
 from adapters.logs import configure as configure_logs
 from adapters.report import (
     console,
     filtering_progress,
+    plan_view,
     states_along,
     status_table,
     summary,
@@ -46,6 +49,7 @@ from engine import (
     load_spec,
 )
 from events import to_plain
+from journal import InMemoryJournal
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,7 +100,7 @@ def cli(
     """Take NICE CXone preview campaigns from a spec file to active, journaled in SQLite.
 
     Exit codes: 0 done, 1 a campaign failed or conflicted, 2 usage or spec error,
-    3 journal problem.
+    3 journal problem, 4 held elsewhere.
 
     Example: cxpreview --db demo.db status
     """
@@ -175,30 +179,72 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
 
 @cli.command("run")
 @click.argument("target")
+@click.option(
+    "--lease-ttl",
+    default=60.0,
+    show_default=True,
+    help="Seconds the run's lease on the campaign lasts unless renewed (it is renewed while "
+    "the run is alive, so a supervisor takes the campaign over only once the run is gone).",
+)
 @click.pass_context
 @errors_to_exit_codes
-def run_cmd(ctx: click.Context, target: str) -> None:
+def run_cmd(ctx: click.Context, target: str, lease_ttl: float) -> None:
     """Take a campaign as far as it goes: validate, filter, activate, webhook.
 
-    TARGET is a spec file (a new campaign is drafted from it) or a campaign id. CXone is
-    reached through --base-url, --client-id and --client-secret-file, or CXONE_BASE_URL,
-    CXONE_CLIENT_ID and CXONE_CLIENT_SECRET (or CXONE_CLIENT_SECRET_FILE); plain http:// only
-    to loopback unless --insecure. Exits 1 unless the campaign ends active.
+    TARGET is a spec file or a campaign id. From a spec file a campaign is drafted, unless a
+    live campaign already claims that CXone campaign: drafted from the same spec, it is carried
+    on (a run started again after Ctrl-C); from another spec, the run is refused (exit 4),
+    naming it. The campaign's id is printed before anything is sent to CXone. The run holds
+    the campaign's lease, as a supervisor does. CXone is reached through --base-url,
+    --client-id and --client-secret-file, or CXONE_BASE_URL, CXONE_CLIENT_ID and
+    CXONE_CLIENT_SECRET (or CXONE_CLIENT_SECRET_FILE); plain http:// only to loopback unless
+    --insecure. Exits 1 unless the campaign ends active.
 
     Example: cxpreview run examples/preview.toml
     """
-    engine = Engine(open_journal(ctx), open_gateway(ctx))
-    campaign = (
-        engine.draft(load_spec(target), run=True) if os.path.isfile(target) else engine.get(target)
+    engine = Engine(
+        open_journal(ctx), open_gateway(ctx), owner=process_owner("run"), is_dead=owner_is_dead
     )
+    if os.path.isfile(target):
+        campaign, drafted = engine.start(load_spec(target))
+        how = "drafted" if drafted else f"carried on ({campaign.state}, live, from this spec)"
+        remote = campaign.spec["campaign_id"]
+        click.echo(f"campaign {campaign.id} {how} for CXone campaign {remote}")
+    else:
+        campaign = engine.get(target)
+    sys.stdout.flush()
     if ctx.obj["log_json"]:  # stderr carries JSON lines only
-        campaign.run()
+        campaign.run(lease_ttl=lease_ttl)
     else:
         with filtering_progress(console(stderr=True)) as progress:
-            campaign.run(progress=progress)
+            campaign.run(progress=progress, lease_ttl=lease_ttl)
     click.echo(summary(campaign.snapshot))
     if campaign.state != "active":
         ctx.exit(EXIT_CAMPAIGN)
+
+
+@cli.command("plan")
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.pass_context
+@errors_to_exit_codes
+def plan_cmd(ctx: click.Context, target: str, as_json: bool) -> None:
+    """Read CXone and show, field by field, what activating would change, and the If-Match
+    it would send. Changes nothing, here or in CXone.
+
+    TARGET is a spec file or a campaign id. An empty plan means CXone already holds this
+    configuration: an activation would record that and send no PUT.
+
+    Example: cxpreview plan examples/preview.toml --json
+    """
+    if os.path.isfile(target):
+        plan = Engine(InMemoryJournal(), open_gateway(ctx)).plan_spec(load_spec(target))
+    else:
+        plan = Engine(open_journal(ctx), open_gateway(ctx)).plan(target)
+    if as_json:
+        print_json({**to_plain(plan), "empty": plan.empty, "stale": plan.stale})
+    else:
+        console().print(plan_view(plan))
 
 
 @cli.command("supervise")
@@ -206,8 +252,8 @@ def run_cmd(ctx: click.Context, target: str) -> None:
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
 @click.option(
     "--owner",
-    default=lambda: f"{socket.gethostname()}:{os.getpid()}",
-    show_default="host:pid",
+    default=lambda: process_owner("supervise"),
+    show_default="supervise:user@host:pid",
     help="This supervisor's name on its leases.",
 )
 @click.option("--lease-ttl", default=60.0, show_default=True, help="Seconds a lease lasts.")
@@ -236,7 +282,7 @@ def supervise_cmd(
     """
     configure_logs(as_json=ctx.obj["log_json"], level=logging.INFO)
     supervisor = Supervisor(
-        Engine(open_journal(ctx), open_gateway(ctx), actor=owner),
+        Engine(open_journal(ctx), open_gateway(ctx), actor=owner, is_dead=owner_is_dead),
         owner,
         lease_ttl=lease_ttl,
         retry_after=retry_after,

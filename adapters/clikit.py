@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import os
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -12,16 +14,18 @@ from typing import Any, TypeVar
 import click
 
 from adapters.cxone import HttpCXoneGateway, SettingsError
-from engine import CampaignNotFound, EngineError, SpecError
+from engine import CampaignBusy, CampaignClaimed, CampaignNotFound, EngineError, SpecError
 from events import CxpreviewError
 from journal import JournalError, SQLiteJournal, utc_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DB = "cxpreview.db"
-EXIT_CAMPAIGN, EXIT_USAGE, EXIT_JOURNAL = 1, 2, 3
+EXIT_CAMPAIGN, EXIT_USAGE, EXIT_JOURNAL, EXIT_HELD = 1, 2, 3, 4
 EXIT_CODES = (
     "Exit codes: 0 done, 1 a campaign ended failed or conflicted, 2 usage or spec error, "
-    "3 journal problem (missing, damaged, busy, not a journal)."
+    "3 journal problem (missing, damaged, busy, behind, not a journal), 4 held elsewhere "
+    "(another process works on the campaign, or another live campaign claims its CXone "
+    "campaign)."
 )
 
 
@@ -40,10 +44,53 @@ def errors_to_exit_codes(fn: F) -> F:
             usage = SpecError | CampaignNotFound | SettingsError
             if isinstance(exc, EngineError) and not isinstance(exc, usage):
                 code = EXIT_CAMPAIGN
+            if isinstance(exc, CampaignBusy | CampaignClaimed):
+                code = EXIT_HELD
             click.echo(f"error: {exc}", err=True)
             ctx.exit(code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def process_owner(role: str) -> str:
+    """Who this process is on leases and in the journal: ``role:user@host:pid:pidns`` (the
+    PID namespace tells processes of two containers with one hostname apart)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid
+        user = str(os.getuid())
+    return f"{role}:{user}@{socket.gethostname()}:{os.getpid()}:{_pid_namespace()}"
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid").removeprefix("pid:[").removesuffix("]")
+    except OSError:
+        return ""
+
+
+def owner_is_dead(owner: str) -> bool:
+    """Whether a lease's owner is a process of this machine (same host, same PID namespace)
+    that no longer runs. Anything else, or any doubt, is taken as alive: its lease then runs
+    out by itself. A reused pid only makes a dead holder look alive, never the reverse."""
+    head, sep, rest = owner.rpartition("@")
+    parts = rest.split(":")
+    if not sep or not head or len(parts) != 3 or not parts[1].isdigit():
+        return False
+    host, pid, namespace = parts[0], int(parts[1]), parts[2]
+    if host != socket.gethostname() or not namespace or namespace != _pid_namespace():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, owned by someone else
+        return False
+    try:  # killed but not yet reaped by its parent: it runs no more
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError, UnicodeDecodeError):
+        return False
 
 
 def open_journal(ctx: click.Context) -> SQLiteJournal:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import IO
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,10 +19,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
-from engine import CampaignState
+from engine import CampaignState, Plan
 from engine.aggregate import steps
 from engine.metrics import Metrics
+from events import canonical_json
 from journal import StoredEvent, parse_utc_text
 
 WIDTH_WHEN_PIPED = 160
@@ -73,6 +75,33 @@ def status_table(rows: Sequence[tuple[CampaignState, StoredEvent]], now: datetim
             end_section=False,
         )
     return table
+
+
+def plan_view(plan: Plan) -> Group:
+    """What an activation would change, field by field: CXone's value now and ours."""
+    who = f"campaign {plan.campaign_id}" if plan.campaign_id else "a campaign from this spec"
+    head = Text(
+        f"{who} -> CXone campaign {plan.remote_id}: CXone is at version {plan.remote_version}; "
+        f"the PUT would send If-Match: {plan.if_match}"
+    )
+    if plan.empty:
+        return Group(
+            head, Text("no change: CXone holds this configuration already; nothing would be sent")
+        )
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in ("field", "CXone now", "ours"):
+        table.add_column(column, overflow="fold")
+    for change in plan.changes:
+        table.add_row(change.path, canonical_json(change.theirs), canonical_json(change.ours))
+    parts: list[Text | Table] = [head, table, Text(f"{len(plan.changes)} field(s) would change")]
+    if plan.stale:
+        parts.append(
+            Text(
+                f"CXone moved on since version {plan.if_match}: the PUT would be answered 412, "
+                "and the campaign rebased on CXone's version"
+            )
+        )
+    return Group(*parts)
 
 
 def timeline(history: Sequence[StoredEvent]) -> Table:
@@ -138,10 +167,7 @@ def summary(state: CampaignState) -> str:
     if state.eligible is not None:
         lines.append(f"  eligible contacts: {state.eligible:,} (set {state.eligible_digest})")
     if state.active_version is not None:
-        lines.append(
-            f"  CXone version: {state.active_version} (activated with If-Match on "
-            f"{state.active_version - 1})"
-        )
+        lines.append(f"  CXone version: {state.active_version}, holding our configuration")
     if state.webhook_id:
         lines.append(f"  launch webhook: {state.webhook_id}")
     if state.pending:

@@ -9,6 +9,8 @@ from engine.engine import Engine, random_ids
 from engine.errors import (
     AuthError,
     BadResponse,
+    CampaignBusy,
+    CampaignClaimed,
     CampaignNotFound,
     EngineError,
     IllegalEvent,
@@ -22,7 +24,9 @@ from engine.errors import (
 )
 from engine.fakes import FakeCXoneGateway
 from engine.handle import Campaign
+from engine.leasing import LeaseHolder
 from engine.machine import allowed, mermaid
+from engine.plan import Plan
 from engine.ports import Contact, CXoneGateway, RemoteCampaign, WebhookRef
 from engine.replay import Replay, replay_all
 from engine.spec import CampaignSpec, load_spec, parse_spec
@@ -33,6 +37,8 @@ __all__ = [
     "BadResponse",
     "CXoneGateway",
     "Campaign",
+    "CampaignBusy",
+    "CampaignClaimed",
     "CampaignNotFound",
     "CampaignSpec",
     "CampaignState",
@@ -43,7 +49,9 @@ __all__ = [
     "FakeCXoneGateway",
     "IllegalEvent",
     "InvalidTransition",
+    "LeaseHolder",
     "PendingStep",
+    "Plan",
     "RemoteCampaign",
     "RemoteConflict",
     "RemoteError",

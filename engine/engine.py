@@ -84,6 +84,7 @@ class Engine:
         ids: Callable[[], str] = random_ids,
         actor: str = "cxpreview",
         owner: str | None = None,
+        is_dead: Callable[[str], bool] | None = None,
     ) -> None:
         self.journal = journal
         self._gateway = gateway
@@ -93,6 +94,8 @@ class Engine:
         # The name its runs take leases under: one per engine, so a run that stopped on an
         # error can be started again at once from the same session.
         self.owner = owner or f"{actor}:{secrets.token_hex(4)}"
+        # Whether a lease's owner is certainly gone (its lease may be taken over at once).
+        self.is_dead = is_dead
         self.extra_meta: dict[str, Any] = {}
         self.before_append: Callable[[], None] | None = None
 
@@ -452,13 +455,15 @@ class Engine:
 
         Works under the campaign's lease (as ``owner``, by default the engine's own), as a
         supervisor does (``CampaignBusy`` when another process holds it): renewed while calls
-        are in flight, its owner and fence in every event's meta. First journals that a run was asked for, so that a supervisor finishes
-        it if this process dies. Settles an unfinished step first (``recover``), rebases a
-        conflict automatically up to ``max_conflict_retries`` times, and stops at the first
-        step that does not move the campaign forward, returning the state there.
+        are in flight, its owner and fence in every event's meta. First journals that a run
+        was asked for, so that a supervisor finishes it if this process dies. Settles an
+        unfinished step first (``recover``), rebases a conflict automatically up to
+        ``max_conflict_retries`` times, and stops at the first step that does not move the
+        campaign forward, returning the state there.
         """
         owner = owner or self.owner
-        with LeaseHolder(self.journal, campaign_id, owner, lease_ttl) as held:
+        holder = LeaseHolder(self.journal, campaign_id, owner, lease_ttl, is_dead=self.is_dead)
+        with holder as held:
             engine = self.bound(held.check, lease_owner=owner, fence=held.fence)
             s = engine.load(campaign_id)
             unfinished = s.state in ("draft", "validated", "filtered", "conflicted") or (

@@ -14,6 +14,7 @@ from engine.aggregate import CampaignState
 if TYPE_CHECKING:
     from engine.contacts import Progress
     from engine.engine import Engine
+    from engine.plan import Plan
     from engine.spec import CampaignSpec
     from journal import StoredEvent
 
@@ -109,7 +110,11 @@ class Campaign:
         self.snapshot = self._engine.cancel(self.id, reason)
         return self
 
-    def run(self, progress: Progress | None = None) -> Campaign:
-        """As far as it will go."""
-        self.snapshot = self._engine.run(self.id, progress)
+    def run(self, progress: Progress | None = None, *, lease_ttl: float = 60.0) -> Campaign:
+        """As far as it will go, under the campaign's lease."""
+        self.snapshot = self._engine.run(self.id, progress, lease_ttl=lease_ttl)
         return self
+
+    def plan(self) -> Plan:
+        """What activating would change in CXone now, field by field (reads CXone only)."""
+        return self._engine.plan(self.id)

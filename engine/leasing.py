@@ -5,7 +5,9 @@ heartbeat thread every third of its life, so it stays held while a call to CXone
 (a slow PUT does not let another process take the campaign over), and checked again before
 every journal write: a process that was stopped past its lease (SIGSTOP, a long GC pause, a
 suspended VM) and taken over finds its fence moved on and writes nothing more (``LeaseLost``).
-The heartbeat stops with the process, so a dead or frozen holder's lease runs out by itself.
+The heartbeat stops with the process, so a dead or frozen holder's lease runs out by itself;
+a holder that is certainly dead (``is_dead``: the CLI knows a process of this machine that no
+longer runs) is taken over at once.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class LeaseHolder:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         heartbeat: bool = True,
+        is_dead: Callable[[str], bool] | None = None,
     ) -> None:
         self._journal = journal
         self.campaign_id = campaign_id
@@ -52,6 +55,7 @@ class LeaseHolder:
         self.ttl = ttl
         self._monotonic = monotonic
         self._heartbeat = heartbeat
+        self._is_dead = is_dead
         self._mutex = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -60,8 +64,22 @@ class LeaseHolder:
         self._renewed = 0.0
 
     def acquire(self) -> Lease | None:
-        """Take the lease if it is free (None when another process holds it)."""
-        lease = self._journal.acquire_lease(lease_name(self.campaign_id), self.owner, self.ttl)
+        """Take the lease if it is free, or its holder is known to be dead (None when another
+        process holds it)."""
+        name = lease_name(self.campaign_id)
+        lease = self._journal.acquire_lease(name, self.owner, self.ttl)
+        if lease is None and self._is_dead is not None:
+            current = self._journal.current_lease(name)
+            if current is not None and self._is_dead(current.owner):
+                lease = self._journal.acquire_lease(name, self.owner, self.ttl, current.owner)
+                if lease is not None:
+                    log.info(
+                        "%s took campaign %s over from %s, which is no longer running",
+                        self.owner,
+                        self.campaign_id,
+                        current.owner,
+                        extra={"campaign_id": self.campaign_id, "decision": "takeover"},
+                    )
         if lease is None:
             return None
         self.lease, self._renewed = lease, self._monotonic()

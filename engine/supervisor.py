@@ -92,7 +92,12 @@ class Supervisor:
     def finish(self, campaign_id: str) -> Decision:
         """Lease, recover and carry on one campaign; release the lease whatever happens."""
         held = LeaseHolder(
-            self.engine.journal, campaign_id, self.owner, self.lease_ttl, monotonic=self._monotonic
+            self.engine.journal,
+            campaign_id,
+            self.owner,
+            self.lease_ttl,
+            monotonic=self._monotonic,
+            is_dead=self.engine.is_dead,
         )
         if held.acquire() is None:
             return Decision(campaign_id, "?", "?", "skipped: another process holds it")

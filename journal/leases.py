@@ -38,15 +38,22 @@ class LeaseBook:
         self._transaction = transaction
         self._clock = clock
 
-    def acquire(self, name: str, owner: str, ttl: float) -> Lease | None:
-        """Take ``name`` if it is free, expired or already ``owner``'s; the fence grows."""
+    def acquire(
+        self, name: str, owner: str, ttl: float, replace: str | None = None
+    ) -> Lease | None:
+        """Take ``name`` if it is free, expired, already ``owner``'s, or held by ``replace``
+        (a holder known to be dead); the fence grows."""
         span = check_ttl(ttl)
         now = self._clock.now()
         with self._transaction("acquire_lease") as conn:
             row = conn.execute(
                 "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (name,)
             ).fetchone()
-            if row is not None and is_held(row[0], row[2], utc_text(now)) and row[0] != owner:
+            if (
+                row is not None
+                and is_held(row[0], row[2], utc_text(now))
+                and row[0] not in (owner, replace)
+            ):
                 return None
             lease = Lease(name, owner, (row[1] if row else 0) + 1, utc_text(now + span))
             conn.execute(

@@ -213,13 +213,15 @@ class InMemoryJournal:
                 raise BlobNotFound(f"no blob {digest} in memory")
             return self._blobs[digest]
 
-    def acquire_lease(self, name: str, owner: str, ttl: float) -> Lease | None:
-        """Take ``name`` if it is free, expired or already ``owner``'s; the fence grows."""
+    def acquire_lease(
+        self, name: str, owner: str, ttl: float, replace: str | None = None
+    ) -> Lease | None:
+        """Take ``name`` if it is free, expired, already ``owner``'s or held by ``replace``."""
         span = check_ttl(ttl)
         now = self.clock.now()
         with self._lock:
             held_by, fence, expires = self._leases.get(name, (None, 0, ""))
-            if is_held(held_by, expires, utc_text(now)) and held_by != owner:
+            if is_held(held_by, expires, utc_text(now)) and held_by not in (owner, replace):
                 return None
             lease = Lease(name, owner, fence + 1, utc_text(now + span))
             self._leases[name] = (owner, lease.fence, lease.expires_at)

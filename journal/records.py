@@ -339,8 +339,11 @@ class Journal(Protocol):
         """The blob stored under ``digest``; ``BlobNotFound`` when there is none."""
         ...
 
-    def acquire_lease(self, name: str, owner: str, ttl: float) -> Lease | None:
-        """Take ``name`` for ``ttl`` seconds if it is free or expired; ``None`` when held."""
+    def acquire_lease(
+        self, name: str, owner: str, ttl: float, replace: str | None = None
+    ) -> Lease | None:
+        """Take ``name`` for ``ttl`` seconds if it is free, expired or held by ``replace`` (a
+        holder known to be dead); ``None`` when held by someone else."""
         ...
 
     def renew_lease(self, lease: Lease, ttl: float) -> Lease:

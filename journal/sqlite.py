@@ -373,9 +373,12 @@ class SQLiteJournal:
 
     # --- leases -------------------------------------------------------------------------
 
-    def acquire_lease(self, name: str, owner: str, ttl: float) -> Lease | None:
-        """Take ``name`` for ``ttl`` seconds if free or expired (the fence grows); else None."""
-        return self._leases.acquire(name, owner, ttl)
+    def acquire_lease(
+        self, name: str, owner: str, ttl: float, replace: str | None = None
+    ) -> Lease | None:
+        """Take ``name`` for ``ttl`` seconds if free, expired or held by ``replace`` (a holder
+        known to be dead); the fence grows. None when someone else holds it."""
+        return self._leases.acquire(name, owner, ttl, replace)
 
     def renew_lease(self, lease: Lease, ttl: float) -> Lease:
         """Extend ``lease`` by ``ttl`` from now; ``LeaseLost`` if its fence has moved on."""

@@ -80,7 +80,8 @@ def spec_file_for(folder: Path, remote_id: str) -> Path:
 def gateway() -> FakeCXoneGateway:
     return FakeCXoneGateway(
         campaigns=[
-            RemoteCampaign(f"cmp-{n}", 4, "inactive", {"name": "before"}) for n in (1001, 1002, 1003)
+            RemoteCampaign(f"cmp-{n}", 4, "inactive", {"name": "before"})
+            for n in (1001, 1002, 1003)
         ],
         contacts=make_contacts(100),
         suppressed=["+14155550003", "1 (415) 555-0005"],

@@ -75,4 +75,5 @@ def test_the_cli_runs_over_https_with_ca_file(
         env=env,
     )
     assert done.exit_code == 0, done.stderr
-    assert ": active (v10)" in done.stdout
+    assert "carried on (draft, live, from this spec)" in done.stdout  # the refused run's campaign
+    assert ": active (v" in done.stdout

@@ -250,8 +250,9 @@ def test_sigterm_lets_the_supervisor_finish_its_step_and_release_its_lease(
     assert supervisor.returncode == 0, rest
     with SQLiteJournal(db) as journal:
         assert verify(journal).ok
-        for campaign_id, _ in journal.streams():
-            assert journal.current_lease(f"campaign:{campaign_id}") is None
+        for campaign_id, _ in journal.streams():  # the dead runs' leases it did not reach stay
+            lease = journal.current_lease(f"campaign:{campaign_id}")
+            assert lease is None or lease.owner.startswith("run:"), "its own are released"
         states = [fold(c, journal.read_events(c)) for c, _ in journal.streams()]
     finished_step = [s for s in states if s.pending is None]
     assert finished_step, "the step in hand was finished, its outcome written"
