@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
 import click
 
@@ -43,6 +44,7 @@ from adapters.report import (
 )
 from adapters.simulator import Dataset, FaultPlan, Simulator, SimulatorServer
 from engine import (
+    CampaignState,
     Engine,
     SpecError,
     Supervisor,
@@ -205,21 +207,25 @@ def run_cmd(ctx: click.Context, target: str, lease_ttl: float) -> None:
     engine = Engine(
         open_journal(ctx), open_gateway(ctx), owner=process_owner("run"), is_dead=owner_is_dead
     )
-    if os.path.isfile(target):
-        campaign, drafted = engine.start(load_spec(target))
-        how = "drafted" if drafted else f"carried on ({campaign.state}, live, from this spec)"
-        remote = campaign.spec["campaign_id"]
-        click.echo(f"campaign {campaign.id} {how} for CXone campaign {remote}")
-    else:
-        campaign = engine.get(target)
-    sys.stdout.flush()
+
+    def announce(state: CampaignState, drafted: bool) -> None:
+        how = "drafted" if drafted else f"carried on ({state.state}, live, from this spec)"
+        click.echo(f"campaign {state.id} {how} for CXone campaign {state.spec['campaign_id']}")
+        sys.stdout.flush()
+
+    def run(progress: Callable[[int], None] | None) -> CampaignState:
+        if os.path.isfile(target):
+            spec = load_spec(target)
+            return engine.run_spec(spec, progress, announce=announce, lease_ttl=lease_ttl)
+        return engine.run(target, progress, lease_ttl=lease_ttl)
+
     if ctx.obj["log_json"]:  # stderr carries JSON lines only
-        campaign.run(lease_ttl=lease_ttl)
+        state = run(None)
     else:
         with filtering_progress(console(stderr=True)) as progress:
-            campaign.run(progress=progress, lease_ttl=lease_ttl)
-    click.echo(summary(campaign.snapshot))
-    if campaign.state != "active":
+            state = run(progress)
+    click.echo(summary(state))
+    if state.state != "active":
         ctx.exit(EXIT_CAMPAIGN)
 
 

@@ -16,7 +16,7 @@ import click
 from adapters.cxone import HttpCXoneGateway, SettingsError
 from engine import CampaignBusy, CampaignClaimed, CampaignNotFound, EngineError, SpecError
 from events import CxpreviewError
-from journal import JournalError, SQLiteJournal, utc_text
+from journal import JournalError, LeaseLost, SQLiteJournal, utc_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DB = "cxpreview.db"
@@ -44,7 +44,7 @@ def errors_to_exit_codes(fn: F) -> F:
             usage = SpecError | CampaignNotFound | SettingsError
             if isinstance(exc, EngineError) and not isinstance(exc, usage):
                 code = EXIT_CAMPAIGN
-            if isinstance(exc, CampaignBusy | CampaignClaimed):
+            if isinstance(exc, CampaignBusy | CampaignClaimed | LeaseLost):
                 code = EXIT_HELD
             click.echo(f"error: {exc}", err=True)
             ctx.exit(code)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import copy
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from engine import machine
@@ -189,7 +190,12 @@ class Engine:
     # --- commands -----------------------------------------------------------------------
 
     def draft(
-        self, spec: CampaignSpec, *, command_id: str | None = None, run: bool = False
+        self,
+        spec: CampaignSpec,
+        *,
+        command_id: str | None = None,
+        run: bool = False,
+        campaign_id: str | None = None,
     ) -> Campaign:
         """Create a campaign from ``spec`` (already checked whole by the spec loader).
 
@@ -198,27 +204,48 @@ class Engine:
         """
         if not isinstance(spec, CampaignSpec):
             raise TypeError("draft takes a CampaignSpec: use load_spec(path) or parse_spec(text)")
-        campaign_id = self.ids()
+        campaign_id = campaign_id or self.ids()
         events: list[Event] = [CampaignDrafted(spec.to_dict())]
         if run:
             events.append(RunRequested())
         start = CampaignState(campaign_id, 0, "", "", {})
         return Campaign(self, self._append(start, events, command_id or self.ids()))
 
-    def start(self, spec: CampaignSpec) -> tuple[Campaign, bool]:
-        """The campaign that takes ``spec`` to active, and whether it was drafted just now.
+    def run_spec(
+        self,
+        spec: CampaignSpec,
+        progress: Progress | None = None,
+        *,
+        announce: Callable[[CampaignState, bool], None] | None = None,
+        owner: str | None = None,
+        lease_ttl: float = 60.0,
+    ) -> CampaignState:
+        """Draft a campaign from ``spec`` and run it, or carry on the live one that has it.
 
         At most one live campaign writes to a CXone campaign: when one holds it already and
-        was drafted from this very spec, that one is carried on (a run started again after an
+        was drafted from this very spec, that one is run (a run started again after an
         interruption); with another spec, ``CampaignClaimed`` names it and how to settle it.
+        The new campaign's lease is taken before its draft is written, so no supervisor can
+        pick the run's own campaign up. ``announce(state, drafted)`` is called before
+        anything is sent to CXone (the CLI prints the campaign's id there).
         """
-        try:
-            return self.draft(spec, run=True), True
-        except CampaignClaimed as exc:
-            holder = self.load(exc.holder)
-            if exc.superseded or content_digest(holder.spec) != content_digest(spec.to_dict()):
-                raise
-            return Campaign(self, holder), False
+        owner = owner or self.owner
+        campaign_id = self.ids()
+        with self._leased(campaign_id, owner, lease_ttl) as engine:
+            try:
+                s = engine.draft(spec, run=True, campaign_id=campaign_id).snapshot
+            except CampaignClaimed as exc:
+                holder = self.load(exc.holder)
+                same = content_digest(holder.spec) == content_digest(spec.to_dict())
+                if exc.superseded or not same:
+                    raise
+            else:
+                if announce is not None:
+                    announce(s, True)
+                return engine.advance(campaign_id, progress)
+        if announce is not None:
+            announce(holder, False)
+        return self.run(holder.id, progress, owner=owner, lease_ttl=lease_ttl)
 
     def revise(self, campaign_id: str, spec: CampaignSpec, reason: str = "") -> CampaignState:
         """Replace the spec; the campaign is a draft again and must be validated anew."""
@@ -461,10 +488,7 @@ class Engine:
         ``max_conflict_retries`` times, and stops at the first step that does not move the
         campaign forward, returning the state there.
         """
-        owner = owner or self.owner
-        holder = LeaseHolder(self.journal, campaign_id, owner, lease_ttl, is_dead=self.is_dead)
-        with holder as held:
-            engine = self.bound(held.check, lease_owner=owner, fence=held.fence)
+        with self._leased(campaign_id, owner or self.owner, lease_ttl) as engine:
             s = engine.load(campaign_id)
             unfinished = s.state in ("draft", "validated", "filtered", "conflicted") or (
                 s.state == "active" and s.webhook_id is None
@@ -472,6 +496,13 @@ class Engine:
             if not s.wants_active and unfinished and s.pending is None:
                 s = engine._append(s, [RunRequested()], self.ids())
             return engine.advance(campaign_id, progress)
+
+    @contextmanager
+    def _leased(self, campaign_id: str, owner: str, ttl: float) -> Iterator[Engine]:
+        """This engine under the campaign's lease: checked before every write, owner and
+        fence in every event's meta; released at the end."""
+        with LeaseHolder(self.journal, campaign_id, owner, ttl, is_dead=self.is_dead) as held:
+            yield self.bound(held.check, lease_owner=owner, fence=held.fence)
 
     def advance(
         self,

@@ -24,7 +24,7 @@ from engine.engine import Engine
 from engine.errors import CampaignClaimed, EngineError
 from engine.leasing import LeaseHolder
 from engine.replay import replay_all
-from journal import JournalError, parse_utc_text
+from journal import JournalBehind, JournalError, parse_utc_text
 
 log = logging.getLogger("cxpreview.supervisor")
 
@@ -75,7 +75,10 @@ class Supervisor:
         return [cid for cid, s in replay_all(self.engine.journal).items() if needs_finishing(s)]
 
     def run_once(self) -> list[Decision]:
-        """One pass over every campaign that needs finishing (until ``stop`` is set)."""
+        """One pass over every campaign that needs finishing (until ``stop`` is set);
+        ``JournalBehind`` on a journal that lost events this machine saw."""
+        if self.engine.journal.behind is not None:
+            raise JournalBehind(self.engine.journal.behind)
         decisions = []
         for campaign_id in self.candidates():
             if self.stop.is_set():

@@ -9,6 +9,7 @@ raw connection; sqlite-utils creates the schema (and opens the file for people, 
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -77,14 +78,14 @@ class SQLiteJournal:
         self.path = str(path)
         self.clock = clock or SystemClock()
         self._lock = threading.RLock()
-        existed = self.path != ":memory:" and Path(self.path).exists()
+        created = self.path != ":memory:" and _create(self.path)
         self._conn = _connect(self.path, busy_timeout)
         try:
             check_and_migrate(self._conn, self.path)
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute(f"PRAGMA synchronous = {_checked_sync(synchronous)}")
             self._mark = HeadMark(self.path) if head_mark and self.path != ":memory:" else None
-            self.behind = self._check_mark(existed)
+            self.behind = self._check_mark(created)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise self._translated(exc, "open") from exc
@@ -93,11 +94,11 @@ class SQLiteJournal:
             raise
         self._leases = LeaseBook(self._transaction, self.clock)
 
-    def _check_mark(self, existed: bool) -> str | None:
+    def _check_mark(self, created: bool) -> str | None:
         """Whether the file ends before the head this machine last saw in it (then: why)."""
         if self._mark is None:
             return None
-        if not existed:
+        if created:
             self._mark.forget()  # a new journal at this path: the old one's mark means nothing
             return None
         seen = self._mark.read()
@@ -378,6 +379,8 @@ class SQLiteJournal:
     ) -> Lease | None:
         """Take ``name`` for ``ttl`` seconds if free, expired or held by ``replace`` (a holder
         known to be dead); the fence grows. None when someone else holds it."""
+        if self.behind is not None:  # no one works on a journal that went back
+            raise JournalBehind(self.behind)
         return self._leases.acquire(name, owner, ttl, replace)
 
     def renew_lease(self, lease: Lease, ttl: float) -> Lease:
@@ -509,6 +512,36 @@ def _hold(
         )
 
 
+def _create(path: str) -> bool:
+    """Create the journal at ``path`` whole, if there is none: its schema is written to a
+    private temporary file beside it, which is then linked into place, so no process ever
+    sees a journal file half made (an empty file is refused as damaged). True if this call
+    created it; false if it existed (or another process created it meanwhile)."""
+    target = Path(path)
+    if target.exists() or target.is_symlink():
+        return False
+    if not target.parent.is_dir():
+        raise JournalError(f"cannot create a journal at {path}: no directory {target.parent}")
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    try:
+        # Owner-only from the start: journals hold campaign data.
+        os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        conn = sqlite3.connect(temp, isolation_level=None)
+        try:
+            check_and_migrate(conn, path)
+        finally:
+            conn.close()
+        try:
+            os.link(temp, target)
+        except FileExistsError:
+            return False
+        return True
+    except OSError as exc:
+        raise JournalError(f"cannot create a journal at {path}: {exc.strerror or exc}") from exc
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:
     if path != ":memory:":
         target = Path(path)
@@ -519,11 +552,6 @@ def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:
                 f"{path} is an empty file (0 bytes), not a journal: a journal is never empty "
                 "once created. If it was cut short, restore it; otherwise remove it"
             )
-        if not target.parent.is_dir():
-            raise JournalError(f"cannot create a journal at {path}: no directory {target.parent}")
-        if not target.exists():
-            # Created owner-only before SQLite opens it: journals hold campaign data.
-            os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o600))
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
     )

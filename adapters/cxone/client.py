@@ -60,6 +60,16 @@ class _Request(NamedTuple):
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+def _seconds(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 3600:
+        raise SettingsError(f"{name} must be a number of seconds above 0 and below 3600")
+    return value
+
+
 class HttpCXoneGateway:
     """CXone over HTTP with OAuth2 client credentials, retries and pagination."""
 
@@ -89,11 +99,13 @@ class HttpCXoneGateway:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **options: Any) -> HttpCXoneGateway:
         """From ``CXONE_BASE_URL``, ``CXONE_CLIENT_ID`` and ``CXONE_CLIENT_SECRET`` (or
-        ``CXONE_CLIENT_SECRET_FILE``), and ``CXONE_CA_FILE`` if set, in ``environ`` or the
-        process's environment."""
+        ``CXONE_CLIENT_SECRET_FILE``), and ``CXONE_CA_FILE`` and ``CXONE_TIMEOUT`` (seconds to
+        wait for a reply, 15 by default) if set, in ``environ`` or the process's environment."""
         env = os.environ if environ is None else environ
         if env.get("CXONE_CA_FILE"):
             options.setdefault("ca_file", env["CXONE_CA_FILE"])
+        if env.get("CXONE_TIMEOUT"):
+            options.setdefault("timeout", _seconds(env["CXONE_TIMEOUT"], "CXONE_TIMEOUT"))
         return cls(Credentials.from_env(environ), **options)
 
     def __repr__(self) -> str:

@@ -232,6 +232,11 @@ class Simulator:
         """Faults first, then the bearer token, then the handler (whose reply chaos spoils)."""
 
         async def guarded(request: Request) -> Response:
+            # Like a real server, finish what was asked even when the client stops waiting
+            # (its timeout, or its process killed): the body is read as it arrives, before any
+            # latency, so a slow PUT still lands after its client has gone.
+            if request.method in ("POST", "PUT"):
+                await request.body()
             fault = self.faults.take(route)
             if fault is not None and fault.kind != "chaos":
                 early = await self._misbehave(request, route, fault)
