@@ -16,6 +16,7 @@ from events import (
 )
 from journal import (
     BlobNotFound,
+    ClaimRefused,
     CommandConflict,
     ConcurrencyError,
     InMemoryJournal,
@@ -305,3 +306,72 @@ def test_a_damaged_export_imports_nothing(any_journal: Journal, edit: Any, messa
     with pytest.raises(JournalCorrupt, match=message):
         any_journal.import_rows(read_jsonl(edit(lines)))
     assert any_journal.last_seq() == 0
+
+
+# --- claims: one live stream per named outside resource ------------------------------------
+
+
+def test_a_claim_is_taken_with_the_append_and_refuses_a_second_stream(any_journal: Journal) -> None:
+    any_journal.append("a", [drafted()], 0, claim="cxone:1", fresh_claim=True)
+    assert any_journal.claim_holder("cxone:1") == ("a", True)
+    with pytest.raises(ClaimRefused) as refused:
+        any_journal.append("b", [drafted()], 0, claim="cxone:1", fresh_claim=True)
+    assert (refused.value.holder, refused.value.superseded) == ("a", False)
+    assert any_journal.read_stream("b") == [], "a refused claim writes nothing"
+    assert any_journal.last_seq() == 1
+    any_journal.append("a", [ValidationRequested("s")], 1, claim="cxone:1")  # kept
+    any_journal.hold_claim("cxone:1", "a")
+
+
+def test_a_released_claim_passes_only_forward(any_journal: Journal) -> None:
+    # "old" began first but never held it (a journal written before claims existed).
+    any_journal.append("old", [drafted()], 0)
+    any_journal.append("new", [drafted()], 0, claim="cxone:1", fresh_claim=True)
+    with pytest.raises(ClaimRefused, match="held by new"):
+        any_journal.hold_claim("cxone:1", "old")
+    any_journal.append("new", [CampaignCancelled()], 1, release="cxone:1")
+    assert any_journal.claim_holder("cxone:1") == ("new", False)
+    with pytest.raises(ClaimRefused) as refused:  # the newer one held it since: superseded
+        any_journal.append("old", [ValidationRequested("s")], 1, claim="cxone:1")
+    assert (refused.value.holder, refused.value.superseded) == ("new", True)
+    assert any_journal.stream_version("old") == 1
+    # A stream begun after the last holder takes the released claim; one pointed at it anew
+    # (a revise) may too.
+    any_journal.append("later", [drafted()], 0, claim="cxone:1", fresh_claim=True)
+    assert any_journal.claim_holder("cxone:1") == ("later", True)
+    any_journal.append("later", [CampaignCancelled()], 1, release="cxone:1")
+    any_journal.append("old", [ValidationRequested("s")], 1, claim="cxone:1", fresh_claim=True)
+    assert any_journal.claim_holder("cxone:1") == ("old", True)
+
+
+def test_one_append_moves_a_stream_from_one_claim_to_another(any_journal: Journal) -> None:
+    any_journal.append("a", [drafted()], 0, claim="cxone:1", fresh_claim=True)
+    any_journal.append(
+        "a", [ValidationRequested("s")], 1, claim="cxone:2", release="cxone:1", fresh_claim=True
+    )
+    assert any_journal.claim_holder("cxone:1") == ("a", False)
+    assert any_journal.claim_holder("cxone:2") == ("a", True)
+    any_journal.append("b", [drafted()], 0, claim="cxone:1", fresh_claim=True)
+
+
+def test_a_claim_refused_inside_a_failing_append_changes_no_claim(any_journal: Journal) -> None:
+    any_journal.append("a", [drafted()], 0, claim="cxone:1", fresh_claim=True)
+    any_journal.append("b", [drafted()], 0, claim="cxone:2", fresh_claim=True)
+    with pytest.raises(ClaimRefused):  # b would give 2 up and take 1: neither happens
+        any_journal.append("b", [ValidationRequested("s")], 1, claim="cxone:1", release="cxone:2")
+    assert any_journal.claim_holder("cxone:2") == ("b", True)
+    assert any_journal.stream_version("b") == 1
+
+
+def test_a_dead_holders_lease_is_taken_over_only_when_named(
+    any_journal: Journal, clock: ManualClock
+) -> None:
+    held = any_journal.acquire_lease("campaign:x", "run:dead", ttl=60)
+    assert held is not None
+    assert any_journal.acquire_lease("campaign:x", "sup", ttl=60) is None
+    assert any_journal.acquire_lease("campaign:x", "sup", ttl=60, replace="run:other") is None
+    taken = any_journal.acquire_lease("campaign:x", "sup", ttl=60, replace="run:dead")
+    assert taken is not None
+    assert taken.fence == held.fence + 1
+    with pytest.raises(LeaseLost):
+        any_journal.renew_lease(held, 60)

@@ -97,3 +97,73 @@ def test_three_supervisors_fifty_campaigns(tmp_path: Path) -> None:
     assert all(isinstance(e.meta["fence"], int) for e in under_lease)
     assert len(under_lease) == 50 - owners["crashed-run"]
     print("finished per supervisor:", Counter(e.meta["lease_owner"] for e in under_lease))
+
+
+def test_three_supervisors_whose_puts_outlive_their_leases(tmp_path: Path) -> None:
+    """Every PUT takes three times as long as a lease lives: the leases are kept alive while
+    the PUTs are in flight, so no supervisor takes a campaign another is writing to."""
+    sim = Simulator(Dataset(seed=9, contacts=200, suppressions=20))
+    db = tmp_path / "j.db"
+    spec = load_spec(EXAMPLE_SPEC)
+    count = 12
+    with SimulatorServer(sim) as server:
+        credentials = Credentials(server.base_url, "cxpreview", Secret("simulated-secret"))
+        with HttpCXoneGateway(credentials) as gateway, SQLiteJournal(db) as journal:
+            engine = Engine(journal, gateway, actor="crashed-run")
+            for n in range(count):
+                sim.add_campaign(f"cmp-s{n}", version=4)
+                interrupt(
+                    engine,
+                    attrs.evolve(
+                        spec,
+                        campaign_id=f"cmp-s{n}",
+                        webhook=attrs.evolve(spec.webhook, name=f"slow-{n}"),
+                        constraints=attrs.evolve(spec.constraints, max_concurrent_previews=999),
+                    ),
+                    "after-activation-intent",
+                )
+        sim.faults.add("put_campaign", "latency", seconds=1.5, times=10 * count)
+        env = {
+            **os.environ,
+            "CXONE_BASE_URL": server.base_url,
+            "CXONE_CLIENT_ID": "cxpreview",
+            "CXONE_CLIENT_SECRET": "simulated-secret",
+        }
+        supervisors = [
+            subprocess.Popen(
+                [
+                    CXPREVIEW,
+                    "--db",
+                    str(db),
+                    "supervise",
+                    "--once",
+                    "--owner",
+                    f"sup-{k}",
+                    "--lease-ttl",
+                    "0.5",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for k in range(3)
+        ]
+        reports = [s.communicate(timeout=300) for s in supervisors]
+    for s, (_, err) in zip(supervisors, reports, strict=True):
+        assert s.returncode == 0, err
+    finished = Counter(
+        line.split()[0]
+        for out, _ in reports
+        for line in out.splitlines()
+        if line.endswith("-> active  finished")
+    )
+    assert len(finished) == count
+    assert max(finished.values()) == 1
+    for n in range(count):
+        assert len(sim.applied_puts(f"cmp-s{n}")) == 1, n
+    with SQLiteJournal(db) as journal:
+        assert verify(journal).ok
+        succeeded = [e for e in journal.read_all() if e.type == "activation.succeeded"]
+    assert len(succeeded) == count
+    assert {e.event.how for e in succeeded} == {"put"}  # type: ignore[attr-defined]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
 from pathlib import Path
 
 import pytest
 
 from events import CampaignDrafted, ValidationRequested
 from journal import (
+    JournalBehind,
     JournalBusy,
     JournalCorrupt,
     JournalFull,
@@ -236,3 +238,78 @@ def test_two_journals_on_one_file_see_each_others_appends(tmp_path: Path) -> Non
     a.close()
     b.close()
     assert os.path.exists(tmp_path / "j.db")
+
+
+# --- a journal that went backwards --------------------------------------------------------
+
+
+def test_a_journal_behind_what_this_machine_saw_is_refused_for_writing(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with SQLiteJournal(path) as journal:
+        fill(journal, 1)
+    older = path.read_bytes()  # a copy taken here, restored later
+    with SQLiteJournal(path) as journal:
+        fill_more = journal.append("c9", [CampaignDrafted({"name": "n9"})], 0)
+    path.write_bytes(older)
+    marks = Path(os.environ["CXPREVIEW_STATE_DIR"]) / "marks"
+    assert list(marks.glob("*.head")), "the mark lives in the state folder, not by the journal"
+    with SQLiteJournal(path) as journal:
+        assert journal.behind is not None
+        assert f"saw seq {fill_more[0].seq}" in journal.behind
+        assert journal.read_stream("c0"), "reading still works"
+        report = journal.verify()
+        assert not report.ok
+        assert report.problem is not None
+        assert "its newest events were lost" in report.problem
+        with pytest.raises(JournalBehind):
+            journal.append("c9", [CampaignDrafted({"name": "again"})], 0)
+        with pytest.raises(JournalBehind):
+            journal.acquire_lease("campaign:c0", "me", 10)
+        with pytest.raises(JournalBehind):
+            journal.hold_claim("x", "c0")
+        assert journal.last_seq() == 2, "nothing was written"
+    with SQLiteJournal(path, head_mark=False) as journal:  # a machine that never saw it
+        assert journal.verify().ok
+
+
+def test_a_journal_created_anew_at_a_path_forgets_the_old_mark(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with SQLiteJournal(path) as journal:
+        fill(journal, 2)
+    path.unlink()
+    with SQLiteJournal(path) as journal:
+        assert journal.behind is None
+        fill(journal, 1)
+        assert journal.verify().ok
+
+
+def test_an_empty_file_is_not_a_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    path.touch()
+    with pytest.raises(NotAJournal, match="empty file"):
+        SQLiteJournal(path)
+    assert path.stat().st_size == 0, "and it is left as it was"
+
+
+def test_journals_created_at_once_by_two_openers_are_one_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    opened: list[SQLiteJournal] = []
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            opened.append(SQLiteJournal(path))
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    opened[0].append("c", [CampaignDrafted({"name": "n"})], 0)
+    assert all(j.stream_version("c") == 1 for j in opened)
+    for j in opened:
+        j.close()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".new")] == []

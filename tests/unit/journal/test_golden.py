@@ -1,0 +1,91 @@
+"""Journals written by earlier releases stay readable, verifiable and workable: kept forever.
+
+``tests/fixtures/golden/journal-v1.db`` was written by cxpreview 0.1.0 (journal schema 1,
+``activation.requested`` and ``activation.succeeded`` at event schema 1) and is never
+regenerated. Every release must open it (migrating the copy), verify it with the state digests
+that release recorded, decode its events through the upcasters, finish its interrupted
+activation and export it.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import sqlite3
+from pathlib import Path
+
+import httpx
+
+from adapters.cxone import Credentials, HttpCXoneGateway, RetryPolicy, Secret
+from adapters.simulator import Dataset, Simulator
+from adapters.simulator.inprocess import InProcessTransport
+from engine import Engine, Supervisor, fold, verify
+from journal import SQLiteJournal
+from journal.transfer import read_jsonl, write_jsonl
+
+GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
+V1_HEAD = (23, "6987be04e1135101b8369668624b65b96eb3bd6e5b14b3ead164970750b25244")
+
+
+def copy_of_v1(tmp_path: Path) -> Path:
+    path = tmp_path / "golden.db"
+    shutil.copyfile(GOLDEN / "journal-v1.db", path)
+    return path
+
+
+def test_the_v1_journal_is_as_committed() -> None:
+    conn = sqlite3.connect(f"file:{GOLDEN / 'journal-v1.db'}?mode=ro", uri=True)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        head = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    assert tuple(head) == V1_HEAD
+
+
+def test_a_v1_journal_opens_migrates_and_verifies(tmp_path: Path) -> None:
+    path = copy_of_v1(tmp_path)
+    with SQLiteJournal(path) as journal:
+        report = verify(journal)
+        assert report.ok, report
+        assert report.head == V1_HEAD, "migrating changed no event"
+        events = {(h.stream_id, h.version): h.event for h in journal.read_all()}
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
+    conn.close()
+    # Schema 1 payloads, upcast: no plan was recorded then; the one success was the PUT's reply.
+    assert events[("gold1", 7)].plan is None  # type: ignore[attr-defined]
+    assert events[("gold1", 12)].how == "put"  # type: ignore[attr-defined]
+    assert events[("gold1", 12)].reconciled is False  # type: ignore[attr-defined]
+
+
+def test_a_v1_journal_is_resumed_to_active_and_exported(tmp_path: Path) -> None:
+    path = copy_of_v1(tmp_path)
+    sim = Simulator(Dataset(seed=11, contacts=2600, suppressions=400))  # as make_v1.py had it
+    policy = RetryPolicy(deadline=5.0, sleep=lambda _: None, jitter=lambda: 0.5)
+    client = httpx.Client(transport=InProcessTransport(sim.app))
+    credentials = Credentials("https://cxone.test", "cxpreview", Secret("simulated-secret"))
+    with (
+        HttpCXoneGateway(credentials, client=client, policy=policy) as gateway,
+        SQLiteJournal(path) as journal,
+    ):
+        engine = Engine(journal, gateway)
+        assert [c.id for c in engine.campaigns() if c.pending] == ["gold21"]
+        decisions = Supervisor(engine, "sup").run_once()
+        assert [(d.campaign_id, d.after) for d in decisions] == [("gold21", "active")]
+        assert [p["campaign"] for p in sim.applied_puts()] == ["cmp-1002"], "one re-PUT"
+        assert journal.claim_holder("cxone-campaign:cmp-1002") == ("gold21", False)
+        assert verify(journal).ok
+        assert [c.state for c in engine.campaigns()] == ["active", "active", "cancelled"]
+        out = io.StringIO()
+        written = write_jsonl(journal.raw_rows(), out)
+    client.close()
+    rows = list(read_jsonl(out.getvalue().splitlines()))
+    assert len(rows) == written
+    assert (rows[V1_HEAD[0] - 1].seq, rows[V1_HEAD[0] - 1].hash) == V1_HEAD
+    with SQLiteJournal(tmp_path / "imported.db") as copy:
+        copy.import_rows(rows)
+        assert verify(copy).ok
+        gold21 = fold("gold21", copy.read_events("gold21"))
+    assert (gold21.state, gold21.active_version) == ("active", 5)
