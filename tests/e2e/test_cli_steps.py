@@ -89,3 +89,29 @@ def test_debug_shows_the_traceback(cx: Cli) -> None:
     loud = cx("--debug", "show", "nope")
     assert loud.exception is not None
     assert type(loud.exception).__name__ == "CampaignNotFound"
+
+
+def test_plan_shows_what_an_activation_would_change_and_changes_nothing(
+    cx: Cli, simulator: Simulator, tmp_path: Path
+) -> None:
+    planned = cx("plan", str(EXAMPLE_SPEC))
+    assert planned.exit_code == 0, planned.stderr
+    assert "CXone is at version 4; the PUT would send If-Match: 4" in planned.stdout
+    assert "agentDirectives" in planned.stdout
+    assert not (tmp_path / "j.db").exists(), "planning a spec opens no journal"
+    as_json = json.loads(cx("plan", str(EXAMPLE_SPEC), "--json").stdout)
+    assert (as_json["remote_version"], as_json["if_match"], as_json["empty"]) == (4, 4, False)
+    assert {c["path"] for c in as_json["changes"]} >= {"name", "dialingRules.maxAttempts"}
+    campaign_id = cx("draft", str(EXAMPLE_SPEC)).stdout.strip()
+    cx("validate", campaign_id)
+    simulator.edit("cmp-1001", schedule="weekends")
+    before = cx("history", campaign_id, "--json").stdout
+    stale = json.loads(cx("plan", campaign_id, "--json").stdout)
+    assert (stale["campaign_id"], stale["if_match"], stale["remote_version"]) == (campaign_id, 4, 5)
+    assert stale["stale"] is True
+    assert "would be answered 412" in cx("plan", campaign_id).stdout
+    assert cx("history", campaign_id, "--json").stdout == before
+    assert simulator.applied_puts() == []
+    assert cx("run", campaign_id).exit_code == 0
+    done = cx("plan", campaign_id)
+    assert "no change: CXone holds this configuration already" in done.stdout
