@@ -33,7 +33,7 @@ class LeaseHolder:
     """A held lease on one campaign, kept alive until the ``with`` block ends, then released.
 
     ``check`` goes before every write (``Engine.bound(before_append=...)``): it raises
-    ``LeaseLost`` once the heartbeat found the lease taken, and renews at once when the last
+    ``LeaseLost`` once a heartbeat found the lease taken, and renews at once when the last
     renewal is older than a third of the lease (the heartbeat may have been frozen with the
     process).
     """
@@ -57,8 +57,7 @@ class LeaseHolder:
         self._heartbeat = heartbeat
         self._is_dead = is_dead
         self._mutex = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._released = False
         self.lost: LeaseLost | None = None
         self.lease: Lease | None = None
         self._renewed = 0.0
@@ -84,10 +83,7 @@ class LeaseHolder:
             return None
         self.lease, self._renewed = lease, self._monotonic()
         if self._heartbeat:
-            self._thread = threading.Thread(
-                target=self._beat, name=f"lease {self.campaign_id}", daemon=True
-            )
-            self._thread.start()
+            _HEARTBEAT.add(self)
         return lease
 
     def __enter__(self) -> LeaseHolder:
@@ -106,11 +102,10 @@ class LeaseHolder:
         self.release()
 
     def release(self) -> None:
-        """Stop the heartbeat and give the lease up (a lost lease is left to its new owner)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        """Stop renewing and give the lease up (a lost lease is left to its new owner)."""
+        _HEARTBEAT.remove(self)
         with self._mutex:
+            self._released = True
             if self.lease is not None and self.lost is None:
                 try:
                     self._journal.release_lease(self.lease)
@@ -123,13 +118,39 @@ class LeaseHolder:
         assert self.lease is not None
         return self.lease.fence
 
+    @property
+    def due(self) -> float:
+        """When (on this holder's monotonic clock) it should be renewed next."""
+        return self._renewed + self.ttl / 3
+
+    def time_left(self) -> float:
+        """Seconds until it is due for renewal (0 or less: due now)."""
+        return self.due - self._monotonic()
+
     def check(self) -> None:
         """Before a write: ``LeaseLost`` unless the lease is still this holder's."""
         with self._mutex:
             if self.lost is not None:
                 raise self.lost
-            if self._monotonic() - self._renewed >= self.ttl / 3:
+            if self._monotonic() >= self.due:
                 self._renew()
+
+    def beat(self) -> None:
+        """The heartbeat's renewal (a lost lease is remembered for ``check``, not raised)."""
+        with self._mutex:
+            if self._released or self.lost is not None or self._monotonic() < self.due:
+                return
+            try:
+                self._renew()
+            except LeaseLost:
+                log.warning(
+                    "%s lost the lease on campaign %s: it writes nothing more to it",
+                    self.owner,
+                    self.campaign_id,
+                    extra={"campaign_id": self.campaign_id, "decision": "lease-lost"},
+                )
+            except JournalError as exc:  # busy: the next beat, or check(), tries again
+                log.info("renewing the lease on %s failed: %s", self.campaign_id, exc)
 
     def _renew(self) -> None:
         assert self.lease is not None
@@ -140,20 +161,49 @@ class LeaseHolder:
             raise
         self._renewed = self._monotonic()
 
-    def _beat(self) -> None:
-        while not self._stop.wait(self.ttl / 3):
-            with self._mutex:
-                if self.lost is not None:
+
+class _Heartbeat:
+    """One thread per process renewing every held lease when it is due: a lease per campaign
+    in flight costs no thread of its own. The thread ends when no lease is held."""
+
+    def __init__(self) -> None:
+        self._holders: set[LeaseHolder] = set()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, holder: LeaseHolder) -> None:
+        with self._wake:
+            self._holders.add(holder)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="lease heartbeat", daemon=True
+                )
+                self._thread.start()
+            self._wake.notify()
+
+    def remove(self, holder: LeaseHolder) -> None:
+        with self._wake:
+            self._holders.discard(holder)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if not self._holders:
+                    self._thread = None
                     return
-                try:
-                    self._renew()
-                except LeaseLost:
-                    log.warning(
-                        "%s lost the lease on campaign %s: it writes nothing more to it",
-                        self.owner,
-                        self.campaign_id,
-                        extra={"campaign_id": self.campaign_id, "decision": "lease-lost"},
-                    )
-                    return
-                except JournalError as exc:  # busy: the next beat, or check(), tries again
-                    log.info("renewing the lease on %s failed: %s", self.campaign_id, exc)
+                left = {h: h.time_left() for h in self._holders}
+                soonest = min(left.values())
+                if soonest > 0:
+                    self._wake.wait(min(soonest, 1.0))
+                    continue
+                ready = [h for h, t in left.items() if t <= 0]
+            for holder in ready:
+                holder.beat()
+                if holder.lost is not None:
+                    self.remove(holder)
+            with self._wake:  # a renewal that failed (journal busy) is retried, not spun on
+                self._wake.wait(_RETRY)
+
+
+_RETRY = 0.05
+_HEARTBEAT = _Heartbeat()
