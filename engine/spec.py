@@ -122,6 +122,11 @@ def parse_spec(text: str, source: str = "spec") -> CampaignSpec:
     """A spec from TOML text; ``SpecError`` for a syntax error or any invalid field."""
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise SpecError(
+            [FieldProblem("(file)", "nested too deeply to read (arrays or tables in arrays)")],
+            source,
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))
         raise SpecError(

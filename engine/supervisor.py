@@ -104,59 +104,60 @@ class Supervisor:
         )
         if held.acquire() is None:
             return Decision(campaign_id, "?", "?", "skipped: another process holds it")
-        before = after = "?"
+        seen = ["?"]  # the state last seen, for the decision when something fails
         try:
-            s = self.engine.load(campaign_id)
-            before = after = s.state
-            if not needs_finishing(s):  # another supervisor finished it since we looked
-                return Decision(campaign_id, before, after, "nothing to do")
-            waiting = self._still_waiting(campaign_id)
-            if waiting is not None:
-                return Decision(campaign_id, before, after, waiting)
-            pending = f" with an unfinished {s.pending.step} step" if s.pending else ""
-            log.info(
-                "%s: resuming campaign %s from %s%s (fence %d)",
-                self.owner,
-                campaign_id,
-                before,
-                pending,
-                held.fence,
-                extra={"campaign_id": campaign_id, "decision": "resume"},
-            )
-            engine = self.engine.bound(held.check, lease_owner=self.owner, fence=held.fence)
-            s = engine.advance(campaign_id, should_stop=self.stop.is_set)
-            after = s.state
-            outcome = "finished" if not needs_finishing(s) else "left for a later pass"
-            log.info(
-                "%s: campaign %s is %s (%s)",
-                self.owner,
-                campaign_id,
-                after,
-                outcome,
-                extra={"campaign_id": campaign_id, "decision": outcome},
-            )
-            return Decision(campaign_id, before, after, outcome)
+            return self._carry_on(campaign_id, held, seen)
         except CampaignClaimed as exc:
-            log.info(
-                "%s: campaign %s left alone: %s",
-                self.owner,
-                campaign_id,
-                exc,
-                extra={"campaign_id": campaign_id, "decision": "superseded"},
-            )
-            return Decision(campaign_id, before, after, f"left alone: {exc}")
+            decision, outcome, level = "superseded", f"left alone: {exc}", logging.INFO
         except (EngineError, JournalError) as exc:
-            log.warning(
-                "%s: campaign %s stays %s: %s",
-                self.owner,
-                campaign_id,
-                after,
-                exc,
-                extra={"campaign_id": campaign_id, "decision": "error"},
-            )
-            return Decision(campaign_id, before, after, f"error: {exc}")
+            decision, outcome, level = "error", f"error: {exc}", logging.WARNING
+        except Exception as exc:
+            decision, outcome = "error", f"error: {type(exc).__name__}: {exc}"
+            level = logging.ERROR
         finally:
             held.release()
+        log.log(
+            level,
+            "%s: campaign %s stays %s: %s",
+            self.owner,
+            campaign_id,
+            seen[-1],
+            outcome,
+            extra={"campaign_id": campaign_id, "decision": decision},
+        )
+        return Decision(campaign_id, seen[0], seen[-1], outcome)
+
+    def _carry_on(self, campaign_id: str, held: LeaseHolder, seen: list[str]) -> Decision:
+        s = self.engine.load(campaign_id)
+        before = s.state
+        seen[:] = [before]
+        if not needs_finishing(s):  # another supervisor finished it since we looked
+            return Decision(campaign_id, before, before, "nothing to do")
+        waiting = self._still_waiting(campaign_id)
+        if waiting is not None:
+            return Decision(campaign_id, before, before, waiting)
+        pending = f" with an unfinished {s.pending.step} step" if s.pending else ""
+        log.info(
+            "%s: resuming campaign %s from %s%s (fence %d)",
+            self.owner,
+            campaign_id,
+            before,
+            pending,
+            held.fence,
+            extra={"campaign_id": campaign_id, "decision": "resume"},
+        )
+        engine = self.engine.bound(held.check, lease_owner=self.owner, fence=held.fence)
+        s = engine.advance(campaign_id, should_stop=self.stop.is_set)
+        outcome = "finished" if not needs_finishing(s) else "left for a later pass"
+        log.info(
+            "%s: campaign %s is %s (%s)",
+            self.owner,
+            campaign_id,
+            s.state,
+            outcome,
+            extra={"campaign_id": campaign_id, "decision": outcome},
+        )
+        return Decision(campaign_id, before, s.state, outcome)
 
     def _still_waiting(self, campaign_id: str) -> str | None:
         """Whether the campaign's last step failed retryably less than ``retry_after`` ago:

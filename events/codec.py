@@ -345,6 +345,8 @@ class EventCodec:
                 data, end = _raw_decode(text)
             except ValueError as exc:
                 raise EventDecodeError(type_, f"payload is not JSON ({exc})") from None
+            except RecursionError:
+                raise EventDecodeError(type_, "payload is nested too deeply to read") from None
             if end != len(text) and text[end:].strip():
                 raise EventDecodeError(type_, "payload has text after the JSON value")
         if type(data) is not dict:
@@ -353,6 +355,8 @@ class EventCodec:
             data = self.registry.upcast(type_, schema, data)
         try:
             event: Event = check(data)
+        except RecursionError:
+            raise EventDecodeError(type_, "payload is nested too deeply to read") from None
         except _Mismatch as exc:
             raise EventDecodeError(type_, exc.message, exc.path) from None
         except (TypeError, ValueError) as exc:  # an attrs validator refused a value

@@ -34,7 +34,12 @@ class StoredEvent(NamedTuple):
     @property
     def meta(self) -> dict[str, Any]:
         """Actor, command id, causation, correlation, fence: whatever the writer recorded."""
-        meta: dict[str, Any] = json.loads(self.meta_json)
+        try:
+            meta = json.loads(self.meta_json)
+        except (ValueError, RecursionError):
+            meta = None
+        if not isinstance(meta, dict):
+            raise JournalCorrupt(f"seq {self.seq}: its meta is not a JSON object", self.seq)
         return meta
 
 

@@ -52,12 +52,26 @@ def read_jsonl(lines: Iterable[str], source: str = "export") -> Iterator[RawRow]
             data: Any = json.loads(line)
         except ValueError as exc:
             raise JournalCorrupt(f"{source} line {number}: not JSON ({exc})") from None
+        except RecursionError:
+            raise JournalCorrupt(f"{source} line {number}: nested too deeply to read") from None
         if not isinstance(data, dict) or set(data) != set(_TYPES):
             raise JournalCorrupt(f"{source} line {number}: expected the fields {', '.join(_TYPES)}")
         for name, kinds in _TYPES.items():
             if type(data[name]) not in kinds:
                 raise JournalCorrupt(f"{source} line {number}: field {name!r} has the wrong type")
+        meta = _json_object(data["meta"])
+        if meta is None:
+            raise JournalCorrupt(f"{source} line {number}: field 'meta' is not a JSON object")
         yield RawRow(**data)
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    """``text`` as a JSON object, or None when it is not one (or nests too deeply)."""
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def checked(rows: Iterable[RawRow]) -> Iterator[RawRow]:
@@ -66,6 +80,8 @@ def checked(rows: Iterable[RawRow]) -> Iterator[RawRow]:
     versions: dict[str, int] = {}
     for row in rows:
         problem = row_problem(row, prev_seq, prev_hash, versions.get(row.stream_id, 0))
+        if problem is None and _json_object(row.meta) is None:
+            problem = "meta is not a JSON object"
         if problem is None:
             try:
                 row.decoded()

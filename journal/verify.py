@@ -34,8 +34,11 @@ def walk_chain(
         if problem is None:
             try:
                 stored = row.decoded()
+                stored.meta  # noqa: B018 - read to check it: a meta that is not an object fails
             except EventDecodeError as exc:
                 problem = f"event does not decode: {exc}"
+            except JournalCorrupt:
+                problem = "its meta is not a JSON object"
             else:
                 problem = visitor(stored) if visitor is not None else None
         if problem is not None:

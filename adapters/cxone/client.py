@@ -28,6 +28,7 @@ from adapters.cxone.responses import (
     body_of,
     error_message,
     field,
+    loads_limited,
     next_link,
     page_items,
 )
@@ -44,6 +45,9 @@ from engine import (
 )
 
 MAX_PAGES = 1_000_000
+MAX_TOKEN_LIFE = 7 * 24 * 3600  # a week: anything longer (or infinite) is not a token lifetime
+MAX_VERSION = 2**53 - 1  # what every JSON reader holds exactly
+LISTING_TIME = 3600.0  # seconds one listing may take, however many pages it has
 """A bound on the pages one listing follows (a server that never ends its list is a bug)."""
 
 
@@ -55,6 +59,7 @@ class _Request(NamedTuple):
     json: Any
     headers: dict[str, str]
     idempotent: bool
+    until: float  # on the policy's clock: the whole call, reply body included, ends by then
 
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -138,6 +143,8 @@ class HttpCXoneGateway:
         response = self._send("GET", self._campaign_path(campaign_id), endpoint)
         body = body_of(response, endpoint)
         version = _version(body, response, endpoint)
+        if "id" in body and str(body["id"]) != campaign_id:
+            raise BadResponse(f"{endpoint}: the reply is campaign {str(body['id'])[:80]!r}")
         status = body.get("status", "unknown") if isinstance(body, dict) else "unknown"
         config = {k: v for k, v in body.items() if k not in ("id", "version", "status")}
         return RemoteCampaign(campaign_id, version, str(status), config)
@@ -173,6 +180,15 @@ class HttpCXoneGateway:
         )
         body = body_of(response, endpoint)
         version = _version(body, response, endpoint)
+        if version != if_match + 1:
+            # CXone moves a campaign on by one per update: anything else is not a reply to
+            # this PUT, and the outcome is settled by reading the campaign (in doubt).
+            raise BadResponse(
+                f"{endpoint}: the reply says version {version}, not {if_match + 1}; "
+                "whether the PUT was applied is settled by reading the campaign"
+            )
+        if "id" in body and str(body["id"]) != campaign_id:
+            raise BadResponse(f"{endpoint}: the reply is campaign {str(body['id'])[:80]!r}")
         return RemoteCampaign(campaign_id, version, str(body.get("status", "active")), dict(config))
 
     def ensure_webhook(self, name: str, uri: str, event: str) -> WebhookRef:
@@ -224,12 +240,24 @@ class HttpCXoneGateway:
         url: str | None = self._base + path
         query: dict[str, Any] | None = params
         seen: set[str] = set()
-        for _ in range(MAX_PAGES):
+        most, items_seen = MAX_PAGES, 0
+        until = self.policy.clock() + LISTING_TIME
+        for page in range(MAX_PAGES):
             if url is None:
                 return
+            if page >= most or self.policy.clock() > until:
+                raise BadResponse(
+                    f"{endpoint}: the listing goes on past {page} pages and {items_seen:,} "
+                    "items, more than its own totals or the time allowed; stopped following it"
+                )
             response = self._send("GET", url, endpoint, params=query)
             body = body_of(response, endpoint)
-            yield page_items(body, endpoint)
+            items = page_items(body, endpoint)
+            items_seen += len(items)
+            yield items
+            total = body.get("totalRecords") if isinstance(body, dict) else None
+            if page == 0 and type(total) is int and total >= 0 and items:
+                most = -(-total // len(items)) + 1  # its own pages, and one to spare
             link = next_link(body, endpoint)
             if link is None:
                 return
@@ -264,6 +292,7 @@ class HttpCXoneGateway:
             json,
             headers or {},
             idempotent,
+            self.policy.clock() + self.policy.deadline,
         )
 
         def attempt() -> httpx.Response:
@@ -294,8 +323,10 @@ class HttpCXoneGateway:
                     params=request.params,
                     json=request.json,
                     headers=headers,
+                    timeout=self._timeout_until(request.until),
                 ),
                 request.endpoint,
+                request.until,
             )
         except _NOT_SENT as exc:
             _refuse_untrusted(exc, request.endpoint, request.url)
@@ -310,9 +341,22 @@ class HttpCXoneGateway:
                 "was sent; it may or may not have been applied"
             ) from None
 
-    def _exchange(self, request: httpx.Request, endpoint: str) -> httpx.Response:
-        """Send and read the reply, never more than ``MAX_BODY`` bytes of it: a reply that
-        announces or turns out to be larger is dropped unread (``BadResponse``)."""
+    def _timeout_until(self, until: float) -> httpx.Timeout:
+        """The client's timeouts, none longer than what is left before ``until``: a reply that
+        trickles in a byte at a time cannot hold a call past its deadline."""
+        left = max(until - self.policy.clock(), 0.001)
+        t = self._client.timeout
+        return httpx.Timeout(
+            connect=min(t.connect or left, left),
+            read=min(t.read or left, left),
+            write=min(t.write or left, left),
+            pool=min(t.pool or left, left),
+        )
+
+    def _exchange(self, request: httpx.Request, endpoint: str, until: float) -> httpx.Response:
+        """Send and read the reply, never more than ``MAX_BODY`` bytes of it (a reply that
+        announces or turns out to be larger is dropped unread: ``BadResponse``), and never
+        past ``until`` (``RemoteUnavailable``)."""
         response = self._client.send(request, stream=True)
         try:
             announced = response.headers.get("content-length", "")
@@ -323,6 +367,12 @@ class HttpCXoneGateway:
                 )
             chunks, size = [], 0
             for chunk in response.iter_bytes():
+                if self.policy.clock() > until:
+                    raise RemoteUnavailable(
+                        f"{endpoint}: the reply was still arriving when the "
+                        f"{self.policy.deadline:g}s deadline passed; stopped reading it"
+                        + ("" if request.method == "GET" else "; it may have been applied")
+                    )
                 size += len(chunk)
                 if size > MAX_BODY:
                     raise BadResponse(
@@ -364,6 +414,8 @@ class HttpCXoneGateway:
             "client_secret": creds.client_secret.reveal(),
         }
 
+        until = self.policy.clock() + self.policy.deadline
+
         def attempt() -> httpx.Response:
             try:
                 response = self._exchange(
@@ -372,8 +424,10 @@ class HttpCXoneGateway:
                         self._base + "/api/v2/oauth/token",
                         data=form,
                         headers={"Accept": "application/json"},
+                        timeout=self._timeout_until(until),
                     ),
                     endpoint,
+                    until,
                 )
             except httpx.TransportError as exc:
                 _refuse_untrusted(exc, endpoint, self._base)
@@ -390,8 +444,11 @@ class HttpCXoneGateway:
         body = body_of(self._retrying(attempt, endpoint), endpoint)
         token = field(body, "access_token", str, endpoint)
         expires_in = field(body, "expires_in", (int, float), endpoint)
-        if not token or expires_in <= 0:
-            raise BadResponse(f"{endpoint}: an empty token or a non-positive expires_in")
+        if not token or not 0 < expires_in <= MAX_TOKEN_LIFE:
+            raise BadResponse(
+                f"{endpoint}: an empty token, or an expires_in that is not between 0 and "
+                f"{MAX_TOKEN_LIFE:,} seconds"
+            )
         return token, float(expires_in)
 
 
@@ -442,16 +499,16 @@ def _classify(response: httpx.Response, endpoint: str, idempotent: bool) -> None
 def _etag_version(response: httpx.Response) -> int | None:
     tag = response.headers.get("etag", "").strip()
     tag = tag.removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() else None
+    return int(tag) if tag.isdigit() and len(tag) <= 16 and int(tag) <= MAX_VERSION else None
 
 
 def _body_version(response: httpx.Response) -> int | None:
     try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
+        body = loads_limited(response.content, "conflict reply")
+    except BadResponse:
         return None
     version = body.get("version") if isinstance(body, dict) else None
-    return version if type(version) is int else None
+    return version if type(version) is int and 0 <= version <= MAX_VERSION else None
 
 
 def _version(body: Any, response: httpx.Response, endpoint: str) -> int:
@@ -459,6 +516,8 @@ def _version(body: Any, response: httpx.Response, endpoint: str) -> int:
         raise BadResponse(f"{endpoint}: expected a JSON object, found {type(body).__name__}")
     if "version" in body:
         version: int = field(body, "version", int, endpoint)
+        if not 0 <= version <= MAX_VERSION:
+            raise BadResponse(f"{endpoint}: field 'version' is out of range ({str(version)[:24]})")
         return version
     tagged = _etag_version(response)
     if tagged is None:

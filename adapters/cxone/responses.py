@@ -16,6 +16,43 @@ from engine import BadResponse
 
 MAX_BODY = 16 * 1024 * 1024
 """The largest reply read (a page of contacts is tens of kilobytes)."""
+MAX_DEPTH = 32
+"""The deepest nesting of objects and arrays accepted in a reply (CXone's go four deep)."""
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads_limited(content: bytes | str, what: str) -> Any:
+    """JSON under limits: no NaN or Infinity, nesting at most ``MAX_DEPTH`` deep;
+    ``BadResponse`` naming ``what`` otherwise (never a ``RecursionError``)."""
+    try:
+        value = json.loads(content, parse_constant=_no_constant)
+    except RecursionError:
+        raise BadResponse(f"{what}: reply is nested too deeply to read") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadResponse(f"{what}: reply is not JSON ({str(exc)[:120]})") from None
+    if _depth_over(value, MAX_DEPTH):
+        raise BadResponse(f"{what}: reply is nested more than {MAX_DEPTH} deep")
+    return value
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests deeper than ``limit`` (iteratively: no recursion to exhaust)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def body_of(response: httpx.Response, endpoint: str) -> Any:
@@ -31,11 +68,7 @@ def body_of(response: httpx.Response, endpoint: str) -> Any:
             f"{endpoint}: reply is {media or 'of no content type'}, not application/json "
             f"({len(content)} bytes)"
         )
-    try:
-        return json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        kind = response.headers.get("content-type", "no content type")
-        raise BadResponse(f"{endpoint}: reply is not JSON ({kind}, {len(content)} bytes)") from None
+    return loads_limited(content, endpoint)
 
 
 def field(body: Any, name: str, kind: type | tuple[type, ...], endpoint: str) -> Any:
@@ -75,8 +108,8 @@ def next_link(body: dict[str, Any], endpoint: str) -> str | None:
 def error_message(response: httpx.Response) -> str:
     """A readable summary of an error reply (``message``, ``code``, ``contextId`` if present)."""
     try:
-        body = response.json()
-    except (ValueError, UnicodeDecodeError):
+        body = loads_limited(response.content, "error reply")
+    except BadResponse:
         body = None
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         extra = ", ".join(f"{k} {body[k]}" for k in ("code", "contextId") if body.get(k))

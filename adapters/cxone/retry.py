@@ -84,6 +84,10 @@ class RetryPolicy:
         """Full-jitter exponential backoff for the ``attempt``-th retry (1-based)."""
         return float(self.jitter() * min(self.cap, self.base * 2 ** (attempt - 1)))
 
+    def floor(self, attempt: int) -> float:
+        """The least wait before the ``attempt``-th retry, whatever the server says."""
+        return float(min(self.cap, self.base * 2 ** (attempt - 1))) / 2
+
     def run(self, attempt: Callable[[], T]) -> T:
         """Call ``attempt`` until it returns or raises something other than ``Retryable``;
         ``DeadlineExceeded`` if the deadline would pass before the next try."""
@@ -95,7 +99,9 @@ class RetryPolicy:
             assert isinstance(error, Retryable)
             last[:] = [error]
             if error.wait_hint is not None:
-                return float(error.wait_hint)  # the server's word; the deadline decides
+                # The server's word, but never less than half the backoff without its jitter:
+                # "Retry-After: 0" on every reply must not turn into a request storm.
+                return max(float(error.wait_hint), self.floor(state.attempt_number))
             return self.backoff(state.attempt_number)
 
         def tell(state: RetryCallState) -> None:

@@ -106,10 +106,22 @@ def test_a_429_storm_past_the_deadline_is_a_typed_error_not_a_hang(
 ) -> None:
     gateway = make_gateway(sim, time_, deadline=20)
     sim.faults.add("contacts", "rate_limit", times=1000, seconds=3)
-    with pytest.raises(RemoteUnavailable, match=r"no answer within the 20s deadline \(7 attempts"):
+    with pytest.raises(RemoteUnavailable, match=r"no answer within the 20s deadline \(6 attempts"):
         list(gateway.iter_contacts("cl-2001"))
     assert sum(time_.sleeps) <= 20
-    assert len(time_.sleeps) == 6
+    assert time_.sleeps == [3, 3, 3, 3, 4]  # the server's 3 s, then the floor's 4 s
+    gateway.close()
+
+
+def test_retry_after_zero_forever_is_not_a_request_storm(
+    sim: Simulator, time_: RecordedTime
+) -> None:
+    gateway = make_gateway(sim, time_, deadline=30)
+    sim.faults.add("contacts", "rate_limit", times=100_000, seconds=0)
+    with pytest.raises(RemoteUnavailable, match="no answer within the 30s deadline"):
+        list(gateway.iter_contacts("cl-2001"))
+    assert len(time_.sleeps) <= 10, time_.sleeps  # 678 requests in 30 s before the floor
+    assert time_.sleeps[:4] == [0.25, 0.5, 1.0, 2.0]
     gateway.close()
 
 
