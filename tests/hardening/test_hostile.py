@@ -1,0 +1,215 @@
+"""A hostile CXone and crafted files: each broke a claim once; each gets a typed error now, and
+a row in the hardening table."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from adapters.cli import cli
+from engine import (
+    BadResponse,
+    Engine,
+    FakeCXoneGateway,
+    RemoteCampaign,
+    RemoteUnavailable,
+    SpecError,
+    Supervisor,
+    parse_spec,
+)
+from engine.interruptions import interrupt
+from journal import JournalCorrupt, SQLiteJournal
+from journal.records import row_hash
+from journal.transfer import read_jsonl
+from tests.conftest import EXAMPLE_SPEC, for_campaign, make_contacts
+from tests.hardening import report
+from tests.hardening.hostile import Reply, gateway_for, hostile, token_reply
+
+CAMPAIGN = "/api/v2/outbound/campaigns/cmp-1001"
+
+
+def campaign_body(**changes: Any) -> dict[str, Any]:
+    return {"id": "cmp-1001", "version": 4, "status": "inactive", "name": "x", **changes}
+
+
+def scripted(path: str, reply: Reply, *, token: Reply | None = None) -> Any:
+    def script(method: str, requested: str, body: bytes) -> Reply:
+        if requested.startswith("/api/v2/oauth/token"):
+            return token or token_reply()
+        if requested.split("?", maxsplit=1)[0] == path:
+            return reply
+        return Reply(status=404, body=b'{"message": "no such thing"}')
+
+    return script
+
+
+def test_a_slow_drip_is_cut_off_at_the_deadline() -> None:
+    """Headers at once, then a byte every 0.3 s: the 1 s deadline bounds the whole call."""
+    body = json.dumps(campaign_body()).encode()
+    with hostile(scripted(CAMPAIGN, Reply(body=body, drip=0.3))) as (url, _):
+        gateway = gateway_for(url, deadline=1.0, timeout=15.0)
+        started = time.monotonic()
+        with pytest.raises(RemoteUnavailable, match="deadline") as caught:
+            gateway.read_campaign("cmp-1001")
+        took = time.monotonic() - started
+        gateway.close()
+    report.record("slow drip (1 byte every 0.3 s, 1 s deadline)", handled=took < 2.0)
+    assert took < 2.0, f"{took:.1f}s: {caught.value}"
+
+
+@pytest.mark.parametrize(
+    ("what", "body"),
+    [
+        ("200k-deep listing", b'{"entity": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"),
+        ("40-deep config", json.dumps(campaign_body(x=json.loads("[" * 40 + "]" * 40))).encode()),
+        ("NaN in a campaign", json.dumps(campaign_body()).replace("4", "NaN", 1).encode()),
+        ("Infinity version", b'{"id": "cmp-1001", "version": 1e999, "name": "x"}'),
+        ("version 10^30", b'{"id": "cmp-1001", "version": 1000000000000000000000000000000}'),
+        ("negative version", b'{"id": "cmp-1001", "version": -3}'),
+        ("another campaign's body", json.dumps(campaign_body(id="cmp-9999")).encode()),
+    ],
+)
+def test_hostile_bodies_are_bad_responses(what: str, body: bytes) -> None:
+    with hostile(scripted(CAMPAIGN, Reply(body=body))) as (url, _):
+        gateway = gateway_for(url)
+        with pytest.raises(BadResponse):
+            gateway.read_campaign("cmp-1001")
+        gateway.close()
+    report.record("deep, non-finite or foreign reply bodies", handled=True)
+
+
+@pytest.mark.parametrize("expires_in", ["NaN", "1e999", "-1", "0", "31536000000"])
+def test_a_token_lifetime_that_is_not_one_is_refused(expires_in: str) -> None:
+    token = Reply(body=f'{{"access_token": "t", "expires_in": {expires_in}}}'.encode())
+    with hostile(scripted(CAMPAIGN, Reply(), token=token)) as (url, _):
+        gateway = gateway_for(url)
+        with pytest.raises(BadResponse):
+            gateway.read_campaign("cmp-1001")
+        gateway.close()
+    report.record("deep, non-finite or foreign reply bodies", handled=True)
+
+
+def test_a_put_reply_that_jumps_versions_leaves_the_activation_in_doubt() -> None:
+    body = json.dumps(campaign_body(version=45)).encode()
+    with hostile(scripted(CAMPAIGN, Reply(body=body))) as (url, _):
+        gateway = gateway_for(url)
+        with pytest.raises(BadResponse, match="not 5"):
+            gateway.put_preview_config("cmp-1001", {"type": "preview"}, 4)
+        gateway.close()
+    report.record("deep, non-finite or foreign reply bodies", handled=True)
+
+
+def test_endless_next_links_stop_at_the_listings_own_totals() -> None:
+    def script(method: str, path: str, body: bytes) -> Reply:
+        if path.startswith("/api/v2/oauth/token"):
+            return token_reply()
+        page = int(path.rsplit("=", 1)[1]) if "page=" in path else 1
+        items = [{"id": f"c{page}", "phoneNumber": "+14155550100", "fields": {}}]
+        return Reply(
+            body=json.dumps(
+                {"entity": items, "totalRecords": 3, "nextPageUri": f"/next?page={page + 1}"}
+            ).encode()
+        )
+
+    with hostile(script) as (url, seen):
+        gateway = gateway_for(url)
+        with pytest.raises(BadResponse, match="more than its own totals"):
+            list(gateway.iter_contacts("cl-2001"))
+        gateway.close()
+    assert len(seen) <= 6, "three items in pages of one: four pages at most, and a token"
+    report.record("endless or repeating next links", handled=True)
+
+
+class Exploding(FakeCXoneGateway):
+    """A gateway with a bug: once armed, reading one campaign raises what no gateway should."""
+
+    armed = False
+
+    def read_campaign(self, campaign_id: str) -> RemoteCampaign:
+        if self.armed and campaign_id == "cmp-1002":
+            raise RecursionError("maximum recursion depth exceeded")
+        return super().read_campaign(campaign_id)
+
+
+def test_one_campaigns_failure_never_ends_a_supervisors_pass(tmp_path: Path) -> None:
+    spec = parse_spec(EXAMPLE_SPEC.read_text())
+    gateway = Exploding(
+        campaigns=[RemoteCampaign(f"cmp-{n}", 4, "inactive", {}) for n in (1001, 1002, 1003)],
+        contacts=make_contacts(50),
+    )
+    with SQLiteJournal(tmp_path / "j.db") as journal:
+        engine = Engine(journal, gateway)
+        ids = [
+            interrupt(engine, for_campaign(spec, f"cmp-{n}"), "after-activation-intent")
+            for n in (1001, 1002, 1003)
+        ]
+        gateway.armed = True
+        decisions = Supervisor(engine, "sup").run_once()
+    assert [d.campaign_id for d in decisions] == ids
+    assert [d.after for d in decisions] == ["active", "activating", "active"]
+    assert decisions[1].outcome.startswith("error: RecursionError")
+    report.record("one campaign failing in a supervisor pass", handled=True)
+
+
+def test_deep_files_are_typed_errors(tmp_path: Path) -> None:
+    deep = "name = " + "[" * 100_000 + "]" * 100_000 + "\n"
+    with pytest.raises(SpecError, match="nested too deeply"):
+        parse_spec(deep)
+    line = json.dumps({"seq": 1}).replace("1", "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(JournalCorrupt, match="line 1: nested too deeply"):
+        list(read_jsonl([line]))
+    report.record("deep or malformed files (spec, import line)", handled=True)
+
+
+def forge(db: Path, seq: int, **columns: Any) -> None:
+    """Change a row and re-hash the chain from it on, as a forger who knows the scheme would."""
+    conn = sqlite3.connect(db)
+    for name, value in columns.items():
+        conn.execute(f"UPDATE events SET {name} = ? WHERE seq = ?", (value, seq))  # noqa: S608
+    rows = conn.execute(
+        "SELECT seq, stream_id, version, type, schema, data, meta, recorded_at, state_digest "
+        "FROM events WHERE seq >= ? ORDER BY seq",
+        (seq,),
+    ).fetchall()
+    prev = conn.execute("SELECT hash FROM events WHERE seq = ?", (seq - 1,)).fetchone()
+    prev_hash = prev[0] if prev else "0" * 64
+    for row in rows:
+        new = row_hash(prev_hash, *row)
+        conn.execute(
+            "UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?", (prev_hash, new, row[0])
+        )
+        prev_hash = new
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "commands"),
+    [
+        ("data", '{"spec": ' + "[" * 50_000 + "]" * 50_000 + "}", ["status", "verify", "metrics"]),
+        ("meta", "not json at all", ["verify"]),
+        ("meta", "[" * 50_000 + "]" * 50_000, ["verify"]),
+    ],
+)
+def test_a_forged_row_is_named_by_every_command_not_a_traceback(
+    tmp_path: Path, column: str, value: str, commands: list[str]
+) -> None:
+    db = tmp_path / "j.db"
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--db", str(db), "draft", str(EXAMPLE_SPEC)]).exit_code == 0
+    forge(db, 1, **{column: value})
+    codes = {}
+    every = {"status": ["status"], "verify": ["audit", "verify"], "metrics": ["metrics"]}
+    for args in (every[c] for c in commands):
+        result = runner.invoke(cli, ["--db", str(db), *args])
+        codes[args[-1]] = result.exit_code
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
+        assert "seq 1" in result.stdout + result.stderr, (args, result.stdout, result.stderr)
+    assert set(codes.values()) == {3}, codes
+    report.record("forged rows (deep data, meta not an object)", handled=True)
