@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, quote_plus, urljoin, urlsplit
 
 import certifi
 import httpx
@@ -100,6 +100,28 @@ class HttpCXoneGateway:
         self.policy = policy or RetryPolicy()
         self.tokens = TokenCache(self._fetch_token, self.policy.clock, token_margin)
         self.page_size = page_size
+        self._issued: list[str] = []  # every token CXone gave us: scrubbed from what it says
+
+    def _scrubbed(self, value: Any) -> Any:
+        """Every string inside ``value`` (a reply's JSON, depth-limited already) scrubbed."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, list):
+            return [self._scrubbed(v) for v in value]
+        if isinstance(value, dict):
+            return {self.scrub(str(k)): self._scrubbed(v) for k, v in value.items()}
+        return value
+
+    def scrub(self, text: str) -> str:
+        """``text`` (from CXone) with the client secret and every token issued so far blanked,
+        as written and as a form or URL would encode them: a server that echoes them back in
+        an error must not put them into the journal, a log or the screen."""
+        for value in (self.credentials.client_secret.reveal(), *self._issued):
+            if len(value) < 4:
+                continue
+            for form in {value, quote_plus(value), quote(value, safe="")}:
+                text = text.replace(form, "[redacted]")
+        return text
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **options: Any) -> HttpCXoneGateway:
@@ -144,10 +166,13 @@ class HttpCXoneGateway:
         body = body_of(response, endpoint)
         version = _version(body, response, endpoint)
         if "id" in body and str(body["id"]) != campaign_id:
-            raise BadResponse(f"{endpoint}: the reply is campaign {str(body['id'])[:80]!r}")
+            other = self.scrub(str(body["id"])[:80])
+            raise BadResponse(f"{endpoint}: the reply is campaign {other!r}")
         status = body.get("status", "unknown") if isinstance(body, dict) else "unknown"
-        config = {k: v for k, v in body.items() if k not in ("id", "version", "status")}
-        return RemoteCampaign(campaign_id, version, str(status), config)
+        config = {
+            k: self._scrubbed(v) for k, v in body.items() if k not in ("id", "version", "status")
+        }
+        return RemoteCampaign(campaign_id, version, self.scrub(str(status)[:80]), config)
 
     def iter_contacts(self, contact_list_id: str) -> Iterator[Contact]:
         """The list's contacts, one page in memory at a time."""
@@ -188,7 +213,8 @@ class HttpCXoneGateway:
                 "whether the PUT was applied is settled by reading the campaign"
             )
         if "id" in body and str(body["id"]) != campaign_id:
-            raise BadResponse(f"{endpoint}: the reply is campaign {str(body['id'])[:80]!r}")
+            other = self.scrub(str(body["id"])[:80])
+            raise BadResponse(f"{endpoint}: the reply is campaign {other!r}")
         return RemoteCampaign(campaign_id, version, str(body.get("status", "active")), dict(config))
 
     def ensure_webhook(self, name: str, uri: str, event: str) -> WebhookRef:
@@ -303,7 +329,7 @@ class HttpCXoneGateway:
                 response = self._once(request, self.tokens.get())
                 if response.status_code == 401:
                     raise AuthError(f"{endpoint}: CXone refused a freshly issued token (401)", 401)
-            _classify(response, endpoint, idempotent)
+            _classify(response, endpoint, idempotent, self.scrub)
             return response
 
         return self._retrying(attempt, endpoint)
@@ -435,15 +461,16 @@ class HttpCXoneGateway:
             if response.status_code in (400, 401, 403):
                 raise AuthError(
                     f"CXone refused the client credentials of {creds.client_id!r} "
-                    f"({response.status_code}: {error_message(response)})",
+                    f"({response.status_code}: {self.scrub(error_message(response))})",
                     response.status_code,
                 )
-            _classify(response, endpoint, idempotent=True)
+            _classify(response, endpoint, True, self.scrub)
             return response
 
         body = body_of(self._retrying(attempt, endpoint), endpoint)
         token = field(body, "access_token", str, endpoint)
         expires_in = field(body, "expires_in", (int, float), endpoint)
+        self._issued.append(token)
         if not token or not 0 < expires_in <= MAX_TOKEN_LIFE:
             raise BadResponse(
                 f"{endpoint}: an empty token, or an expires_in that is not between 0 and "
@@ -477,12 +504,14 @@ def _refuse_untrusted(exc: httpx.TransportError, endpoint: str, url: str) -> Non
         ) from None
 
 
-def _classify(response: httpx.Response, endpoint: str, idempotent: bool) -> None:
-    """Return for a 2xx; otherwise raise what the status means."""
+def _classify(
+    response: httpx.Response, endpoint: str, idempotent: bool, scrub: Callable[[str], str]
+) -> None:
+    """Return for a 2xx; otherwise raise what the status means (in CXone's words, scrubbed)."""
     status = response.status_code
     if 200 <= status < 300:
         return
-    message = f"{endpoint}: {status} {error_message(response)}"
+    message = f"{endpoint}: {status} {scrub(error_message(response))}"
     if status == 429:
         raise Retryable(message, wait_hint(response), status)
     if status == 503 or (status >= 500 and idempotent):

@@ -8,12 +8,14 @@ import sqlite3
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from click.testing import CliRunner
 
 from adapters.cli import cli
 from engine import (
+    AuthError,
     BadResponse,
     Engine,
     FakeCXoneGateway,
@@ -29,7 +31,7 @@ from journal.records import row_hash
 from journal.transfer import read_jsonl
 from tests.conftest import EXAMPLE_SPEC, for_campaign, make_contacts
 from tests.hardening import report
-from tests.hardening.hostile import Reply, gateway_for, hostile, token_reply
+from tests.hardening.hostile import SECRET, TOKEN, Reply, gateway_for, hostile, token_reply
 
 CAMPAIGN = "/api/v2/outbound/campaigns/cmp-1001"
 
@@ -213,3 +215,37 @@ def test_a_forged_row_is_named_by_every_command_not_a_traceback(
         assert "seq 1" in result.stdout + result.stderr, (args, result.stdout, result.stderr)
     assert set(codes.values()) == {3}, codes
     report.record("forged rows (deep data, meta not an object)", handled=True)
+
+
+def test_a_server_echoing_the_secret_or_a_token_gets_neither_into_the_journal(
+    tmp_path: Path,
+) -> None:
+    def script(method: str, path: str, body: bytes) -> Reply:
+        if path.startswith("/api/v2/oauth/token"):
+            if b"first" not in seen_forms:
+                seen_forms.append(b"first")
+                echoed = json.dumps({"message": f"bad form: {body.decode()}"}).encode()
+                return Reply(status=401, body=echoed)
+            return token_reply()
+        if path.startswith("/api/v2/outbound/campaigns?"):
+            return Reply(status=400, body=json.dumps({"message": f"token {TOKEN} ?"}).encode())
+        return Reply(status=503, body=json.dumps({"message": f"Bearer {TOKEN} refused"}).encode())
+
+    seen_forms: list[bytes] = []
+    spec = parse_spec(EXAMPLE_SPEC.read_text())
+    with hostile(script) as (url, _), SQLiteJournal(tmp_path / "j.db") as journal:
+        gateway = gateway_for(url, deadline=0.5)
+        with pytest.raises(AuthError) as refused:
+            gateway.read_campaign("cmp-1001")
+        assert SECRET not in str(refused.value)
+        assert quote_plus(SECRET) not in str(refused.value)
+        assert "[redacted]" in str(refused.value)
+        engine = Engine(journal, gateway)
+        state = engine.draft(spec).validate().snapshot
+        gateway.close()
+    assert state.last_error is not None
+    assert "[redacted]" in state.last_error
+    files = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    leaked = sum(n.encode() in files for n in (SECRET, quote_plus(SECRET), TOKEN))
+    report.record("echoed secrets and tokens", handled=leaked == 0, leaked=leaked)
+    assert leaked == 0
