@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import phonenumbers
@@ -25,7 +26,7 @@ from events import FieldProblem, to_plain
 OPS = ("eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "exists")
 DIALING_MODES = ("manual", "timed")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _REQUIRED = object()
 
 
@@ -274,12 +275,24 @@ def _region(v: str) -> str | None:
 
 
 def _callback(v: str) -> str | None:
-    lowered = v.lower()
-    if lowered.startswith("https://") and len(v) > len("https://"):
+    """An https URL with a host, or plain http to a loopback host: decided on the parsed
+    host, never on a prefix (``http://localhost.evil.example`` is not loopback)."""
+    refused = "must be an https:// URL (plain http only for a loopback test receiver)"
+    if any(ord(c) < 33 or ord(c) == 127 for c in v):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(v)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return refused
+    if not host or parts.username is not None or parts.password is not None:
+        return "must name a host, with no user or password in it"
+    del port  # parsed only to refuse a malformed one
+    if parts.scheme == "https":
         return None
-    if any(lowered.startswith(f"http://{h}") for h in _LOOPBACK_HOSTS):
+    if parts.scheme == "http" and host in _LOOPBACK_HOSTS:
         return None
-    return "must be an https:// URL (plain http only for a loopback test receiver)"
+    return refused
 
 
 def _read_spec(root: _Section) -> CampaignSpec | None:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from engine import CampaignSpec, SpecError, load_spec, parse_spec
 from engine.spec import Rule
 from tests.conftest import EXAMPLE_SPEC
+from tests.hardening import report
 
 TEXT = EXAMPLE_SPEC.read_text()
 
@@ -157,3 +158,32 @@ def test_random_text_gives_only_spec_errors(text: str) -> None:
         tomllib.loads(text)
     with pytest.raises(SpecError):
         parse_spec(text)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://localhost.evil.example/hook",
+        "http://127.0.0.1@evil.example/hook",
+        "http://127.0.0.1.evil.example/hook",
+        "https://user:pass@hooks.example.com/hook",
+        "https://hooks.example.com/a b",
+        "ftp://127.0.0.1/hook",
+    ],
+)
+def test_a_callback_uri_is_judged_on_its_parsed_host(uri: str) -> None:
+    text = EXAMPLE_SPEC.read_text().replace(
+        "https://hooks.example.com/cxone/preview-launch", uri.replace('"', "")
+    )
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text)
+    assert [p.path for p in caught.value.problems] == ["webhook.callback_uri"]
+    report.record("hostile callback URLs", handled=True)
+
+
+@pytest.mark.parametrize(
+    "uri", ["http://127.0.0.1:8080/hook", "http://[::1]/h", "http://localhost/h"]
+)
+def test_plain_http_to_a_loopback_receiver_is_allowed(uri: str) -> None:
+    text = EXAMPLE_SPEC.read_text().replace("https://hooks.example.com/cxone/preview-launch", uri)
+    assert parse_spec(text).webhook.callback_uri == uri
