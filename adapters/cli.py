@@ -23,6 +23,7 @@ from adapters.clikit import (
     EXIT_CAMPAIGN,
     EXIT_CODES,
     EXIT_USAGE,
+    Seconds,
     errors_to_exit_codes,
     open_gateway,
     open_journal,
@@ -141,7 +142,7 @@ def draft_cmd(ctx: click.Context, spec: str) -> None:
 
     Example: cxpreview draft examples/preview.toml
     """
-    campaign = Engine(open_journal(ctx)).draft(load_spec(spec))
+    campaign = Engine(open_journal(ctx, create=True)).draft(load_spec(spec))
     click.echo(campaign.id)
 
 
@@ -184,6 +185,7 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
 @click.option(
     "--lease-ttl",
     default=60.0,
+    type=Seconds(),
     show_default=True,
     help="Seconds the run's lease on the campaign lasts unless renewed (it is renewed while "
     "the run is alive, so a supervisor takes the campaign over only once the run is gone).",
@@ -205,7 +207,10 @@ def run_cmd(ctx: click.Context, target: str, lease_ttl: float) -> None:
     Example: cxpreview run examples/preview.toml
     """
     engine = Engine(
-        open_journal(ctx), open_gateway(ctx), owner=process_owner("run"), is_dead=owner_is_dead
+        open_journal(ctx, create=True),
+        open_gateway(ctx),
+        owner=process_owner("run"),
+        is_dead=owner_is_dead,
     )
 
     def announce(state: CampaignState, drafted: bool) -> None:
@@ -255,17 +260,22 @@ def plan_cmd(ctx: click.Context, target: str, as_json: bool) -> None:
 
 @cli.command("supervise")
 @click.option("--once", is_flag=True, help="One pass, then exit.")
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+@click.option(
+    "--interval", default=5.0, type=Seconds(), show_default=True, help="Seconds between passes."
+)
 @click.option(
     "--owner",
     default=lambda: process_owner("supervise"),
     show_default="supervise:user@host:pid",
     help="This supervisor's name on its leases.",
 )
-@click.option("--lease-ttl", default=60.0, show_default=True, help="Seconds a lease lasts.")
+@click.option(
+    "--lease-ttl", default=60.0, type=Seconds(), show_default=True, help="Seconds a lease lasts."
+)
 @click.option(
     "--retry-after",
     default=60.0,
+    type=Seconds(),
     show_default=True,
     help="Seconds before a step that failed retryably is tried again.",
 )
@@ -304,11 +314,11 @@ def supervise_cmd(
 
 @cli.command("resolve")
 @click.argument("campaign_id")
-@click.option("--take-ours", "side", flag_value="ours", help="Our value on every conflict.")
-@click.option("--take-theirs", "side", flag_value="theirs", help="CXone's value on every one.")
+@click.option("--take-ours", is_flag=True, help="Our value on every conflict.")
+@click.option("--take-theirs", is_flag=True, help="CXone's value on every one.")
 @click.pass_context
 @errors_to_exit_codes
-def resolve_cmd(ctx: click.Context, campaign_id: str, side: str | None) -> None:
+def resolve_cmd(ctx: click.Context, campaign_id: str, take_ours: bool, take_theirs: bool) -> None:
     """Settle a conflict that could not merge, then activate (as run does).
 
     The conflicting fields are listed by `cxpreview run` and kept in the journal
@@ -316,8 +326,9 @@ def resolve_cmd(ctx: click.Context, campaign_id: str, side: str | None) -> None:
 
     Example: cxpreview resolve 3f2a9c0d1e4b5a69 --take-theirs
     """
-    if side is None:
-        raise click.UsageError("choose --take-ours or --take-theirs")
+    if take_ours == take_theirs:
+        raise click.UsageError("choose one of --take-ours or --take-theirs")
+    side = "ours" if take_ours else "theirs"
     engine = Engine(open_journal(ctx), open_gateway(ctx))
     engine.resolve(campaign_id, side)
     campaign = engine.get(campaign_id).run()

@@ -163,5 +163,5 @@ def audit_import_cmd(ctx: click.Context, source: Any) -> None:
 
     Example: cxpreview --db copy.db audit import export.jsonl
     """
-    count = open_journal(ctx).import_rows(read_jsonl(source, source.name))
+    count = open_journal(ctx, create=True).import_rows(read_jsonl(source, source.name))
     click.echo(f"imported {count} events")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import getpass
 import json
+import math
 import os
 import socket
 from collections.abc import Callable
@@ -52,6 +53,32 @@ def errors_to_exit_codes(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class Seconds(click.ParamType[float]):
+    """A number of seconds, finite and within ``(low, high]``: ``nan``, ``inf``, ``0`` or
+    ``1e300`` is a usage error naming the option, not a traceback later."""
+
+    name = "seconds"
+
+    def __init__(self, low: float = 0.0, high: float = 7 * 24 * 3600.0) -> None:
+        self.low, self.high = low, high
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or not self.low < seconds <= self.high:
+            self.fail(
+                f"{value!r} must be a number of seconds above {self.low:g} and at most "
+                f"{self.high:g}",
+                param,
+                ctx,
+            )
+        return seconds
+
+
 def process_owner(role: str) -> str:
     """Who this process is on leases and in the journal: ``role:user@host:pid:pidns`` (the
     PID namespace tells processes of two containers with one hostname apart)."""
@@ -93,8 +120,11 @@ def owner_is_dead(owner: str) -> bool:
         return False
 
 
-def open_journal(ctx: click.Context) -> SQLiteJournal:
-    journal = SQLiteJournal(ctx.obj["db"])
+def open_journal(ctx: click.Context, *, create: bool = False) -> SQLiteJournal:
+    """The journal named by --db, closed when the command ends. Only the commands that write a
+    campaign's first events (draft, run, audit import) may ``create`` it: a mistyped --db for
+    any other is an error (exit 3), not a new empty journal that says "ok"."""
+    journal = SQLiteJournal(ctx.obj["db"], create=create)
     ctx.call_on_close(journal.close)
     return journal
 

@@ -17,6 +17,7 @@ from journal.errors import (
     JournalFull,
     JournalTooNew,
     LeaseLost,
+    NoJournal,
     NotAJournal,
 )
 from journal.memory import InMemoryJournal
@@ -42,6 +43,7 @@ __all__ = [
     "Lease",
     "LeaseLost",
     "ManualClock",
+    "NoJournal",
     "NotAJournal",
     "RawRow",
     "SQLiteJournal",

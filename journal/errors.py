@@ -3,6 +3,7 @@
 CxpreviewError                          (events/errors.py)
 └── JournalError                        anything wrong with the store
     ├── NotAJournal                     the file is not a cxpreview journal: nothing was changed
+    ├── NoJournal                       no journal there, and the command may not create one
     ├── JournalTooNew                   written by a newer cxpreview: nothing was changed
     ├── JournalCorrupt                  a row, the chain or a blob is damaged (names the seq)
     │   └── JournalBehind               it ends before a seq this machine saw in it (lost events)
@@ -26,6 +27,10 @@ class JournalError(CxpreviewError):
 
 class NotAJournal(JournalError):
     """The file exists but is not a cxpreview journal (another SQLite file, or not SQLite)."""
+
+
+class NoJournal(JournalError, FileNotFoundError):
+    """There is no journal at the path, and the command only reads (it creates none)."""
 
 
 class JournalTooNew(JournalError):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-from journal.errors import JournalTooNew, NotAJournal
+from journal.errors import JournalError, JournalTooNew, NotAJournal
 
 APPLICATION_ID = 0x63787076  # "cxpv"
 SCHEMA_VERSION = 2
@@ -101,7 +101,12 @@ def check_and_migrate(conn: sqlite3.Connection, where: str) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     except sqlite3.DatabaseError as exc:
-        raise NotAJournal(f"{where} is not a cxpreview journal: not an SQLite database") from exc
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith("SQLITE_NOTADB"):
+            raise NotAJournal(
+                f"{where} is not a cxpreview journal: not an SQLite database"
+            ) from exc
+        raise JournalError(f"{where} cannot be opened: {exc} ({name or 'no error code'})") from exc
     fresh = app_id == 0 and version == 0 and tables == 0
     if not fresh and app_id != APPLICATION_ID:
         raise NotAJournal(

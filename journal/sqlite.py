@@ -29,6 +29,7 @@ from journal.errors import (
     JournalCorrupt,
     JournalError,
     JournalFull,
+    NoJournal,
     NotAJournal,
 )
 from journal.leases import LeaseBook
@@ -74,11 +75,14 @@ class SQLiteJournal:
         synchronous: Synchronous = "FULL",
         busy_timeout: float = 5.0,
         head_mark: bool = True,
+        create: bool = True,
     ) -> None:
         self.path = str(path)
         self.clock = clock or SystemClock()
         self._lock = threading.RLock()
-        created = self.path != ":memory:" and _create(self.path)
+        if self.path != ":memory:":
+            _refuse_odd_paths(self.path, create)
+        created = self.path != ":memory:" and create and _create(self.path)
         self._conn = _connect(self.path, busy_timeout)
         try:
             check_and_migrate(self._conn, self.path)
@@ -510,6 +514,25 @@ def _hold(
             "stream_id = excluded.stream_id, since_seq = excluded.since_seq, held = excluded.held",
             (write.name, write.stream_id, write.since_seq, int(write.held)),
         )
+
+
+def _refuse_odd_paths(path: str, create: bool) -> None:
+    """A path SQLite must not be let loose on: nothing there (when not creating), a link to
+    nothing, a FIFO or a device (opening one blocks or reads garbage), a directory."""
+    target = Path(path)
+    if target.is_symlink() and not target.exists():
+        raise NoJournal(f"{path} is a symbolic link to nothing; point --db at a journal file")
+    if not target.exists():
+        if not create:
+            raise NoJournal(
+                f"no journal at {path}: this command reads one and creates none "
+                "(is --db, or $CXPREVIEW_DB, right?)"
+            )
+        return
+    if target.is_dir():
+        raise NotAJournal(f"{path} is a directory, not a journal file")
+    if not target.is_file():
+        raise NotAJournal(f"{path} is not a regular file (a FIFO or a device?), not a journal")
 
 
 def _create(path: str) -> bool:

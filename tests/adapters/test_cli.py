@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -19,6 +20,7 @@ from adapters.cli import cli
 from engine import Engine, FakeCXoneGateway, RemoteCampaign, load_spec
 from journal import SQLiteJournal
 from tests.conftest import EXAMPLE_SPEC, make_contacts, spec_file_for
+from tests.hardening import report
 
 Run = Callable[..., tuple[int, str, str]]
 
@@ -112,6 +114,13 @@ def test_diagram_prints_mermaid(run: Run) -> None:
 
 def test_the_console_script_runs(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("cxpreview")
+    drafted = subprocess.run(
+        [str(script), "--db", str(tmp_path / "j.db"), "draft", str(EXAMPLE_SPEC)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert drafted.returncode == 0, drafted.stderr
     done = subprocess.run(
         [str(script), "--db", str(tmp_path / "j.db"), "audit", "verify"],
         capture_output=True,
@@ -119,7 +128,63 @@ def test_the_console_script_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert (done.returncode, done.stdout) == (0, done.stdout)
-    assert done.stdout.startswith("ok: 0 events")
+    assert done.stdout.startswith("ok: 1 events")
+
+
+READING = [
+    ["status"],
+    ["status", "--json"],
+    ["show", "abc"],
+    ["history", "abc"],
+    ["metrics"],
+    ["diagram", "--counts"],
+    ["audit", "verify"],
+    ["audit", "replay", "abc"],
+    ["audit", "export"],
+    ["supervise", "--once"],
+    ["validate", "abc"],
+    ["cancel", "abc"],
+]
+
+
+@pytest.mark.parametrize("args", READING, ids=" ".join)
+def test_a_command_that_only_reads_never_creates_a_journal(
+    run: Run, tmp_path: Path, args: list[str]
+) -> None:
+    code, _, err = run(*args)
+    assert code == 3, err
+    assert "no journal at" in err
+    assert err.count("\n") == 1, "one line"
+    assert not (tmp_path / "j.db").exists()
+    report.record("missing, odd or backwards journals", handled=True)
+
+
+def test_a_fifo_or_a_dangling_link_is_refused_with_one_line(run: Run, tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "j.db")
+    code, _, err = run("status")
+    assert (code, err.count("\n")) == (3, 1)
+    assert "not a regular file" in err
+    (tmp_path / "j.db").unlink()
+    (tmp_path / "j.db").symlink_to(tmp_path / "nowhere.db")
+    code, _, err = run("draft", str(EXAMPLE_SPEC))
+    assert (code, err.count("\n")) == (3, 1)
+    assert "symbolic link to nothing" in err
+    assert not (tmp_path / "nowhere.db").exists()
+    report.record("missing, odd or backwards journals", handled=True)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf", "1e300", "soon"])
+def test_a_bad_number_of_seconds_is_a_usage_error(run: Run, value: str) -> None:
+    code, _, err = run("supervise", "--once", "--lease-ttl", value)
+    assert code == 2
+    assert "--lease-ttl" in err
+    assert "Traceback" not in err
+
+
+def test_resolve_takes_one_side(run: Run) -> None:
+    code, _, err = run("resolve", "abc", "--take-ours", "--take-theirs")
+    assert code == 2
+    assert "choose one of --take-ours or --take-theirs" in err
 
 
 def _journal_with_history(tmp_path: Path) -> tuple[str, str]:
@@ -232,6 +297,7 @@ def test_step_commands(tmp_path: Path) -> None:
 
 def test_gateway_settings_from_flags_and_their_safety(tmp_path: Path) -> None:
     db = str(tmp_path / "j.db")
+    SQLiteJournal(db).close()
     runner = CliRunner()
     env = {"CXONE_BASE_URL": None, "CXONE_CLIENT_ID": None, "CXONE_CLIENT_SECRET": "s"}
     remote = ["--base-url", "http://cxone.example.com", "--client-id", "x"]

@@ -40,7 +40,7 @@ def gateway_answering(reply: Reply) -> HttpCXoneGateway:
         ),
         (
             httpx.Response(200, text='{"version": 5', headers={"content-type": "application/json"}),
-            r"reply is not JSON \(application/json, 13 bytes\)",
+            r"reply is not JSON \(Expecting ',' delimiter",
         ),
         (httpx.Response(200, json=[1, 2]), "expected a JSON object, found list"),
         (

@@ -81,6 +81,7 @@ def test_a_conflict_no_merge_can_settle_is_resolved(cx: Cli, simulator: Simulato
 
 
 def test_debug_shows_the_traceback(cx: Cli) -> None:
+    cx("draft", str(EXAMPLE_SPEC))  # a journal, without the campaign asked for
     quiet = cx("show", "nope")
     assert quiet.exit_code == 2
     assert quiet.stderr.startswith("error: no campaign 'nope' in SQLiteJournal(")
