@@ -53,6 +53,22 @@ def age(since: str, now: datetime) -> str:
     return " ".join(parts)
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(32), 127, *range(128, 160))}
+_CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def visible(text: object) -> str:
+    """``text`` with every control character written out (``\\x1b``, ``\\n``): a name
+    from a spec or a message from CXone cannot clear the screen, move the cursor or forge a
+    table row."""
+    return str(text).translate(_CONTROL)
+
+
+def cell(text: object) -> Text:
+    """A table cell shown as written: control characters visible, no rich markup read."""
+    return Text(visible(text))
+
+
 def status_table(rows: Sequence[tuple[CampaignState, StoredEvent]], now: datetime) -> Table:
     """One row per campaign: id, name, state, version, its last event and how long ago."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
@@ -65,13 +81,13 @@ def status_table(rows: Sequence[tuple[CampaignState, StoredEvent]], now: datetim
         elif state.last_error:
             note = state.last_error
         table.add_row(
-            state.id,
-            state.name,
+            cell(state.id),
+            cell(state.name),
             _styled(state.state),
             str(state.version),
-            last.type,
+            cell(last.type),
             age(last.recorded_at, now),
-            note,
+            cell(note),
             end_section=False,
         )
     return table
@@ -92,7 +108,11 @@ def plan_view(plan: Plan) -> Group:
     for column in ("field", "CXone now", "ours"):
         table.add_column(column, overflow="fold")
     for change in plan.changes:
-        table.add_row(change.path, canonical_json(change.theirs), canonical_json(change.ours))
+        table.add_row(
+            cell(change.path),
+            cell(canonical_json(change.theirs)),
+            cell(canonical_json(change.ours)),
+        )
     parts: list[Text | Table] = [head, table, Text(f"{len(plan.changes)} field(s) would change")]
     if plan.stale:
         parts.append(
@@ -116,11 +136,11 @@ def timeline(history: Sequence[StoredEvent]) -> Table:
         moved = f"{before} -> {_styled(after)}" if after != before else _styled(after)
         table.add_row(
             str(stored.seq),
-            stored.recorded_at[:10] + " " + stored.recorded_at[11:23],
-            stored.type,
+            cell(stored.recorded_at[:10] + " " + stored.recorded_at[11:23]),
+            cell(stored.type),
             moved,
             "" if latency is None else f"{latency:,.1f} ms",
-            str(stored.meta.get("actor", "")),
+            cell(stored.meta.get("actor", "")),
         )
         before = after
     return table
@@ -163,7 +183,7 @@ def states_along(history: Sequence[StoredEvent]) -> list[CampaignState]:
 
 def summary(state: CampaignState) -> str:
     """What the campaign is, in a few lines."""
-    lines = [f"campaign {state.id} {state.name!r}: {state.state} (v{state.version})"]
+    lines = [f"campaign {visible(state.id)} {state.name!r}: {state.state} (v{state.version})"]
     if state.eligible is not None:
         lines.append(f"  eligible contacts: {state.eligible:,} (set {state.eligible_digest})")
     if state.active_version is not None:
@@ -173,9 +193,9 @@ def summary(state: CampaignState) -> str:
     if state.pending:
         lines.append(f"  unfinished: {state.pending.step} step {state.pending.step_id}")
     if state.last_error:
-        lines.append(f"  last error: {state.last_error}")
+        lines.append(f"  last error: {visible(state.last_error)}")
     if state.state == "conflicted" and state.problems:
-        lines += [f"  conflict at {p}" for p in state.problems]
+        lines += [f"  conflict at {visible(p)}" for p in state.problems]
         lines.append(f"  choose: cxpreview resolve {state.id} --take-ours | --take-theirs")
     return "\n".join(lines)
 

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from adapters.cli import cli
 from tests.adapters.test_cli import _journal_with_history
 from tests.conftest import EXAMPLE_SPEC
+from tests.hardening import report
 
 
 def invoke(db: str, *args: str) -> tuple[int, str, str]:
@@ -155,3 +156,27 @@ def test_tampering_is_caught_by_audit_verify_naming_the_seq(
     assert problem in verdict["problem"]
     code, out, _ = invoke(db, "audit", "verify", "--anchor", anchor)
     assert out.startswith(f"seq {first_bad}: ")
+
+
+def test_control_characters_and_markup_in_a_name_are_shown_not_obeyed(tmp_path: Path) -> None:
+    hostile_name = "ok\\u001b[2J\\rFAKE active\\n[red]x[/red]"
+    spec = tmp_path / "hostile.toml"
+    spec.write_text(
+        EXAMPLE_SPEC.read_text().replace(
+            'name = "Spring renewals - west"', f'name = "{hostile_name}"', 1
+        )
+    )
+    db = str(tmp_path / "j.db")
+    runner = CliRunner()
+    drafted = runner.invoke(cli, ["--db", db, "draft", str(spec)])
+    assert drafted.exit_code == 0, drafted.stderr
+    campaign_id = drafted.stdout.strip()
+    for args in (["status"], ["show", campaign_id], ["history", campaign_id]):
+        out = runner.invoke(cli, ["--db", db, *args], terminal_width=200).stdout
+        assert "\x1b" not in out, args
+        assert "\r" not in out, args
+        if args == ["status"]:
+            rows = [line for line in out.splitlines() if campaign_id in line]
+            assert len(rows) == 1
+            assert "\\x1b[2J\\rFAKE active\\n[red]x[/red]" in rows[0]
+    report.record("control characters and markup in names", handled=True)
