@@ -133,16 +133,24 @@ def check_cmd(ctx: click.Context, spec: str, as_json: bool) -> None:
     print_json({"ok": True, "name": loaded.name, "filter_rules": len(loaded.filter)})
 
 
+COMMAND_ID = click.option(
+    "--command-id",
+    help="Make the command idempotent: given the same id again, it returns what the first did "
+    "(another command under the same id is refused).",
+)
+
+
 @cli.command("draft")
 @click.argument("spec", type=click.Path(dir_okay=False))
+@COMMAND_ID
 @click.pass_context
 @errors_to_exit_codes
-def draft_cmd(ctx: click.Context, spec: str) -> None:
+def draft_cmd(ctx: click.Context, spec: str, command_id: str | None) -> None:
     """Draft a campaign from a spec file; prints the new campaign's id.
 
-    Example: cxpreview draft examples/preview.toml
+    Example: cxpreview draft examples/preview.toml --command-id ticket-4711
     """
-    campaign = Engine(open_journal(ctx, create=True)).draft(load_spec(spec))
+    campaign = Engine(open_journal(ctx, create=True)).draft(load_spec(spec), command_id=command_id)
     click.echo(campaign.id)
 
 
@@ -190,9 +198,10 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
     help="Seconds the run's lease on the campaign lasts unless renewed (it is renewed while "
     "the run is alive, so a supervisor takes the campaign over only once the run is gone).",
 )
+@COMMAND_ID
 @click.pass_context
 @errors_to_exit_codes
-def run_cmd(ctx: click.Context, target: str, lease_ttl: float) -> None:
+def run_cmd(ctx: click.Context, target: str, lease_ttl: float, command_id: str | None) -> None:
     """Take a campaign as far as it goes: validate, filter, activate, webhook.
 
     TARGET is a spec file or a campaign id. From a spec file a campaign is drafted, unless a
@@ -221,7 +230,9 @@ def run_cmd(ctx: click.Context, target: str, lease_ttl: float) -> None:
     def run(progress: Callable[[int], None] | None) -> CampaignState:
         if os.path.isfile(target):
             spec = load_spec(target)
-            return engine.run_spec(spec, progress, announce=announce, lease_ttl=lease_ttl)
+            return engine.run_spec(
+                spec, progress, announce=announce, lease_ttl=lease_ttl, command_id=command_id
+            )
         return engine.run(target, progress, lease_ttl=lease_ttl)
 
     if ctx.obj["log_json"]:  # stderr carries JSON lines only

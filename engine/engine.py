@@ -10,6 +10,7 @@ an open activation is never guessed at (``StepInDoubt``): recovery settles it by
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import secrets
 from collections.abc import Callable, Iterator, Sequence
@@ -63,7 +64,15 @@ from events import (
     content_digest,
     to_plain,
 )
-from journal import ClaimRefused, Clock, Journal, StoredEvent, SystemClock, crash_point
+from journal import (
+    ClaimRefused,
+    Clock,
+    Journal,
+    JournalCorrupt,
+    StoredEvent,
+    SystemClock,
+    crash_point,
+)
 
 T = TypeVar("T")
 
@@ -204,7 +213,9 @@ class Engine:
         """
         if not isinstance(spec, CampaignSpec):
             raise TypeError("draft takes a CampaignSpec: use load_spec(path) or parse_spec(text)")
-        campaign_id = campaign_id or self.ids()
+        if campaign_id is None:
+            # The same command id drafts the same campaign: asked twice, the first is returned.
+            campaign_id = _derived_id(command_id) if command_id else self.ids()
         events: list[Event] = [CampaignDrafted(spec.to_dict())]
         if run:
             events.append(RunRequested())
@@ -219,6 +230,7 @@ class Engine:
         announce: Callable[[CampaignState, bool], None] | None = None,
         owner: str | None = None,
         lease_ttl: float = 60.0,
+        command_id: str | None = None,
     ) -> CampaignState:
         """Draft a campaign from ``spec`` and run it, or carry on the live one that has it.
 
@@ -230,10 +242,13 @@ class Engine:
         anything is sent to CXone (the CLI prints the campaign's id there).
         """
         owner = owner or self.owner
-        campaign_id = self.ids()
+        campaign_id = _derived_id(command_id) if command_id else self.ids()
         with self._leased(campaign_id, owner, lease_ttl) as engine:
             try:
-                s = engine.draft(spec, run=True, campaign_id=campaign_id).snapshot
+                drafted = engine.draft(
+                    spec, run=True, campaign_id=campaign_id, command_id=command_id
+                )
+                s = drafted.snapshot
             except CampaignClaimed as exc:
                 holder = self.load(exc.holder)
                 same = content_digest(holder.spec) == content_digest(spec.to_dict())
@@ -543,6 +558,32 @@ class Engine:
 
     # --- the protocol -------------------------------------------------------------------
 
+    def check(self, campaign_id: str) -> None:
+        """Before acting: the campaign's rows are as written (their hashes and versions) and
+        each recorded state digest is what folding them gives now, so a forger who rebuilt
+        the hash chain but not the digests is caught here too. ``JournalCorrupt`` names the
+        seq."""
+        self.journal.check_stream(campaign_id)
+        stored = self.journal.read_stream(campaign_id)
+        start = CampaignState(campaign_id, 0, "", "", {})
+        try:
+            after = steps(start, [e.event for e in stored])
+        except IllegalEvent as exc:
+            raise illegal_at(stored[first_illegal(campaign_id, stored)].seq, exc) from exc
+        for row, state in zip(stored, after, strict=True):
+            if row.state_digest is not None and row.state_digest != state.digest():
+                raise JournalCorrupt(
+                    f"seq {row.seq}: the state digest recorded with it is not the state its "
+                    f"campaign's events give; campaign {campaign_id} is left as it is",
+                    row.seq,
+                )
+
+    def intent_command_id(self, s: CampaignState) -> str:
+        """The command id of the open intent (the newest event: nothing follows an open
+        intent), which its outcome names as its cause, whoever settles it."""
+        last = self.journal.read_stream(s.id, up_to_version=s.version)[-1]
+        return str(last.meta.get("command_id") or self.ids())
+
     def _ready(self, s: CampaignState, command: str) -> CampaignState:
         if s.pending is not None:
             raise StepInDoubt(
@@ -563,8 +604,8 @@ class Engine:
         if s.pending is not None:
             if s.pending.step != step or step == "activation":
                 self._ready(s, step)  # raises StepInDoubt
-            self.journal.check_stream(s.id)  # the step is redone: act on an intact campaign only
-            return s, s.pending.step_id, self.ids()
+            self.check(s.id)  # the step is redone: act on an intact campaign only
+            return s, s.pending.step_id, self.intent_command_id(s)
         command_id = self.ids()
         s = self._append(s, [intent(self.ids())], command_id)
         assert s.pending is not None
@@ -595,7 +636,7 @@ class Engine:
         if causation is None and s.version:
             # A command or an intent: act only on a campaign whose rows are as written. (An
             # outcome closes the intent this process just appended after the same check.)
-            self.journal.check_stream(s.id)
+            self.check(s.id)
         after = steps(s, events)
         meta: dict[str, Any] = {**self.extra_meta, "actor": self.actor, "command_id": command_id}
         if causation is not None:
@@ -648,6 +689,11 @@ class Engine:
 
 
 CLAIM_PREFIX = "cxone-campaign:"
+
+
+def _derived_id(command_id: str) -> str:
+    """The campaign id a draft with ``command_id`` gets (the same every time)."""
+    return hashlib.sha256(f"draft:{command_id}".encode()).hexdigest()[:16]
 
 
 def claim_name(spec: dict[str, Any]) -> str:

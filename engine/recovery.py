@@ -55,7 +55,7 @@ def recover(engine: Engine, campaign_id: str, progress: Progress | None = None) 
     s = engine.load(campaign_id)
     if s.pending is None:
         return s
-    engine.journal.check_stream(s.id)  # settle nothing on a campaign whose rows were changed
+    engine.check(s.id)  # settle nothing on a campaign whose rows were changed
     engine.hold_claim(s)  # nor on one superseded by a newer campaign
     step = s.pending.step
     log.info(
@@ -90,6 +90,7 @@ def _reconcile(engine: Engine, s: CampaignState) -> CampaignState:
             "the campaign in CXone by hand"
         )
     remote_id = str(s.spec["campaign_id"])
+    cause = engine.intent_command_id(s)  # the outcome names the intent it settles
     result, ms = engine._call(lambda: engine.gateway.read_campaign(remote_id))
     if isinstance(result, RemoteError):
         raise StepInDoubt(
@@ -100,17 +101,17 @@ def _reconcile(engine: Engine, s: CampaignState) -> CampaignState:
     if holds(config, result.config):
         _decided(s, "reconciled", f"CXone is at v{result.version} with our configuration")
         outcome: Event = ActivationSucceeded(pending.step_id, result.version, ms, True, "recovered")
-        return engine._close(s, outcome, engine.ids(), "activation")
+        return engine._close(s, outcome, cause, "activation")
     if result.version == expected:
         _decided(s, "re-put", f"CXone is still at v{expected}: the PUT did not land")
-        return engine.put_and_close(s, pending.step_id, engine.ids(), config, expected)
+        return engine.put_and_close(s, pending.step_id, cause, config, expected)
     _decided(
         s,
         "conflict",
         f"CXone is at v{result.version} without our configuration, expected v{expected}",
     )
     outcome = ActivationConflicted(pending.step_id, expected, result.version, ms)
-    return engine._close(s, outcome, engine.ids(), "activation")
+    return engine._close(s, outcome, cause, "activation")
 
 
 def _decided(s: CampaignState, decision: str, why: str) -> None:

@@ -335,3 +335,10 @@ def test_check_speaks_json(run: Run, tmp_path: Path) -> None:
     assert [(p["path"], p["line"]) for p in verdict["problems"]] == [
         ("dialing_rules.max_attempts", 24)
     ]
+
+
+def test_draft_with_a_command_id_is_idempotent(run: Run) -> None:
+    first = run("draft", str(EXAMPLE_SPEC), "--command-id", "ticket-1")
+    again = run("draft", str(EXAMPLE_SPEC), "--command-id", "ticket-1")
+    assert first[0] == again[0] == 0
+    assert first[1] == again[1]

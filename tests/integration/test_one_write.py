@@ -21,13 +21,15 @@ from engine import (
     verify,
 )
 from engine.engine import claim_name
+from engine.interruptions import interrupt
 from engine.leasing import LeaseHolder
 from engine.payload import preview_config
 from engine.plan import changes, holds
 from engine.spec import CampaignSpec
-from events import FieldChange
-from journal import ManualClock, SQLiteJournal
+from events import CODEC, FieldChange
+from journal import CommandConflict, JournalCorrupt, ManualClock, SQLiteJournal
 from tests.conftest import for_campaign, sequential_ids
+from tests.hardening.test_hostile import forge
 
 
 def puts(gateway: FakeCXoneGateway) -> int:
@@ -210,3 +212,50 @@ def test_a_lease_stays_held_while_a_call_is_in_flight(
         assert state.state == "active"
         assert len(slow.renewals) == 3
         assert journal.current_lease(f"campaign:{c.id}") is None, "released at the end"
+
+
+def test_a_forger_who_rebuilt_the_chain_but_not_the_digests_is_stopped_before_acting(
+    tmp_path: Path, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
+    db = tmp_path / "j.db"
+    with SQLiteJournal(db) as journal:
+        c = Engine(journal, gateway).draft(spec, run=True).validate().filter()
+    # Their max_attempts, with the hash chain recomputed (the digests left as recorded).
+    with SQLiteJournal(db) as journal:
+        row = journal.read_stream(c.id)[0]
+    forged = row_data(row).replace('"max_attempts":3', '"max_attempts":9')
+    assert forged != row_data(row)
+    forge(db, row.seq, data=forged)
+    with SQLiteJournal(db, head_mark=False) as journal:
+        engine = Engine(journal, gateway)
+        with pytest.raises(JournalCorrupt, match=f"seq {row.seq}: the state digest"):
+            engine.activate(c.id)
+    assert puts(gateway) == 0
+
+
+def row_data(row: Any) -> str:
+    return CODEC.encode(row.event)[2]
+
+
+def test_every_outcome_names_its_intent_as_its_cause_even_after_recovery(
+    engine: Engine, spec: CampaignSpec, gateway: FakeCXoneGateway
+) -> None:
+    cid = interrupt(engine, spec, "after-activation-intent")
+    engine.recover(cid)
+    history = engine.history(cid)
+    by_command = {h.meta["command_id"]: h for h in history}
+    for h in history:
+        if hasattr(h.event, "latency_ms"):  # an outcome
+            intent = by_command[h.meta["causation_id"]]
+            assert intent.event.step_id == h.event.step_id  # type: ignore[attr-defined]
+
+
+def test_a_draft_with_a_command_id_twice_is_the_first_draft(
+    engine: Engine, spec: CampaignSpec
+) -> None:
+    first = engine.draft(spec, command_id="cmd-1")
+    again = engine.draft(spec, command_id="cmd-1")
+    assert again.id == first.id
+    assert engine.journal.last_seq() == 1
+    with pytest.raises(CommandConflict):
+        engine.draft(for_campaign(spec, "cmp-1002"), command_id="cmd-1")
