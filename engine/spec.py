@@ -268,6 +268,10 @@ def _text(limit: int) -> Callable[[Any], str | None]:
     return lambda v: None if 0 < len(v) <= limit else f"must be 1 to {limit} characters"
 
 
+def _up_to(limit: int) -> Callable[[Any], str | None]:
+    return lambda v: None if len(v) <= limit else f"must be at most {limit} characters"
+
+
 def _region(v: str) -> str | None:
     if v in phonenumbers.SUPPORTED_REGIONS:
         return None
@@ -367,7 +371,7 @@ def _read_directives(root: _Section, queue_id: str | None) -> tuple[AgentDirecti
         out.append(
             AgentDirective(
                 s.take("queue_id", str, queue_id, check=_identifier),
-                s.take("skill_requirement", str, ""),
+                s.take("skill_requirement", str, "", check=_up_to(200)),
                 s.take("agent_count", int, check=_range(1, 10_000)),
             )
         )

@@ -561,6 +561,9 @@ def _contact(item: Any, endpoint: str) -> Contact:
     contact_id = item.get("id")
     if type(contact_id) is not str:
         contact_id = field(item, "id", (str, int), endpoint)
+    elif not contact_id.isprintable() or not 0 < len(contact_id) <= 200:
+        # A TAB or a line feed in an id would forge a line of the eligible set's blob.
+        raise BadResponse(f"{endpoint}: a contact id holds control characters or is too long")
     fields = item.get("fields")
     if fields is None:
         fields = {}

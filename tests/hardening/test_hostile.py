@@ -249,3 +249,23 @@ def test_a_server_echoing_the_secret_or_a_token_gets_neither_into_the_journal(
     leaked = sum(n.encode() in files for n in (SECRET, quote_plus(SECRET), TOKEN))
     report.record("echoed secrets and tokens", handled=leaked == 0, leaked=leaked)
     assert leaked == 0
+
+
+def test_unbounded_values_are_refused() -> None:
+    big = EXAMPLE_SPEC.read_text().replace(
+        'skill_requirement = "renewals"', f'skill_requirement = "{"x" * 5_000_000}"'
+    )
+    with pytest.raises(SpecError) as caught:
+        parse_spec(big)
+    assert [p.path for p in caught.value.problems] == ["agent_directives[0].skill_requirement"]
+    page = {"entity": [{"id": "c1\t+14155550100\nforged", "phoneNumber": "+14155550100"}]}
+    with hostile(
+        scripted(
+            "/api/v2/outbound/contactlists/cl-2001/contacts", Reply(body=json.dumps(page).encode())
+        )
+    ) as (url, _):
+        gateway = gateway_for(url)
+        with pytest.raises(BadResponse, match="control characters"):
+            list(gateway.iter_contacts("cl-2001"))
+        gateway.close()
+    report.record("unbounded values (50 MB strings, TAB/LF in ids, huge versions)", handled=True)
