@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-from typing import Any
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
 
 import click
 
@@ -17,8 +21,10 @@ from adapters.clikit import (
 )
 from adapters.report import console, metrics_table, summary
 from engine import Engine, mermaid, verify
+from engine.audit import replay_visitor
 from engine.metrics import audit_log, measure
 from events import to_plain
+from journal import ChainReport, SQLiteJournal
 from journal.transfer import read_jsonl, write_jsonl
 
 
@@ -66,11 +72,15 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @click.option("--anchor", help="SEQ:HASH from an earlier verify, which must still be there.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@click.option(
+    "--deep", is_flag=True, help="Also run SQLite's integrity_check over the file's pages."
+)
 @click.pass_context
 @errors_to_exit_codes
-def audit_verify_cmd(ctx: click.Context, anchor: str | None, as_json: bool) -> None:
-    """Check the hash chain, replay every campaign against its recorded digests, and check
-    every transition against the machine; name the first bad seq (exit 3).
+def audit_verify_cmd(ctx: click.Context, anchor: str | None, as_json: bool, deep: bool) -> None:
+    """Check the hash chain, replay every campaign against its recorded digests, check every
+    transition against the machine and every eligible set against its digest; name the first
+    bad seq (exit 3). --deep also checks the file itself (its indexes).
 
     Example: cxpreview audit verify --anchor 1042:9f0c2a...
     """
@@ -80,7 +90,12 @@ def audit_verify_cmd(ctx: click.Context, anchor: str | None, as_json: bool) -> N
         if not seq.isdigit() or len(hash_) != 64:
             raise click.UsageError("--anchor takes SEQ:HASH (the 64-hex hash verify printed)")
         point = (int(seq), hash_)
-    report = verify(open_journal(ctx), anchor=point)
+    journal = open_journal(ctx)
+    report = verify(journal, anchor=point)
+    if report.ok and deep:
+        problem = journal.integrity_problem()
+        if problem is not None:
+            report = ChainReport(False, report.events, None, problem, report.head)
     if as_json:
         print_json(
             {
@@ -133,18 +148,38 @@ def audit_replay_cmd(
     show_default=True,
     help="jsonl: every row with its hashes; csv: the audit log.",
 )
-@click.option("-o", "--output", type=click.File("w"), default="-", help="File (default stdout).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="File (created 0600; default stdout)."
+)
 @click.pass_context
 @errors_to_exit_codes
-def audit_export_cmd(ctx: click.Context, fmt: str, output: Any) -> None:
+def audit_export_cmd(ctx: click.Context, fmt: str, output: str | None) -> None:
     """Export the journal: JSONL re-imports into an empty journal that verifies identically;
     CSV is the audit log (timestamp, action, campaignId, status, latencyMs, successRate).
 
     Example: cxpreview audit export --format csv -o audit.csv
     """
     journal = open_journal(ctx)
+    with _private(output) as out:
+        _export(journal, fmt, out)
+
+
+@contextmanager
+def _private(path: str | None) -> Iterator[IO[str]]:
+    """``path`` opened for writing, owner-only from the start (an export holds what the
+    journal holds); stdout when None."""
+    if path is None:
+        yield sys.stdout
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when it existed before with other bits
+    with open(fd, "w", encoding="utf-8", newline="") as out:
+        yield out
+
+
+def _export(journal: SQLiteJournal, fmt: str, output: IO[str]) -> None:
     if fmt == "jsonl":
-        write_jsonl(journal.raw_rows(), output)
+        write_jsonl(journal.raw_rows(), output, journal.blobs())
         return
     writer = csv.DictWriter(
         output,
@@ -163,5 +198,6 @@ def audit_import_cmd(ctx: click.Context, source: Any) -> None:
 
     Example: cxpreview --db copy.db audit import export.jsonl
     """
-    count = open_journal(ctx, create=True).import_rows(read_jsonl(source, source.name))
+    journal = open_journal(ctx, create=True)
+    count = journal.import_rows(read_jsonl(source, source.name), replay_visitor(journal))
     click.echo(f"imported {count} events")

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from engine.errors import IllegalEvent
 from engine.replay import Replay, gc_paused
-from journal import Anchor, ChainReport, Journal, StoredEvent
+from events import ContactsFiltered
+from journal import Anchor, BlobNotFound, ChainReport, Journal, JournalCorrupt, StoredEvent, Visitor
 
 
-def verify(journal: Journal, anchor: Anchor | None = None) -> ChainReport:
-    """The chain and the replay, checked together; the report names the first bad seq.
-
-    ``anchor``: a ``(seq, hash)`` noted from an earlier report, which must still be on the chain.
-    """
+def replay_visitor(journal: Journal) -> Visitor:
+    """What verify (and an import) checks of each event beyond the chain: that it may follow
+    its campaign's earlier events, that the recorded state digest is the fold's, and that the
+    blob it refers to (the eligible set) is there with its digest."""
     replay = Replay()
 
     def visit(stored: StoredEvent) -> str | None:
@@ -33,7 +33,22 @@ def verify(journal: Journal, anchor: Anchor | None = None) -> ChainReport:
                     f"campaign {stored.stream_id} v{stored.version} folds to {folded}, "
                     f"but {stored.state_digest} was recorded: the fold has changed"
                 )
+        if isinstance(stored.event, ContactsFiltered):
+            try:
+                journal.get_blob(stored.event.eligible_digest)
+            except BlobNotFound:
+                return f"the eligible set {stored.event.eligible_digest} it names is missing"
+            except JournalCorrupt:
+                return f"the eligible set {stored.event.eligible_digest} it names was altered"
         return None
 
+    return visit
+
+
+def verify(journal: Journal, anchor: Anchor | None = None) -> ChainReport:
+    """The chain and the replay, checked together; the report names the first bad seq.
+
+    ``anchor``: a ``(seq, hash)`` noted from an earlier report, which must still be on the chain.
+    """
     with gc_paused():
-        return journal.verify(visit, anchor)
+        return journal.verify(replay_visitor(journal), anchor)

@@ -143,9 +143,23 @@ class InMemoryJournal:
             rows = [self._rows[i] for i in index]
         return [self._decoded(r) for r in rows]
 
-    def import_rows(self, rows: Iterable[RawRow]) -> int:
-        """Fill this empty journal with exported rows, checked against the chain first."""
-        good = list(checked(rows))
+    def import_rows(self, rows: Iterable[RawRow | bytes], visitor: Visitor | None = None) -> int:
+        """Fill this empty journal with exported rows and blobs, checked as ``verify`` does
+        first (all, or none)."""
+        staged: dict[str, bytes] = {}
+
+        def blob(data: bytes) -> None:
+            staged[blob_digest(data)] = data
+            with self._lock:
+                self._blobs.setdefault(blob_digest(data), data)  # the replay may read it
+
+        try:
+            good = list(checked(rows, visitor, blob))
+        except BaseException:
+            with self._lock:
+                for digest in staged:
+                    self._blobs.pop(digest, None)
+            raise
         commands = CommandIndex()
         for row in good:
             commands.add(row)
@@ -205,6 +219,12 @@ class InMemoryJournal:
         with self._lock:
             self._blobs.setdefault(digest, bytes(data))
         return digest
+
+    def blobs(self) -> Iterator[bytes]:
+        """Every blob's bytes (for an export)."""
+        with self._lock:
+            stored = [self._blobs[d] for d in sorted(self._blobs)]
+        return iter(stored)
 
     def get_blob(self, digest: str) -> bytes:
         """The bytes stored under ``digest``; ``BlobNotFound`` when there are none."""

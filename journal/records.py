@@ -305,7 +305,7 @@ class Journal(Protocol):
         """Rows exactly as stored (nothing decoded): for export and verification."""
         ...
 
-    def import_rows(self, rows: Iterable[RawRow]) -> int:
+    def import_rows(self, rows: Iterable[RawRow | bytes], visitor: Visitor | None = None) -> int:
         """Fill an empty journal with exported rows, all checked against the chain, or none."""
         ...
 
@@ -338,6 +338,10 @@ class Journal(Protocol):
 
     def put_blob(self, data: bytes) -> str:
         """Store ``data`` under its digest (``sha256:…``) and return the digest."""
+        ...
+
+    def blobs(self) -> Iterator[bytes]:
+        """Every blob's bytes, one at a time."""
         ...
 
     def get_blob(self, digest: str) -> bytes:

@@ -240,14 +240,22 @@ class SQLiteJournal:
             conn.execute(f"{_SELECT} WHERE seq BETWEEN ? AND ? ORDER BY seq", (row[0], row[1]))
         )
 
-    def import_rows(self, rows: Iterable[RawRow]) -> int:
-        """Fill this empty journal with exported rows, each checked against the chain before
-        it is written, in one transaction: all of them, or (``JournalCorrupt``) none."""
+    def import_rows(self, rows: Iterable[RawRow | bytes], visitor: Visitor | None = None) -> int:
+        """Fill this empty journal with exported rows and blobs, each row checked against the
+        chain (and by ``visitor``, the engine's replay) before it is written, in one
+        transaction: all of them, or (``JournalCorrupt``) none."""
         with self._transaction("import") as conn:
             if conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None:
                 raise JournalError(f"{self.path} already has events: import into a new journal")
             commands, batch, count = CommandIndex(), [], 0
-            for row in checked(rows):
+
+            def blob(data: bytes) -> None:
+                conn.execute(
+                    "INSERT OR IGNORE INTO blobs VALUES (?, ?, ?, ?)",
+                    (blob_digest(data), len(data), data, utc_text(self.clock.now())),
+                )
+
+            for row in checked(rows, visitor, blob):
                 batch.append(tuple(row))
                 commands.add(row)
                 count += 1
@@ -350,6 +358,21 @@ class SQLiteJournal:
         """The seq of the newest event (0 when empty)."""
         with self._reading() as conn:
             return int(conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0)
+
+    def blobs(self) -> Iterator[bytes]:
+        """Every blob's bytes, one at a time (for an export)."""
+        with self._reading() as conn:
+            digests = [r[0] for r in conn.execute("SELECT digest FROM blobs ORDER BY digest")]
+        for digest in digests:
+            yield self.get_blob(digest)
+
+    def integrity_problem(self) -> str | None:
+        """SQLite's own ``integrity_check`` of the file (pages, indexes); None when sound."""
+        with self._reading() as conn:
+            rows = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        if rows == ["ok"]:
+            return None
+        return "the file itself is damaged (SQLite integrity_check): " + "; ".join(rows[:5])
 
     def get_blob(self, digest: str) -> bytes:
         """The bytes stored under ``digest``; ``BlobNotFound``, or ``JournalCorrupt`` if altered."""

@@ -13,6 +13,7 @@ simulator on loopback, counted from the simulator's own request log.
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -36,14 +37,30 @@ def served() -> Iterator[tuple[Simulator, str]]:
         yield sim, server.base_url
 
 
+STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test() -> Iterator[None]:
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.send_signal(signal.SIGCONT)
+            process.kill()
+            process.wait(timeout=30)
+
+
 def start(db: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [CXPREVIEW, "--db", str(db), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
+    STARTED.append(process)
+    return process
 
 
 def wait_for(condition: object, what: str, timeout: float = 30.0) -> None:
@@ -52,6 +69,24 @@ def wait_for(condition: object, what: str, timeout: float = 30.0) -> None:
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
+
+
+def stop_unlocked(process: subprocess.Popen[str], db: Path) -> None:
+    """SIGSTOP ``process`` at a moment it holds no SQLite lock: a writer frozen inside a
+    transaction blocks every other writer of the file (SQLite's nature, not a lease's), which
+    is not the case under test. Bounded: a few tries."""
+    for _ in range(50):
+        process.send_signal(signal.SIGSTOP)
+        probe = sqlite3.connect(db, timeout=0.5, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            process.send_signal(signal.SIGCONT)
+        finally:
+            probe.close()
+    raise AssertionError("the process always held the journal's lock")
 
 
 def lease_free(db: Path, campaign_id: str) -> bool:
@@ -96,7 +131,7 @@ def test_a_put_that_outlives_its_lease_is_applied_once(
     )
     wait_for(lambda: slow.fired == 1, "the first supervisor's PUT to reach CXone")
     if freeze:
-        first.send_signal(signal.SIGSTOP)
+        stop_unlocked(first, db)
         wait_for(lambda: lease_free(db, campaign_id), "the frozen holder's lease to run out")
         second = cli(
             db, env_for(base_url), "supervise", "--once", "--owner", "sup-b", "--lease-ttl", LEASE
@@ -139,6 +174,7 @@ def test_a_run_and_a_looping_supervisor_write_once(
     sim, base_url = served
     db = tmp_path / "j.db"
     spec = spec_for(tmp_path, sim, "beside")
+    SQLiteJournal(db).close()  # the supervisor starts first, and creates no journal
     slow = sim.faults.add("put_campaign", "latency", seconds=2.5, times=1).faults[-1]
     supervisor = start(
         db,
@@ -154,7 +190,7 @@ def test_a_run_and_a_looping_supervisor_write_once(
     run = start(db, env_for(base_url), "run", str(spec), "--lease-ttl", LEASE)
     wait_for(lambda: slow.fired == 1, "the run's PUT to reach CXone")
     if pause:
-        run.send_signal(signal.SIGSTOP)
+        stop_unlocked(run, db)
         campaign_id = only_campaign(db)
         wait_for(lambda: lease_free(db, campaign_id), "the paused run's lease to run out")
         wait_for(lambda: "active" in landed_state(db, campaign_id), "the supervisor to finish it")

@@ -20,6 +20,7 @@ from adapters.cxone import Credentials, HttpCXoneGateway, RetryPolicy, Secret
 from adapters.simulator import Dataset, Simulator
 from adapters.simulator.inprocess import InProcessTransport
 from engine import Engine, Supervisor, fold, verify
+from engine.audit import replay_visitor
 from journal import SQLiteJournal
 from journal.transfer import read_jsonl, write_jsonl
 
@@ -79,13 +80,15 @@ def test_a_v1_journal_is_resumed_to_active_and_exported(tmp_path: Path) -> None:
         assert verify(journal).ok
         assert [c.state for c in engine.campaigns()] == ["active", "active", "cancelled"]
         out = io.StringIO()
-        written = write_jsonl(journal.raw_rows(), out)
+        written = write_jsonl(journal.raw_rows(), out, journal.blobs())
     client.close()
-    rows = list(read_jsonl(out.getvalue().splitlines()))
+    records = list(read_jsonl(out.getvalue().splitlines()))
+    rows = [r for r in records if not isinstance(r, bytes)]
     assert len(rows) == written
+    assert len(records) - len(rows) == 1, "the eligible set (both campaigns share it) travels too"
     assert (rows[V1_HEAD[0] - 1].seq, rows[V1_HEAD[0] - 1].hash) == V1_HEAD
     with SQLiteJournal(tmp_path / "imported.db") as copy:
-        copy.import_rows(rows)
+        copy.import_rows(records, replay_visitor(copy))
         assert verify(copy).ok
         gold21 = fold("gold21", copy.read_events("gold21"))
     assert (gold21.state, gold21.active_version) == ("active", 5)
