@@ -400,7 +400,7 @@ def show_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
 
     Example: cxpreview show 3f2a9c0d1e4b5a69 --json
     """
-    state = Engine(open_journal(ctx)).load(campaign_id)
+    state = Engine(open_journal(ctx)).inspect(campaign_id)
     if as_json:
         print_json(to_plain(state))
     else:
@@ -420,7 +420,6 @@ def history_cmd(ctx: click.Context, campaign_id: str, as_of: str | None, as_json
     Example: cxpreview history 3f2a9c0d1e4b5a69 --as-of 2026-11-29T10:00:00Z
     """
     engine = Engine(open_journal(ctx))
-    engine.load(campaign_id)
     history = engine.history(campaign_id)
     if as_of is not None:
         seq, time = parse_as_of(as_of)

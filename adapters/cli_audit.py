@@ -129,7 +129,7 @@ def audit_replay_cmd(
     """
     engine = Engine(open_journal(ctx))
     if as_of is None:
-        state = engine.load(campaign_id)
+        state = engine.inspect(campaign_id)
     else:
         seq, time = parse_as_of(as_of)
         state = engine.state_at(campaign_id, seq=seq, time=time)

@@ -73,6 +73,7 @@ from journal import (
     SystemClock,
     crash_point,
 )
+from journal.verify import checked_rows
 
 T = TypeVar("T")
 
@@ -157,6 +158,13 @@ class Engine:
             stored = self.journal.read_stream(campaign_id)
             raise illegal_at(stored[first_illegal(campaign_id, stored)].seq, exc) from exc
 
+    def inspect(self, campaign_id: str) -> CampaignState:
+        """The campaign's state for a view: loaded after ``check`` (its rows as written, its
+        digests what the fold gives), so a forged row is named by seq, never shown."""
+        s = self.load(campaign_id)
+        self.check(campaign_id)
+        return s
+
     def get(self, campaign_id: str) -> Campaign:
         """A handle on the campaign, for driving it by hand."""
         return Campaign(self, self.load(campaign_id))
@@ -171,7 +179,7 @@ class Engine:
         replay = Replay()
         last: dict[str, StoredEvent] = {}
         with gc_paused():
-            for stored in self.journal.read_all():
+            for stored in checked_rows(self.journal.raw_rows()):
                 try:
                     replay.feed(stored.stream_id, stored.event)
                 except IllegalEvent as exc:
@@ -183,6 +191,8 @@ class Engine:
         self, campaign_id: str, *, seq: int | None = None, time: str | None = None
     ) -> CampaignState:
         """The campaign as it was after global ``seq``, or at UTC ``time`` (ISO-8601)."""
+        if self.journal.stream_version(campaign_id):
+            self.check(campaign_id)
         events = [
             e.event
             for e in self.journal.read_stream(campaign_id)
@@ -193,7 +203,8 @@ class Engine:
         return fold(campaign_id, events)
 
     def history(self, campaign_id: str) -> list[StoredEvent]:
-        """The campaign's events as stored, oldest first."""
+        """The campaign's events as stored, oldest first (checked as ``inspect`` does)."""
+        self.inspect(campaign_id)
         return self.journal.read_stream(campaign_id)
 
     # --- commands -----------------------------------------------------------------------

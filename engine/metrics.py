@@ -19,6 +19,7 @@ from engine.aggregate import _RULES
 from engine.replay import Replay, gc_paused
 from events import ActivationConflicted, ActivationFailed, ActivationSucceeded
 from journal import Journal
+from journal.verify import checked_rows
 
 ACTIVATION_OUTCOMES = (ActivationSucceeded, ActivationConflicted, ActivationFailed)
 
@@ -71,7 +72,8 @@ def measure(journal: Journal) -> Metrics:
     transitions: Counter[str] = Counter()
     reconciled = events = 0
     with gc_paused():
-        for stream_id, event in journal.iter_events():
+        for stored in checked_rows(journal.raw_rows()):  # a forged row is named, not counted
+            stream_id, event = stored.stream_id, stored.event
             before = replay.state_of(stream_id)
             replay.feed(stream_id, event)
             after = replay.state_of(stream_id)

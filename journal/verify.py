@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from events import EventDecodeError
 from journal.errors import JournalCorrupt
-from journal.records import GENESIS, Anchor, ChainReport, RawRow, Visitor, row_hash
+from journal.records import GENESIS, Anchor, ChainReport, RawRow, StoredEvent, Visitor, row_hash
 
 
 def walk_chain(
@@ -103,3 +103,22 @@ def row_problem(row: RawRow, prev_seq: int, prev_hash: str, prev_version: int) -
     if row.version != prev_version + 1:
         return f"stream {row.stream_id!r} jumps from version {prev_version} to {row.version}"
     return None
+
+
+def checked_rows(rows: Iterable[RawRow]) -> Iterator[StoredEvent]:
+    """``rows`` decoded, each checked where it stands in the chain as ``verify`` does:
+    ``JournalCorrupt`` naming the seq of the first that is not as written (what a view reads
+    over the whole journal, so it never shows a forged value)."""
+    prev_seq, prev_hash = 0, GENESIS
+    versions: dict[str, int] = {}
+    for row in rows:
+        problem = row_problem(row, prev_seq, prev_hash, versions.get(row.stream_id, 0))
+        if problem is not None:
+            raise JournalCorrupt(f"seq {row.seq}: {problem}", row.seq)
+        try:
+            stored = row.decoded()
+        except EventDecodeError as exc:
+            raise JournalCorrupt(f"seq {row.seq}: event does not decode: {exc}", row.seq) from exc
+        prev_seq, prev_hash = row.seq, row.hash
+        versions[row.stream_id] = row.version
+        yield stored

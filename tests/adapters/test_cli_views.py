@@ -180,3 +180,27 @@ def test_control_characters_and_markup_in_a_name_are_shown_not_obeyed(tmp_path: 
             assert len(rows) == 1
             assert "\\x1b[2J\\rFAKE active\\n[red]x[/red]" in rows[0]
     report.record("control characters and markup in names", handled=True)
+
+
+def test_every_view_names_an_edited_row_instead_of_showing_it(tmp_path: Path) -> None:
+    db = str(tmp_path / "j.db")
+    runner = CliRunner()
+    campaign_id = runner.invoke(cli, ["--db", db, "draft", str(EXAMPLE_SPEC)]).stdout.strip()
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE events SET data = replace(data, 'Spring', 'FORGED') WHERE seq = 1")
+    conn.commit()
+    conn.close()
+    for args in (
+        ["status"],
+        ["status", "--json"],
+        ["show", campaign_id],
+        ["history", campaign_id],
+        ["metrics"],
+        ["audit", "replay", campaign_id],
+        ["audit", "replay", campaign_id, "--as-of", "1"],
+    ):
+        result = runner.invoke(cli, ["--db", db, *args])
+        assert result.exit_code == 3, (args, result.stdout)
+        assert "seq 1" in result.stderr, args
+        assert "FORGED" not in result.stdout + result.stderr, args
+    report.record("forged rows (deep data, meta not an object)", handled=True)
