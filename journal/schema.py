@@ -106,7 +106,12 @@ def check_and_migrate(conn: sqlite3.Connection, where: str) -> None:
             raise NotAJournal(
                 f"{where} is not a cxpreview journal: not an SQLite database"
             ) from exc
-        raise JournalError(f"{where} cannot be opened: {exc} ({name or 'no error code'})") from exc
+        hint = ""
+        if name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM")):
+            hint = " (a journal needs its file and folder writable: a read-only mount or file?)"
+        raise JournalError(
+            f"{where} cannot be opened: {exc} ({name or 'no error code'}){hint}"
+        ) from exc
     fresh = app_id == 0 and version == 0 and tables == 0
     if not fresh and app_id != APPLICATION_ID:
         raise NotAJournal(

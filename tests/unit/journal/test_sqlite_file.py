@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
 import threading
 from pathlib import Path
 
@@ -15,12 +16,14 @@ from journal import (
     JournalBehind,
     JournalBusy,
     JournalCorrupt,
+    JournalError,
     JournalFull,
     JournalTooNew,
     ManualClock,
     NotAJournal,
     SQLiteJournal,
 )
+from tests.hardening import report as hardening
 
 
 def fill(journal: SQLiteJournal, campaigns: int = 3) -> None:
@@ -268,6 +271,7 @@ def test_a_journal_behind_what_this_machine_saw_is_refused_for_writing(tmp_path:
         with pytest.raises(JournalBehind):
             journal.hold_claim("x", "c0")
         assert journal.last_seq() == 2, "nothing was written"
+    hardening.record("missing, odd or backwards journals", handled=True)
     with SQLiteJournal(path, head_mark=False) as journal:  # a machine that never saw it
         assert journal.verify().ok
 
@@ -313,3 +317,20 @@ def test_journals_created_at_once_by_two_openers_are_one_journal(tmp_path: Path)
     for j in opened:
         j.close()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".new")] == []
+
+
+def test_a_journal_that_cannot_be_written_names_the_real_cause(tmp_path: Path) -> None:
+    path = tmp_path / "ro" / "j.db"
+    path.parent.mkdir()
+    with SQLiteJournal(path) as journal:
+        fill(journal, 1)
+    # Immutable file and folder: what a read-only mount does, and root cannot write past it.
+    if subprocess.run(["chattr", "+i", str(path), str(path.parent)], check=False).returncode:
+        pytest.skip("this file system does not support immutable files (chattr +i)")
+    try:
+        with pytest.raises(JournalError, match="read-only mount or file") as caught:
+            SQLiteJournal(path)
+        assert not isinstance(caught.value, NotAJournal), "it is a journal, only unwritable"
+    finally:
+        subprocess.run(["chattr", "-i", str(path), str(path.parent)], check=True)
+    hardening.record("missing, odd or backwards journals", handled=True)
