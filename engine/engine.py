@@ -10,7 +10,6 @@ an open activation is never guessed at (``StepInDoubt``): recovery settles it by
 from __future__ import annotations
 
 import copy
-import hashlib
 import logging
 import secrets
 from collections.abc import Callable, Iterator, Sequence
@@ -18,34 +17,28 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from engine import machine
-from engine.aggregate import CampaignState, fold, steps
+from engine.activation import ActivationSteps
+from engine.aggregate import CampaignState, steps
+from engine.claims import claim_name, claimed, derived_id
 from engine.contacts import Progress, filter_contacts
 from engine.errors import (
     CampaignClaimed,
-    CampaignNotFound,
     EngineError,
-    IllegalEvent,
     InvalidTransition,
-    RemoteConflict,
     RemoteError,
-    RemoteRejected,
     SpecError,
     StepInDoubt,
 )
 from engine.handle import Campaign
 from engine.leasing import LeaseHolder
-from engine.payload import preview_config
-from engine.plan import Plan, changes, holds
+from engine.plan import changes
 from engine.ports import CXoneGateway
+from engine.queries import Queries
 from engine.recovery import may_rebase, rebase, recover, resolve
-from engine.replay import Replay, first_illegal, gc_paused, illegal_at, replay_all
+from engine.replay import replay_all
 from engine.spec import CampaignSpec
 from engine.steplog import STEP_LOG, log_transitions
 from events import (
-    ActivationConflicted,
-    ActivationFailed,
-    ActivationRequested,
-    ActivationSucceeded,
     CampaignCancelled,
     CampaignDrafted,
     ConfigRevised,
@@ -68,12 +61,9 @@ from journal import (
     ClaimRefused,
     Clock,
     Journal,
-    JournalCorrupt,
-    StoredEvent,
     SystemClock,
     crash_point,
 )
-from journal.verify import checked_rows
 
 T = TypeVar("T")
 
@@ -83,7 +73,7 @@ def random_ids() -> str:
     return secrets.token_hex(8)
 
 
-class Engine:
+class Engine(Queries, ActivationSteps):
     """Drafts campaigns and drives them through the state machine, journaling every step."""
 
     def __init__(
@@ -142,28 +132,7 @@ class Engine:
             )
         return self._gateway
 
-    # --- queries ------------------------------------------------------------------------
-
-    def load(self, campaign_id: str) -> CampaignState:
-        """The campaign's state, folded from its events."""
-        events = self.journal.read_events(campaign_id)
-        if not events:
-            raise CampaignNotFound(f"no campaign {campaign_id!r} in {self.journal!r}")
-        try:
-            return fold(campaign_id, events)
-        except IllegalEvent as exc:
-            # Events that cannot follow one another: rows were removed or changed (which the
-            # stream's own check names by seq), or written by something else.
-            self.journal.check_stream(campaign_id)
-            stored = self.journal.read_stream(campaign_id)
-            raise illegal_at(stored[first_illegal(campaign_id, stored)].seq, exc) from exc
-
-    def inspect(self, campaign_id: str) -> CampaignState:
-        """The campaign's state for a view: loaded after ``check`` (its rows as written, its
-        digests what the fold gives), so a forged row is named by seq, never shown."""
-        s = self.load(campaign_id)
-        self.check(campaign_id)
-        return s
+    # --- queries (the rest in engine.queries) -----------------------------------------
 
     def get(self, campaign_id: str) -> Campaign:
         """A handle on the campaign, for driving it by hand."""
@@ -173,39 +142,6 @@ class Engine:
         """Every campaign (in the order they were drafted), or those in ``state``."""
         states = replay_all(self.journal).values()
         return [Campaign(self, s) for s in states if state is None or s.state == state]
-
-    def overview(self) -> list[tuple[CampaignState, StoredEvent]]:
-        """Every campaign with its last event (for ``status``), in one pass over the journal."""
-        replay = Replay()
-        last: dict[str, StoredEvent] = {}
-        with gc_paused():
-            for stored in checked_rows(self.journal.raw_rows()):
-                try:
-                    replay.feed(stored.stream_id, stored.event)
-                except IllegalEvent as exc:
-                    raise illegal_at(stored.seq, exc) from exc
-                last[stored.stream_id] = stored
-            return [(replay.state(stream_id), stored) for stream_id, stored in last.items()]
-
-    def state_at(
-        self, campaign_id: str, *, seq: int | None = None, time: str | None = None
-    ) -> CampaignState:
-        """The campaign as it was after global ``seq``, or at UTC ``time`` (ISO-8601)."""
-        if self.journal.stream_version(campaign_id):
-            self.check(campaign_id)
-        events = [
-            e.event
-            for e in self.journal.read_stream(campaign_id)
-            if (seq is None or e.seq <= seq) and (time is None or e.recorded_at <= time)
-        ]
-        if not events:
-            raise CampaignNotFound(f"campaign {campaign_id!r} did not exist yet at that point")
-        return fold(campaign_id, events)
-
-    def history(self, campaign_id: str) -> list[StoredEvent]:
-        """The campaign's events as stored, oldest first (checked as ``inspect`` does)."""
-        self.inspect(campaign_id)
-        return self.journal.read_stream(campaign_id)
 
     # --- commands -----------------------------------------------------------------------
 
@@ -226,7 +162,7 @@ class Engine:
             raise TypeError("draft takes a CampaignSpec: use load_spec(path) or parse_spec(text)")
         if campaign_id is None:
             # The same command id drafts the same campaign: asked twice, the first is returned.
-            campaign_id = _derived_id(command_id) if command_id else self.ids()
+            campaign_id = derived_id(command_id) if command_id else self.ids()
         events: list[Event] = [CampaignDrafted(spec.to_dict())]
         if run:
             events.append(RunRequested())
@@ -253,7 +189,7 @@ class Engine:
         anything is sent to CXone (the CLI prints the campaign's id there).
         """
         owner = owner or self.owner
-        campaign_id = _derived_id(command_id) if command_id else self.ids()
+        campaign_id = derived_id(command_id) if command_id else self.ids()
         with self._leased(campaign_id, owner, lease_ttl) as engine:
             try:
                 drafted = engine.draft(
@@ -368,116 +304,6 @@ class Engine:
             return self.confirm_and_close(s, step_id, cause, config)
         return self.put_and_close(s, step_id, cause, config, s.pending.expected_version)
 
-    def open_activation(self, s: CampaignState) -> tuple[CampaignState, str, str, dict[str, Any]]:
-        """Journal an activation's intent: its plan against the configuration last read, the
-        payload's digest and the version to If-Match."""
-        config = self.payload(s)
-        expected = s.remote_version
-        assert expected is not None, "a filtered campaign has been validated against CXone"
-        plan = changes(config, s.remote_config or {})
-        s, step_id, cause = self._open(
-            s,
-            "activation",
-            lambda i: ActivationRequested(
-                i, s.activation_attempts + 1, expected, content_digest(config), plan
-            ),
-        )
-        return s, step_id, cause, config
-
-    def plan(self, campaign_id: str) -> Plan:
-        """What activating the campaign would change in CXone now, read from CXone; changes
-        nothing."""
-        s = self.load(campaign_id)
-        return self._plan(s.id, self.payload(s), str(s.spec["campaign_id"]), s.remote_version)
-
-    def plan_spec(self, spec: CampaignSpec) -> Plan:
-        """What a campaign drafted from ``spec`` would change in CXone now; changes nothing."""
-        return self._plan(None, preview_config(spec), spec.campaign_id, None)
-
-    def _plan(
-        self, campaign_id: str | None, config: dict[str, Any], remote_id: str, if_match: int | None
-    ) -> Plan:
-        remote = self.gateway.read_campaign(remote_id)
-        if_match = remote.version if if_match is None else if_match
-        return Plan(
-            campaign_id, remote_id, remote.version, if_match, changes(config, remote.config)
-        )
-
-    def confirm_and_close(
-        self, s: CampaignState, step_id: str, cause: str, config: dict[str, Any]
-    ) -> CampaignState:
-        """An activation with nothing to change: read CXone instead of a PUT, and record it
-        landed (our configuration is there) or conflicted (someone changed it since)."""
-        self.hold_claim(s)
-        result, ms = self._call(lambda: self.gateway.read_campaign(str(s.spec["campaign_id"])))
-        if isinstance(result, RemoteError):
-            raise StepInDoubt(
-                f"activation of campaign {s.id} found nothing to change, but CXone could not be "
-                f"read to confirm it ({result}); `cxpreview recover {s.id}` settles it"
-            ) from result
-        assert s.pending is not None
-        assert s.pending.expected_version is not None
-        if holds(config, result.config):
-            outcome: Event = ActivationSucceeded(step_id, result.version, ms, True, "unchanged")
-        else:
-            outcome = ActivationConflicted(step_id, s.pending.expected_version, result.version, ms)
-        return self._close(s, outcome, cause, "activation")
-
-    def hold_claim(self, s: CampaignState) -> None:
-        """Before a write to CXone: the campaign still holds its CXone campaign's claim."""
-        try:
-            self.journal.hold_claim(claim_name(s.spec), s.id)
-        except ClaimRefused as exc:
-            raise self._claimed(s.id, exc) from exc
-
-    def payload(self, s: CampaignState) -> dict[str, Any]:
-        """What an activation PUTs: a merged or resolved configuration, else the spec's."""
-        return s.config if s.config is not None else preview_config(CampaignSpec.from_dict(s.spec))
-
-    def put_and_close(
-        self, s: CampaignState, step_id: str, cause: str, config: dict[str, Any], expected: int
-    ) -> CampaignState:
-        """The PUT of an open activation step, and its outcome (or ``StepInDoubt``)."""
-        remote_id = str(s.spec["campaign_id"])
-        self.hold_claim(s)
-        result, ms = self._call(
-            lambda: self.gateway.put_preview_config(remote_id, config, expected)
-        )
-        if isinstance(result, RemoteConflict):
-            # A 412 may answer our own earlier PUT (one that outlived its process, its lease or
-            # its timeout): ask CXone what it holds before calling it someone else's edit.
-            outcome: Event = self._after_conflict(remote_id, step_id, config, expected, ms)
-        elif isinstance(result, RemoteRejected) and result.status not in (None, 401, 403):
-            outcome = ActivationFailed(step_id, result.status, str(result), ms)
-        elif isinstance(result, RemoteError):
-            raise StepInDoubt(
-                f"activation of campaign {s.id} is in doubt ({result}); its intent is "
-                "journaled and recovery will settle it by reading the campaign from CXone"
-            ) from result
-        else:
-            outcome = ActivationSucceeded(step_id, result.version, ms)
-        s = self._close(s, outcome, cause, "activation")
-        crash_point("after-activation-outcome")
-        return s
-
-    def _after_conflict(
-        self,
-        remote_id: str,
-        step_id: str,
-        config: dict[str, Any],
-        expected: int,
-        put_ms: float,
-    ) -> Event:
-        """The outcome of a PUT answered 412, by content: landed if CXone holds ours (the
-        latency covers the PUT and the read)."""
-        read, read_ms = self._call(lambda: self.gateway.read_campaign(remote_id))
-        ms = round(put_ms + read_ms, 3)
-        if isinstance(read, RemoteError):
-            return ActivationConflicted(step_id, expected, None, ms)
-        if holds(config, read.config):
-            return ActivationSucceeded(step_id, read.version, ms, True, "read-after-412")
-        return ActivationConflicted(step_id, expected, read.version, ms)
-
     def register_webhook(self, campaign_id: str) -> CampaignState:
         """Make sure the launch webhook exists (looked up by name and URI before creating)."""
         s = self.load(campaign_id)
@@ -569,26 +395,6 @@ class Engine:
 
     # --- the protocol -------------------------------------------------------------------
 
-    def check(self, campaign_id: str) -> None:
-        """Before acting: the campaign's rows are as written (their hashes and versions) and
-        each recorded state digest is what folding them gives now, so a forger who rebuilt
-        the hash chain but not the digests is caught here too. ``JournalCorrupt`` names the
-        seq."""
-        self.journal.check_stream(campaign_id)
-        stored = self.journal.read_stream(campaign_id)
-        start = CampaignState(campaign_id, 0, "", "", {})
-        try:
-            after = steps(start, [e.event for e in stored])
-        except IllegalEvent as exc:
-            raise illegal_at(stored[first_illegal(campaign_id, stored)].seq, exc) from exc
-        for row, state in zip(stored, after, strict=True):
-            if row.state_digest is not None and row.state_digest != state.digest():
-                raise JournalCorrupt(
-                    f"seq {row.seq}: the state digest recorded with it is not the state its "
-                    f"campaign's events give; campaign {campaign_id} is left as it is",
-                    row.seq,
-                )
-
     def intent_command_id(self, s: CampaignState) -> str:
         """The command id of the open intent (the newest event: nothing follows an open
         intent), which its outcome names as its cause, whoever settles it."""
@@ -679,34 +485,5 @@ class Engine:
         return after[-1]
 
     def _claimed(self, campaign_id: str, exc: ClaimRefused) -> CampaignClaimed:
-        """The journal's refusal, said in the operator's terms with the commands that settle it."""
-        remote = exc.name.removeprefix(CLAIM_PREFIX)
-        holder = exc.holder
-        if exc.superseded:
-            message = (
-                f"campaign {campaign_id} is superseded: campaign {holder} was started for CXone "
-                f"campaign {remote} after it, so it writes nothing more there; "
-                f"`cxpreview cancel {campaign_id}` retires it"
-            )
-        else:
-            state = self.load(holder).state
-            message = (
-                f"CXone campaign {remote} is claimed by campaign {holder} ({state}), which has "
-                "not ended; one live campaign per CXone campaign. Settle it first: "
-                f"`cxpreview run {holder}` finishes it, `cxpreview revise {holder} SPEC` gives "
-                f"it a new spec, `cxpreview cancel {holder}` abandons it"
-            )
-        return CampaignClaimed(message, holder, superseded=exc.superseded)
-
-
-CLAIM_PREFIX = "cxone-campaign:"
-
-
-def _derived_id(command_id: str) -> str:
-    """The campaign id a draft with ``command_id`` gets (the same every time)."""
-    return hashlib.sha256(f"draft:{command_id}".encode()).hexdigest()[:16]
-
-
-def claim_name(spec: dict[str, Any]) -> str:
-    """The claim a campaign holds on the CXone campaign its spec names."""
-    return f"{CLAIM_PREFIX}{spec.get('campaign_id', '')}"
+        """The journal's refusal of a claim, in the operator's terms."""
+        return claimed(campaign_id, exc, self.load)

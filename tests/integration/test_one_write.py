@@ -20,7 +20,7 @@ from engine import (
     Supervisor,
     verify,
 )
-from engine.engine import claim_name
+from engine.claims import claim_name
 from engine.interruptions import interrupt
 from engine.leasing import LeaseHolder
 from engine.payload import preview_config
