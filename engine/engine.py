@@ -1,7 +1,8 @@
 """The engine: commands on campaigns, each remote step bracketed by an intent and an outcome.
 
-The side-effect protocol (DESIGN.md): append the intent and commit; call the gateway; append
-the outcome at the next version and commit, with the call's latency. A crash in between leaves
+The side-effect protocol (the README's "Crashes, conflicts and the supervisor"): append the
+intent and commit; call the gateway; append the outcome at the next version and commit, with
+the call's latency. A crash in between leaves
 an intent with no outcome, which is how the journal says "this call's result is unknown". A
 read step (validate, filter, webhook look-up) left open is simply redone by the same command;
 an open activation is never guessed at (``StepInDoubt``): recovery settles it by reading CXone.

@@ -6,7 +6,7 @@ triggers, and the tables below are read off it once, on first use. ``allowed(sta
 "what can I do now?" and ``destination(state, trigger)`` "where does that lead?" in a dict
 lookup each.
 
-Two liberties with the diagram in DESIGN.md, both because a PUT may be in flight while a
+Two liberties with the diagram in the README, both because a PUT may be in flight while a
 campaign is ``activating``: ``revise`` and ``cancel`` are not offered there. The activation's
 outcome is settled first (by its reply, or by recovery reading CXone), then the operator decides.
 """

@@ -12,6 +12,7 @@ The rule is written once here and used by every backend; the backends only store
 
 from __future__ import annotations
 
+import sqlite3
 from typing import NamedTuple
 
 from journal.errors import ClaimRefused
@@ -44,3 +45,34 @@ def decide(
     if fresh or first_seq > row.since_seq:
         return ClaimRow(name, stream_id, max(first_seq, row.since_seq), True)
     raise ClaimRefused(name, row.stream_id, superseded=True)
+
+
+def hold_in_sqlite(
+    conn: sqlite3.Connection,
+    name: str,
+    stream_id: str,
+    first_seq: int | None,
+    *,
+    fresh: bool = False,
+) -> None:
+    """Take or keep claim ``name`` for the stream, inside the caller's write transaction."""
+    found = conn.execute(
+        "SELECT name, stream_id, since_seq, held FROM claims WHERE name = ?", (name,)
+    ).fetchone()
+    row = None if found is None else ClaimRow(found[0], found[1], found[2], bool(found[3]))
+    if row is not None and row.stream_id == stream_id and row.held:
+        return  # the hot path: every append of a live campaign keeps its claim
+    if first_seq is None:
+        first = conn.execute(
+            "SELECT seq FROM events WHERE stream_id = ? AND version = 1", (stream_id,)
+        ).fetchone()
+        if first is None:
+            raise ValueError(f"stream {stream_id!r} has no events: it cannot hold a claim")
+        first_seq = int(first[0])
+    write = decide(row, name, stream_id, first_seq, fresh=fresh)
+    if write is not None:
+        conn.execute(
+            "INSERT INTO claims VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+            "stream_id = excluded.stream_id, since_seq = excluded.since_seq, held = excluded.held",
+            (write.name, write.stream_id, write.since_seq, int(write.held)),
+        )

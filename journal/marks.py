@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sqlite3
 from pathlib import Path
 
 log = logging.getLogger("cxpreview.journal")
@@ -40,6 +41,7 @@ class HeadMark:
     """The mark of one journal file: read at open, written after every append."""
 
     def __init__(self, journal_path: str, directory: Path | None = None) -> None:
+        self.journal_path = journal_path
         real = os.path.realpath(journal_path)
         name = hashlib.sha256(real.encode()).hexdigest()[:32]
         self.path = (directory or state_dir()) / "marks" / f"{name}.head"
@@ -80,6 +82,28 @@ class HeadMark:
             self.path.unlink(missing_ok=True)
         except OSError as exc:
             log.warning("cannot remove the stale head mark %s: %s", self.path, exc)
+
+    def check(self, conn: sqlite3.Connection, created: bool) -> str | None:
+        """Whether the journal behind ``conn`` ends before the head this machine last saw in
+        it (then: why, and what to do); a journal ``created`` just now forgets the old mark."""
+        if created:
+            self.forget()
+            return None
+        seen = self.read()
+        if seen is None:
+            return None
+        seq, hash_ = seen
+        row = conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
+        if row is not None and row[0] == hash_:
+            return None
+        last = conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+        found = f"ends at seq {last}" if row is None else f"has another event at seq {seq}"
+        return (
+            f"{self.journal_path} {found}, but this machine saw seq {seq} (hash {hash_[:16]}) in "
+            "it: its newest events were lost (a deleted -wal file, a copy restored over it?). "
+            "Acting on it could repeat what was already done, so nothing will be written. "
+            f"If the journal was replaced on purpose, remove {self.path}"
+        )
 
     def close(self) -> None:
         """Close the mark's file."""

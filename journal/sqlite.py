@@ -9,15 +9,13 @@ raw connection; sqlite-utils creates the schema (and opens the file for people, 
 from __future__ import annotations
 
 import os
-import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal
 
 from events import CODEC, Event, EventDecodeError
-from journal.claims import ClaimRow, decide
+from journal.claims import hold_in_sqlite
 from journal.clock import Clock, SystemClock, utc_text
 from journal.crash import crash_point
 from journal.errors import (
@@ -29,7 +27,6 @@ from journal.errors import (
     JournalCorrupt,
     JournalError,
     JournalFull,
-    NoJournal,
     NotAJournal,
 )
 from journal.leases import LeaseBook
@@ -49,6 +46,7 @@ from journal.records import (
     prepare_append,
 )
 from journal.schema import EVENT_COLUMNS, check_and_migrate
+from journal.sqlite_file import checked_sync, connect, create_whole, refuse_odd_paths
 from journal.transfer import CommandIndex, checked
 from journal.verify import check_stream_rows, walk_chain
 
@@ -81,15 +79,15 @@ class SQLiteJournal:
         self.clock = clock or SystemClock()
         self._lock = threading.RLock()
         if self.path != ":memory:":
-            _refuse_odd_paths(self.path, create)
-        created = self.path != ":memory:" and create and _create(self.path)
-        self._conn = _connect(self.path, busy_timeout)
+            refuse_odd_paths(self.path, create)
+        created = self.path != ":memory:" and create and create_whole(self.path)
+        self._conn = connect(self.path, busy_timeout)
         try:
             check_and_migrate(self._conn, self.path)
             self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute(f"PRAGMA synchronous = {_checked_sync(synchronous)}")
+            self._conn.execute(f"PRAGMA synchronous = {checked_sync(synchronous)}")
             self._mark = HeadMark(self.path) if head_mark and self.path != ":memory:" else None
-            self.behind = self._check_mark(created)
+            self.behind = None if self._mark is None else self._mark.check(self._conn, created)
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise self._translated(exc, "open") from exc
@@ -97,29 +95,6 @@ class SQLiteJournal:
             self._conn.close()
             raise
         self._leases = LeaseBook(self._transaction, self.clock)
-
-    def _check_mark(self, created: bool) -> str | None:
-        """Whether the file ends before the head this machine last saw in it (then: why)."""
-        if self._mark is None:
-            return None
-        if created:
-            self._mark.forget()  # a new journal at this path: the old one's mark means nothing
-            return None
-        seen = self._mark.read()
-        if seen is None:
-            return None
-        seq, hash_ = seen
-        row = self._conn.execute("SELECT hash FROM events WHERE seq = ?", (seq,)).fetchone()
-        if row is not None and row[0] == hash_:
-            return None
-        last = self._conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
-        found = f"ends at seq {last}" if row is None else f"has another event at seq {seq}"
-        return (
-            f"{self.path} {found}, but this machine saw seq {seq} (hash {hash_[:16]}) in it: "
-            "its newest events were lost (a deleted -wal file, a copy restored over it?). "
-            "Acting on it could repeat what was already done, so nothing will be written. "
-            f"If the journal was replaced on purpose, remove {self._mark.path}"
-        )
 
     def __repr__(self) -> str:
         return f"SQLiteJournal({self.path!r})"
@@ -198,7 +173,7 @@ class SQLiteJournal:
                 )
             if claim is not None:
                 first = stored[0].seq if expected_version == 0 else None
-                _hold(conn, claim, stream_id, first, fresh=fresh_claim)
+                hold_in_sqlite(conn, claim, stream_id, first, fresh=fresh_claim)
         if self._mark is not None:
             self._mark.write(stored[-1].seq, stored[-1].hash)
         return stored
@@ -209,7 +184,7 @@ class SQLiteJournal:
         if self.behind is not None:
             raise JournalBehind(self.behind)
         with self._transaction("hold_claim") as conn:
-            _hold(conn, name, stream_id, None)
+            hold_in_sqlite(conn, name, stream_id, None)
 
     def claim_holder(self, name: str) -> tuple[str, bool] | None:
         """Who holds (or last held) ``name``, and whether it still holds it."""
@@ -506,106 +481,3 @@ class _Transaction:
                 raise journal._translated(exc, self.what) from exc
         finally:
             journal._lock.release()
-
-
-def _hold(
-    conn: sqlite3.Connection,
-    name: str,
-    stream_id: str,
-    first_seq: int | None,
-    *,
-    fresh: bool = False,
-) -> None:
-    """Take or keep claim ``name`` for the stream, inside the caller's write transaction."""
-    found = conn.execute(
-        "SELECT name, stream_id, since_seq, held FROM claims WHERE name = ?", (name,)
-    ).fetchone()
-    row = None if found is None else ClaimRow(found[0], found[1], found[2], bool(found[3]))
-    if row is not None and row.stream_id == stream_id and row.held:
-        return  # the hot path: every append of a live campaign keeps its claim
-    if first_seq is None:
-        first = conn.execute(
-            "SELECT seq FROM events WHERE stream_id = ? AND version = 1", (stream_id,)
-        ).fetchone()
-        if first is None:
-            raise ValueError(f"stream {stream_id!r} has no events: it cannot hold a claim")
-        first_seq = int(first[0])
-    write = decide(row, name, stream_id, first_seq, fresh=fresh)
-    if write is not None:
-        conn.execute(
-            "INSERT INTO claims VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-            "stream_id = excluded.stream_id, since_seq = excluded.since_seq, held = excluded.held",
-            (write.name, write.stream_id, write.since_seq, int(write.held)),
-        )
-
-
-def _refuse_odd_paths(path: str, create: bool) -> None:
-    """A path SQLite must not be let loose on: nothing there (when not creating), a link to
-    nothing, a FIFO or a device (opening one blocks or reads garbage), a directory."""
-    target = Path(path)
-    if target.is_symlink() and not target.exists():
-        raise NoJournal(f"{path} is a symbolic link to nothing; point --db at a journal file")
-    if not target.exists():
-        if not create:
-            raise NoJournal(
-                f"no journal at {path}: this command reads one and creates none "
-                "(is --db, or $CXPREVIEW_DB, right?)"
-            )
-        return
-    if target.is_dir():
-        raise NotAJournal(f"{path} is a directory, not a journal file")
-    if not target.is_file():
-        raise NotAJournal(f"{path} is not a regular file (a FIFO or a device?), not a journal")
-
-
-def _create(path: str) -> bool:
-    """Create the journal at ``path`` whole, if there is none: its schema is written to a
-    private temporary file beside it, which is then linked into place, so no process ever
-    sees a journal file half made (an empty file is refused as damaged). True if this call
-    created it; false if it existed (or another process created it meanwhile)."""
-    target = Path(path)
-    if target.exists() or target.is_symlink():
-        return False
-    if not target.parent.is_dir():
-        raise JournalError(f"cannot create a journal at {path}: no directory {target.parent}")
-    temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
-    try:
-        # Owner-only from the start: journals hold campaign data.
-        os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        conn = sqlite3.connect(temp, isolation_level=None)
-        try:
-            check_and_migrate(conn, path)
-        finally:
-            conn.close()
-        try:
-            os.link(temp, target)
-        except FileExistsError:
-            return False
-        return True
-    except OSError as exc:
-        raise JournalError(f"cannot create a journal at {path}: {exc.strerror or exc}") from exc
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-def _connect(path: str, busy_timeout: float) -> sqlite3.Connection:
-    if path != ":memory:":
-        target = Path(path)
-        if target.is_dir():
-            raise NotAJournal(f"{path} is a directory, not a journal file")
-        if target.is_file() and target.stat().st_size == 0:
-            raise NotAJournal(
-                f"{path} is an empty file (0 bytes), not a journal: a journal is never empty "
-                "once created. If it was cut short, restore it; otherwise remove it"
-            )
-    conn = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
-    )
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-    return conn
-
-
-def _checked_sync(value: str) -> str:
-    if value not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-        raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {value!r}")
-    return value

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import attrs
+import certifi
+import httpx
 
-from engine import EngineError
+from engine import EngineError, RemoteRejected
 
 
 class Secret:
@@ -156,3 +159,28 @@ class TokenCache:
     def __repr__(self) -> str:
         state = "empty" if self._token is None else "holding a token"
         return f"<TokenCache {state}, {self.fetches} fetches>"
+
+
+def trust(ca_file: str | None) -> ssl.SSLContext:
+    """Verification against the usual CA bundle, plus ``ca_file`` (a private CA) if given."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise SettingsError(f"cannot use {ca_file} as a CA file: {exc}") from None
+    return context
+
+
+def refuse_untrusted(exc: httpx.TransportError, endpoint: str, url: str) -> None:
+    """A TLS certificate that does not verify is not a network blip: no retry, and no way
+    around it but trusting the right CA (verification is never switched off)."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        reason = getattr(cause, "verify_message", None) or "certificate verify failed"
+        raise RemoteRejected(
+            f"{endpoint}: the TLS certificate of {urlsplit(url).netloc} is not trusted "
+            f"({reason}); nothing was sent. Trust the CA that issued it with --ca-file "
+            "(CXONE_CA_FILE); verification is never turned off.",
+            None,
+        ) from None

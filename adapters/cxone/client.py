@@ -14,31 +14,37 @@ success into a 412.
 from __future__ import annotations
 
 import os
-import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import quote, quote_plus, urljoin, urlsplit
 
-import certifi
 import httpx
 
-from adapters.cxone.auth import Credentials, SettingsError, TokenCache, check_base_url
+from adapters.cxone.auth import (
+    Credentials,
+    SettingsError,
+    TokenCache,
+    check_base_url,
+    refuse_untrusted,
+    trust,
+)
 from adapters.cxone.responses import (
     MAX_BODY,
     body_of,
+    classify,
+    contact,
     error_message,
     field,
-    loads_limited,
     next_link,
     page_items,
+    version_of,
 )
-from adapters.cxone.retry import DeadlineExceeded, Retryable, RetryPolicy, wait_hint
+from adapters.cxone.retry import DeadlineExceeded, Retryable, RetryPolicy
 from engine import (
     AuthError,
     BadResponse,
     Contact,
     RemoteCampaign,
-    RemoteConflict,
     RemoteRejected,
     RemoteUnavailable,
     WebhookRef,
@@ -46,7 +52,6 @@ from engine import (
 
 MAX_PAGES = 1_000_000
 MAX_TOKEN_LIFE = 7 * 24 * 3600  # a week: anything longer (or infinite) is not a token lifetime
-MAX_VERSION = 2**53 - 1  # what every JSON reader holds exactly
 LISTING_TIME = 3600.0  # seconds one listing may take, however many pages it has
 """A bound on the pages one listing follows (a server that never ends its list is a bug)."""
 
@@ -164,7 +169,7 @@ class HttpCXoneGateway:
         endpoint = f"read campaign {campaign_id}"
         response = self._send("GET", self._campaign_path(campaign_id), endpoint)
         body = body_of(response, endpoint)
-        version = _version(body, response, endpoint)
+        version = version_of(body, response, endpoint)
         if "id" in body and str(body["id"]) != campaign_id:
             other = self.scrub(str(body["id"])[:80])
             raise BadResponse(f"{endpoint}: the reply is campaign {other!r}")
@@ -180,7 +185,7 @@ class HttpCXoneGateway:
         endpoint = f"contacts of {contact_list_id}"
         for items in self._pages(path, {"limit": self.page_size}, endpoint):
             for item in items:
-                yield _contact(item, endpoint)
+                yield contact(item, endpoint)
 
     def iter_suppressed_numbers(self) -> Iterator[str]:
         """Every suppressed number, over every page (the tutorial read only the first)."""
@@ -204,7 +209,7 @@ class HttpCXoneGateway:
             idempotent=False,
         )
         body = body_of(response, endpoint)
-        version = _version(body, response, endpoint)
+        version = version_of(body, response, endpoint)
         if version != if_match + 1:
             # CXone moves a campaign on by one per update: anything else is not a reply to
             # this PUT, and the outcome is settled by reading the campaign (in doubt).
@@ -329,7 +334,7 @@ class HttpCXoneGateway:
                 response = self._once(request, self.tokens.get())
                 if response.status_code == 401:
                     raise AuthError(f"{endpoint}: CXone refused a freshly issued token (401)", 401)
-            _classify(response, endpoint, idempotent, self.scrub)
+            classify(response, endpoint, idempotent, self.scrub)
             return response
 
         return self._retrying(attempt, endpoint)
@@ -355,7 +360,7 @@ class HttpCXoneGateway:
                 request.until,
             )
         except _NOT_SENT as exc:
-            _refuse_untrusted(exc, request.endpoint, request.url)
+            refuse_untrusted(exc, request.endpoint, request.url)
             raise Retryable(
                 f"{request.endpoint}: could not connect ({type(exc).__name__})"
             ) from None
@@ -456,7 +461,7 @@ class HttpCXoneGateway:
                     until,
                 )
             except httpx.TransportError as exc:
-                _refuse_untrusted(exc, endpoint, self._base)
+                refuse_untrusted(exc, endpoint, self._base)
                 raise Retryable(f"{endpoint}: {type(exc).__name__}") from None
             if response.status_code in (400, 401, 403):
                 raise AuthError(
@@ -464,7 +469,7 @@ class HttpCXoneGateway:
                     f"({response.status_code}: {self.scrub(error_message(response))})",
                     response.status_code,
                 )
-            _classify(response, endpoint, True, self.scrub)
+            classify(response, endpoint, True, self.scrub)
             return response
 
         body = body_of(self._retrying(attempt, endpoint), endpoint)
@@ -477,97 +482,3 @@ class HttpCXoneGateway:
                 f"{MAX_TOKEN_LIFE:,} seconds"
             )
         return token, float(expires_in)
-
-
-def trust(ca_file: str | None) -> ssl.SSLContext:
-    """Verification against the usual CA bundle, plus ``ca_file`` (a private CA) if given."""
-    context = ssl.create_default_context(cafile=certifi.where())
-    if ca_file:
-        try:
-            context.load_verify_locations(cafile=ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise SettingsError(f"cannot use {ca_file} as a CA file: {exc}") from None
-    return context
-
-
-def _refuse_untrusted(exc: httpx.TransportError, endpoint: str, url: str) -> None:
-    """A TLS certificate that does not verify is not a network blip: no retry, and no way
-    around it but trusting the right CA (verification is never switched off)."""
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
-        reason = getattr(cause, "verify_message", None) or "certificate verify failed"
-        raise RemoteRejected(
-            f"{endpoint}: the TLS certificate of {urlsplit(url).netloc} is not trusted "
-            f"({reason}); nothing was sent. Trust the CA that issued it with --ca-file "
-            "(CXONE_CA_FILE); verification is never turned off.",
-            None,
-        ) from None
-
-
-def _classify(
-    response: httpx.Response, endpoint: str, idempotent: bool, scrub: Callable[[str], str]
-) -> None:
-    """Return for a 2xx; otherwise raise what the status means (in CXone's words, scrubbed)."""
-    status = response.status_code
-    if 200 <= status < 300:
-        return
-    message = f"{endpoint}: {status} {scrub(error_message(response))}"
-    if status == 429:
-        raise Retryable(message, wait_hint(response), status)
-    if status == 503 or (status >= 500 and idempotent):
-        raise Retryable(message, wait_hint(response), status)
-    if status >= 500:
-        raise RemoteUnavailable(f"{message}; the request may or may not have been applied")
-    if status == 412 or (status == 409 and "version" in message.lower()):
-        raise RemoteConflict(message, _etag_version(response) or _body_version(response))
-    if status in (401, 403):
-        raise AuthError(message, status)
-    raise RemoteRejected(message, status)
-
-
-def _etag_version(response: httpx.Response) -> int | None:
-    tag = response.headers.get("etag", "").strip()
-    tag = tag.removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and len(tag) <= 16 and int(tag) <= MAX_VERSION else None
-
-
-def _body_version(response: httpx.Response) -> int | None:
-    try:
-        body = loads_limited(response.content, "conflict reply")
-    except BadResponse:
-        return None
-    version = body.get("version") if isinstance(body, dict) else None
-    return version if type(version) is int and 0 <= version <= MAX_VERSION else None
-
-
-def _version(body: Any, response: httpx.Response, endpoint: str) -> int:
-    if not isinstance(body, dict):
-        raise BadResponse(f"{endpoint}: expected a JSON object, found {type(body).__name__}")
-    if "version" in body:
-        version: int = field(body, "version", int, endpoint)
-        if not 0 <= version <= MAX_VERSION:
-            raise BadResponse(f"{endpoint}: field 'version' is out of range ({str(version)[:24]})")
-        return version
-    tagged = _etag_version(response)
-    if tagged is None:
-        raise BadResponse(f"{endpoint}: field 'version' is missing and there is no ETag")
-    return tagged
-
-
-def _contact(item: Any, endpoint: str) -> Contact:
-    # Called once per contact: the common, well-formed case is checked inline.
-    if type(item) is not dict:
-        raise BadResponse(f"{endpoint}: a contact is {type(item).__name__}, not an object")
-    contact_id = item.get("id")
-    if type(contact_id) is not str:
-        contact_id = field(item, "id", (str, int), endpoint)
-    elif not contact_id.isprintable() or not 0 < len(contact_id) <= 200:
-        # A TAB or a line feed in an id would forge a line of the eligible set's blob.
-        raise BadResponse(f"{endpoint}: a contact id holds control characters or is too long")
-    fields = item.get("fields")
-    if fields is None:
-        fields = {}
-    elif type(fields) is not dict:
-        raise BadResponse(f"{endpoint}: field 'fields' of contact {contact_id} is not an object")
-    phone = item.get("phoneNumber", fields.get("phone"))
-    return Contact(str(contact_id), phone if type(phone) is str else None, fields)

@@ -8,11 +8,22 @@ the promised shape is a ``BadResponse`` naming the endpoint and the field.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from engine import BadResponse
+from adapters.cxone.retry import Retryable, wait_hint
+from engine import (
+    AuthError,
+    BadResponse,
+    Contact,
+    RemoteConflict,
+    RemoteRejected,
+    RemoteUnavailable,
+)
+
+MAX_VERSION = 2**53 - 1  # what every JSON reader holds exactly
 
 MAX_BODY = 16 * 1024 * 1024
 """The largest reply read (a page of contacts is tens of kilobytes)."""
@@ -115,3 +126,72 @@ def error_message(response: httpx.Response) -> str:
         extra = ", ".join(f"{k} {body[k]}" for k in ("code", "contextId") if body.get(k))
         return f"{body['message'][:300]}" + (f" ({extra})" if extra else "")
     return response.reason_phrase or f"HTTP {response.status_code}"
+
+
+def classify(
+    response: httpx.Response, endpoint: str, idempotent: bool, scrub: Callable[[str], str]
+) -> None:
+    """Return for a 2xx; otherwise raise what the status means (in CXone's words, scrubbed)."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    message = f"{endpoint}: {status} {scrub(error_message(response))}"
+    if status == 429:
+        raise Retryable(message, wait_hint(response), status)
+    if status == 503 or (status >= 500 and idempotent):
+        raise Retryable(message, wait_hint(response), status)
+    if status >= 500:
+        raise RemoteUnavailable(f"{message}; the request may or may not have been applied")
+    if status == 412 or (status == 409 and "version" in message.lower()):
+        raise RemoteConflict(message, etagversion(response) or bodyversion(response))
+    if status in (401, 403):
+        raise AuthError(message, status)
+    raise RemoteRejected(message, status)
+
+
+def etagversion(response: httpx.Response) -> int | None:
+    tag = response.headers.get("etag", "").strip()
+    tag = tag.removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() and len(tag) <= 16 and int(tag) <= MAX_VERSION else None
+
+
+def bodyversion(response: httpx.Response) -> int | None:
+    try:
+        body = loads_limited(response.content, "conflict reply")
+    except BadResponse:
+        return None
+    version = body.get("version") if isinstance(body, dict) else None
+    return version if type(version) is int and 0 <= version <= MAX_VERSION else None
+
+
+def version_of(body: Any, response: httpx.Response, endpoint: str) -> int:
+    if not isinstance(body, dict):
+        raise BadResponse(f"{endpoint}: expected a JSON object, found {type(body).__name__}")
+    if "version" in body:
+        version: int = field(body, "version", int, endpoint)
+        if not 0 <= version <= MAX_VERSION:
+            raise BadResponse(f"{endpoint}: field 'version' is out of range ({str(version)[:24]})")
+        return version
+    tagged = etagversion(response)
+    if tagged is None:
+        raise BadResponse(f"{endpoint}: field 'version' is missing and there is no ETag")
+    return tagged
+
+
+def contact(item: Any, endpoint: str) -> Contact:
+    # Called once per contact: the common, well-formed case is checked inline.
+    if type(item) is not dict:
+        raise BadResponse(f"{endpoint}: a contact is {type(item).__name__}, not an object")
+    contact_id = item.get("id")
+    if type(contact_id) is not str:
+        contact_id = field(item, "id", (str, int), endpoint)
+    elif not contact_id.isprintable() or not 0 < len(contact_id) <= 200:
+        # A TAB or a line feed in an id would forge a line of the eligible set's blob.
+        raise BadResponse(f"{endpoint}: a contact id holds control characters or is too long")
+    fields = item.get("fields")
+    if fields is None:
+        fields = {}
+    elif type(fields) is not dict:
+        raise BadResponse(f"{endpoint}: field 'fields' of contact {contact_id} is not an object")
+    phone = item.get("phoneNumber", fields.get("phone"))
+    return Contact(str(contact_id), phone if type(phone) is str else None, fields)

@@ -1,0 +1,84 @@
+"""The SQLite journal's file: refusing paths SQLite must not be let loose on, creating a journal
+whole, and the connection's settings."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from pathlib import Path
+
+from journal.errors import JournalError, NoJournal, NotAJournal
+from journal.schema import check_and_migrate
+
+
+def refuse_odd_paths(path: str, create: bool) -> None:
+    """A path SQLite must not be let loose on: nothing there (when not creating), a link to
+    nothing, a FIFO or a device (opening one blocks or reads garbage), a directory."""
+    target = Path(path)
+    if target.is_symlink() and not target.exists():
+        raise NoJournal(f"{path} is a symbolic link to nothing; point --db at a journal file")
+    if not target.exists():
+        if not create:
+            raise NoJournal(
+                f"no journal at {path}: this command reads one and creates none "
+                "(is --db, or $CXPREVIEW_DB, right?)"
+            )
+        return
+    if target.is_dir():
+        raise NotAJournal(f"{path} is a directory, not a journal file")
+    if not target.is_file():
+        raise NotAJournal(f"{path} is not a regular file (a FIFO or a device?), not a journal")
+
+
+def create_whole(path: str) -> bool:
+    """Create the journal at ``path`` whole, if there is none: its schema is written to a
+    private temporary file beside it, which is then linked into place, so no process ever
+    sees a journal file half made (an empty file is refused as damaged). True if this call
+    created it; false if it existed (or another process created it meanwhile)."""
+    target = Path(path)
+    if target.exists() or target.is_symlink():
+        return False
+    if not target.parent.is_dir():
+        raise JournalError(f"cannot create a journal at {path}: no directory {target.parent}")
+    temp = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.new")
+    try:
+        # Owner-only from the start: journals hold campaign data.
+        os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        conn = sqlite3.connect(temp, isolation_level=None)
+        try:
+            check_and_migrate(conn, path)
+        finally:
+            conn.close()
+        try:
+            os.link(temp, target)
+        except FileExistsError:
+            return False
+        return True
+    except OSError as exc:
+        raise JournalError(f"cannot create a journal at {path}: {exc.strerror or exc}") from exc
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def connect(path: str, busy_timeout: float) -> sqlite3.Connection:
+    if path != ":memory:":
+        target = Path(path)
+        if target.is_dir():
+            raise NotAJournal(f"{path} is a directory, not a journal file")
+        if target.is_file() and target.stat().st_size == 0:
+            raise NotAJournal(
+                f"{path} is an empty file (0 bytes), not a journal: a journal is never empty "
+                "once created. If it was cut short, restore it; otherwise remove it"
+            )
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    return conn
+
+
+def checked_sync(value: str) -> str:
+    if value not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {value!r}")
+    return value
