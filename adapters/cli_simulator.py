@@ -1,0 +1,67 @@
+"""``cxpreview simulator`` and ``cxpreview demo``: the bundled CXone stand-in, served, and the
+whole pipeline run against it."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+import click
+
+from adapters.clikit import errors_to_exit_codes
+from adapters.demo import run_demo
+from adapters.simulator import Dataset, FaultPlan, Simulator, SimulatorServer
+
+
+@click.command("simulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=0, show_default=True, help="Port (0: any free one).")
+@click.option("--contacts", default=10_000, show_default=True, help="Contacts on cl-2001.")
+@click.option("--suppressions", default=None, type=int, help="Suppressed numbers [contacts/10].")
+@click.option("--seed", default=7, show_default=True, help="Seed of the generated dataset.")
+@click.option(
+    "--faults",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A TOML fault plan ([[fault]] tables).",
+)
+@errors_to_exit_codes
+def simulator_cmd(
+    host: str, port: int, contacts: int, suppressions: int | None, seed: int, faults: str | None
+) -> None:
+    """Serve the CXone simulator until interrupted (SIGINT or SIGTERM stop it cleanly).
+
+    Prints its base URL first. Its client id is cxpreview and its client secret
+    simulated-secret.
+
+    Example: cxpreview simulator --port 8700 --contacts 100000 --faults plan.toml
+    """
+    try:
+        plan = FaultPlan.from_toml(faults) if faults else None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    dataset = Dataset(
+        seed=seed,
+        contacts=contacts,
+        suppressions=contacts // 10 if suppressions is None else suppressions,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with SimulatorServer(Simulator(dataset, faults=plan), host, port) as server:
+        click.echo(server.base_url)
+        sys.stdout.flush()
+        stop.wait()
+
+
+@click.command("demo")
+@click.option("--contacts", default=20_000, show_default=True, help="Contacts to filter.")
+@click.option("--seed", default=7, show_default=True, help="Seed of the simulator's dataset.")
+@click.pass_context
+@errors_to_exit_codes
+def demo_cmd(ctx: click.Context, contacts: int, seed: int) -> None:
+    """Run the whole pipeline against the bundled simulator and show what happened.
+
+    Example: cxpreview --db demo.db demo
+    """
+    ctx.exit(run_demo(ctx.obj["db"], contacts=contacts, seed=seed))
