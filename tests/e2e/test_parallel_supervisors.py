@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
@@ -22,46 +23,61 @@ CXPREVIEW = str(Path(sys.executable).with_name("cxpreview"))
 pytestmark = pytest.mark.slow
 
 
+def interrupted(
+    sim: Simulator, base_url: str, db: Path, count: int, *, tag: str, point: Callable[[int], str]
+) -> None:
+    """``count`` campaigns, each on a CXone campaign and webhook of its own, left as a crash at
+    ``point(n)`` would leave them."""
+    spec = load_spec(EXAMPLE_SPEC)
+    credentials = Credentials(base_url, "cxpreview", Secret("simulated-secret"))
+    with HttpCXoneGateway(credentials) as gateway, SQLiteJournal(db) as journal:
+        engine = Engine(journal, gateway, actor="crashed-run")
+        for n in range(count):
+            sim.add_campaign(f"cmp-{tag}{n}", version=4)
+            interrupt(
+                engine,
+                attrs.evolve(
+                    spec,
+                    campaign_id=f"cmp-{tag}{n}",
+                    webhook=attrs.evolve(spec.webhook, name=f"{tag}-{n}"),
+                    constraints=attrs.evolve(spec.constraints, max_concurrent_previews=999),
+                ),
+                point(n),
+            )
+
+
+def supervisors(db: Path, base_url: str, *extra: str) -> list[tuple[int, str, str]]:
+    """Three ``supervise --once`` processes at once; each one's exit code, stdout, stderr."""
+    env = {
+        **os.environ,
+        "CXONE_BASE_URL": base_url,
+        "CXONE_CLIENT_ID": "cxpreview",
+        "CXONE_CLIENT_SECRET": "simulated-secret",
+    }
+    started = [
+        subprocess.Popen(
+            [CXPREVIEW, "--db", str(db), "supervise", "--once", "--owner", f"sup-{k}", *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for k in range(3)
+    ]
+    reports = [s.communicate(timeout=300) for s in started]
+    return [(s.returncode, out, err) for s, (out, err) in zip(started, reports, strict=True)]
+
+
 def test_three_supervisors_fifty_campaigns(tmp_path: Path) -> None:
     sim = Simulator(Dataset(seed=9, contacts=500, suppressions=50))
     db = tmp_path / "j.db"
-    spec = load_spec(EXAMPLE_SPEC)
     with SimulatorServer(sim) as server:
-        credentials = Credentials(server.base_url, "cxpreview", Secret("simulated-secret"))
-        with HttpCXoneGateway(credentials) as gateway, SQLiteJournal(db) as journal:
-            engine = Engine(journal, gateway, actor="crashed-run")
-            for n in range(50):
-                sim.add_campaign(f"cmp-p{n}", version=4)
-                interrupt(
-                    engine,
-                    attrs.evolve(
-                        spec,
-                        campaign_id=f"cmp-p{n}",
-                        webhook=attrs.evolve(spec.webhook, name=f"launch-{n}"),
-                        constraints=attrs.evolve(spec.constraints, max_concurrent_previews=999),
-                    ),
-                    POINTS[n % len(POINTS)],
-                )
+        interrupted(sim, server.base_url, db, 50, tag="p", point=lambda n: POINTS[n % len(POINTS)])
         puts_before = {e["campaign"] for e in sim.applied_puts()}
-        env = {
-            **os.environ,
-            "CXONE_BASE_URL": server.base_url,
-            "CXONE_CLIENT_ID": "cxpreview",
-            "CXONE_CLIENT_SECRET": "simulated-secret",
-        }
-        supervisors = [
-            subprocess.Popen(
-                [CXPREVIEW, "--db", str(db), "supervise", "--once", "--owner", f"sup-{k}"],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-            )
-            for k in range(3)
-        ]
-        reports = [s.communicate(timeout=300) for s in supervisors]
-    for s, (_, err) in zip(supervisors, reports, strict=True):
-        assert s.returncode == 0, err
+        ran = supervisors(db, server.base_url)
+    for code, _, err in ran:
+        assert code == 0, err
+    reports = [(out, err) for _, out, err in ran]
     finished = Counter(
         line.split()[0]
         for out, _ in reports
@@ -78,7 +94,7 @@ def test_three_supervisors_fifty_campaigns(tmp_path: Path) -> None:
     assert len(succeeded) == 50
     for n in range(50):
         assert len(sim.applied_puts(f"cmp-p{n}")) == 1, n
-        assert sum(w["name"] == f"launch-{n}" for w in sim.webhooks.values()) == 1, n
+        assert sum(w["name"] == f"p-{n}" for w in sim.webhooks.values()) == 1, n
     # Each PUT is attributable: to the crashed run (before it died), or to one lease holder.
     by_point = Counter(POINTS[n % len(POINTS)] for n in range(50))
     crashed_after_put = (
@@ -104,54 +120,16 @@ def test_three_supervisors_whose_puts_outlive_their_leases(tmp_path: Path) -> No
     the PUTs are in flight, so no supervisor takes a campaign another is writing to."""
     sim = Simulator(Dataset(seed=9, contacts=200, suppressions=20))
     db = tmp_path / "j.db"
-    spec = load_spec(EXAMPLE_SPEC)
     count = 12
     with SimulatorServer(sim) as server:
-        credentials = Credentials(server.base_url, "cxpreview", Secret("simulated-secret"))
-        with HttpCXoneGateway(credentials) as gateway, SQLiteJournal(db) as journal:
-            engine = Engine(journal, gateway, actor="crashed-run")
-            for n in range(count):
-                sim.add_campaign(f"cmp-s{n}", version=4)
-                interrupt(
-                    engine,
-                    attrs.evolve(
-                        spec,
-                        campaign_id=f"cmp-s{n}",
-                        webhook=attrs.evolve(spec.webhook, name=f"slow-{n}"),
-                        constraints=attrs.evolve(spec.constraints, max_concurrent_previews=999),
-                    ),
-                    "after-activation-intent",
-                )
+        interrupted(
+            sim, server.base_url, db, count, tag="s", point=lambda n: "after-activation-intent"
+        )
         sim.faults.add("put_campaign", "latency", seconds=1.5, times=10 * count)
-        env = {
-            **os.environ,
-            "CXONE_BASE_URL": server.base_url,
-            "CXONE_CLIENT_ID": "cxpreview",
-            "CXONE_CLIENT_SECRET": "simulated-secret",
-        }
-        supervisors = [
-            subprocess.Popen(
-                [
-                    CXPREVIEW,
-                    "--db",
-                    str(db),
-                    "supervise",
-                    "--once",
-                    "--owner",
-                    f"sup-{k}",
-                    "--lease-ttl",
-                    "0.5",
-                ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-            )
-            for k in range(3)
-        ]
-        reports = [s.communicate(timeout=300) for s in supervisors]
-    for s, (_, err) in zip(supervisors, reports, strict=True):
-        assert s.returncode == 0, err
+        ran = supervisors(db, server.base_url, "--lease-ttl", "0.5")
+    for code, _, err in ran:
+        assert code == 0, err
+    reports = [(out, err) for _, out, err in ran]
     finished = Counter(
         line.split()[0]
         for out, _ in reports
