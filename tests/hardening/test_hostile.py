@@ -167,6 +167,21 @@ def test_deep_files_are_typed_errors(tmp_path: Path) -> None:
     line = json.dumps({"seq": 1}).replace("1", "[" * 100_000 + "]" * 100_000)
     with pytest.raises(JournalCorrupt, match="line 1: nested too deeply"):
         list(read_jsonl([line]))
+    row = {
+        "seq": 1,
+        "stream_id": "c",
+        "version": 1,
+        "type": "campaign.drafted",
+        "schema": 1,
+        "data": "{}",
+        "meta": "{not json",
+        "recorded_at": "2026-01-01T00:00:00.000000Z",
+        "state_digest": None,
+        "prev_hash": "0" * 64,
+        "hash": "0" * 64,
+    }
+    with pytest.raises(JournalCorrupt, match="line 1: field 'meta' is not a JSON object"):
+        list(read_jsonl([json.dumps(row)]))
     report.record("deep or malformed files (spec, import line)", handled=True)
 
 
@@ -195,7 +210,11 @@ def forge(db: Path, seq: int, **columns: Any) -> None:
 @pytest.mark.parametrize(
     ("column", "value", "commands"),
     [
-        ("data", '{"spec": ' + "[" * 50_000 + "]" * 50_000 + "}", ["status", "verify", "metrics"]),
+        (
+            "data",
+            '{"spec": ' + "[" * 50_000 + "]" * 50_000 + "}",
+            ["status", "verify", "metrics", "show"],
+        ),
         ("meta", "not json at all", ["verify"]),
         ("meta", "[" * 50_000 + "]" * 50_000, ["verify"]),
     ],
@@ -205,10 +224,17 @@ def test_a_forged_row_is_named_by_every_command_not_a_traceback(
 ) -> None:
     db = tmp_path / "j.db"
     runner = CliRunner()
-    assert runner.invoke(cli, ["--db", str(db), "draft", str(EXAMPLE_SPEC)]).exit_code == 0
+    drafted = runner.invoke(cli, ["--db", str(db), "draft", str(EXAMPLE_SPEC)])
+    assert drafted.exit_code == 0
+    campaign_id = drafted.stdout.strip()
     forge(db, 1, **{column: value})
     codes = {}
-    every = {"status": ["status"], "verify": ["audit", "verify"], "metrics": ["metrics"]}
+    every = {
+        "status": ["status"],
+        "verify": ["audit", "verify"],
+        "metrics": ["metrics"],
+        "show": ["show", campaign_id],
+    }
     for args in (every[c] for c in commands):
         result = runner.invoke(cli, ["--db", str(db), *args])
         codes[args[-1]] = result.exit_code
