@@ -18,16 +18,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import anyio
-import attrs
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from adapters.simulator.chaos import spoil
 from adapters.simulator.data import Dataset
 from adapters.simulator.faults import Fault, FaultPlan
+from adapters.simulator.shapes import Dialect, DroppedReply
 
 Handler = Callable[[Request], Awaitable[Response]]
 PREVIEW_CONFIG = {
@@ -41,31 +40,6 @@ PREVIEW_CONFIG = {
         "previewTimeoutSeconds": 30,
     },
 }
-
-
-@attrs.frozen
-class Dialect:
-    """Which of the real-world variants of the REST shapes the simulator speaks."""
-
-    items_key: str = "entity"  # or "entities"
-    next_key: str = "nextPageUri"  # or "nextUri"
-    absolute_next: bool = False
-    last_page_next: str = "null"  # "null", "absent" or "empty"
-
-
-class _Dropped(Response):
-    """Starts a reply, then cuts the connection: what a client sees of a dropped link."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
-            }
-        )
-        await send({"type": "http.response.body", "body": b'{"entity": [', "more_body": True})
-        raise ConnectionAbortedError("the simulator dropped this connection on purpose")
 
 
 class Simulator:
@@ -276,7 +250,7 @@ class Simulator:
             return None
         if fault.kind == "drop":
             self._record(request, route, 0, dropped=True)
-            return _Dropped()
+            return DroppedReply()
         if fault.kind == "rate_limit":
             headers = {}
             if fault.retry_after == "seconds":

@@ -18,6 +18,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,6 +110,12 @@ def landed(db: Path, campaign_id: str) -> list[str]:
         return [h.event.how for h in history if h.type == "activation.succeeded"]  # type: ignore[attr-defined]
 
 
+def slow_put(sim: Simulator, seconds: float = 2.5) -> Any:
+    """The next PUT CXone receives takes ``seconds`` (longer than a lease lives); the fault,
+    whose ``fired`` says when that PUT has arrived."""
+    return sim.faults.add("put_campaign", "latency", seconds=seconds, times=1).faults[-1]
+
+
 def killed_after_intent(db: Path, sim: Simulator, base_url: str, tag: str) -> str:
     """A run SIGKILLed right after its activation intent; the campaign's id."""
     died = cli(
@@ -125,7 +132,7 @@ def test_a_put_that_outlives_its_lease_is_applied_once(
     sim, base_url = served
     db = tmp_path / "j.db"
     campaign_id = killed_after_intent(db, sim, base_url, "outlive")
-    slow = sim.faults.add("put_campaign", "latency", seconds=2.5, times=1).faults[-1]
+    slow = slow_put(sim)
     first = start(
         db, env_for(base_url), "supervise", "--once", "--owner", "sup-a", "--lease-ttl", LEASE
     )
@@ -175,7 +182,7 @@ def test_a_run_and_a_looping_supervisor_write_once(
     db = tmp_path / "j.db"
     spec = spec_for(tmp_path, sim, "beside")
     SQLiteJournal(db).close()  # the supervisor starts first, and creates no journal
-    slow = sim.faults.add("put_campaign", "latency", seconds=2.5, times=1).faults[-1]
+    slow = slow_put(sim)
     supervisor = start(
         db,
         env_for(base_url),

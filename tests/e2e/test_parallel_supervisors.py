@@ -68,6 +68,20 @@ def supervisors(db: Path, base_url: str, *extra: str) -> list[tuple[int, str, st
     return [(s.returncode, out, err) for s, (out, err) in zip(started, reports, strict=True)]
 
 
+def finished_once(ran: list[tuple[int, str, str]], count: int) -> None:
+    """Every supervisor exited 0, and each of ``count`` campaigns was finished by one of them."""
+    for code, _, err in ran:
+        assert code == 0, err
+    finished = Counter(
+        line.split()[0]
+        for _, out, _ in ran
+        for line in out.splitlines()
+        if line.endswith("-> active  finished")
+    )
+    assert len(finished) == count, "every campaign was finished"
+    assert max(finished.values()) == 1, "and by one supervisor only"
+
+
 def test_three_supervisors_fifty_campaigns(tmp_path: Path) -> None:
     sim = Simulator(Dataset(seed=9, contacts=500, suppressions=50))
     db = tmp_path / "j.db"
@@ -75,17 +89,7 @@ def test_three_supervisors_fifty_campaigns(tmp_path: Path) -> None:
         interrupted(sim, server.base_url, db, 50, tag="p", point=lambda n: POINTS[n % len(POINTS)])
         puts_before = {e["campaign"] for e in sim.applied_puts()}
         ran = supervisors(db, server.base_url)
-    for code, _, err in ran:
-        assert code == 0, err
-    reports = [(out, err) for _, out, err in ran]
-    finished = Counter(
-        line.split()[0]
-        for out, _ in reports
-        for line in out.splitlines()
-        if line.endswith("-> active  finished")
-    )
-    assert len(finished) == 50, "every campaign was finished"
-    assert max(finished.values()) == 1, "and by one supervisor only"
+    finished_once(ran, 50)
     with SQLiteJournal(db) as journal:
         states = replay_all(journal)
         assert {s.state for s in states.values()} == {"active"}
@@ -127,17 +131,7 @@ def test_three_supervisors_whose_puts_outlive_their_leases(tmp_path: Path) -> No
         )
         sim.faults.add("put_campaign", "latency", seconds=1.5, times=10 * count)
         ran = supervisors(db, server.base_url, "--lease-ttl", "0.5")
-    for code, _, err in ran:
-        assert code == 0, err
-    reports = [(out, err) for _, out, err in ran]
-    finished = Counter(
-        line.split()[0]
-        for out, _ in reports
-        for line in out.splitlines()
-        if line.endswith("-> active  finished")
-    )
-    assert len(finished) == count
-    assert max(finished.values()) == 1
+    finished_once(ran, count)
     for n in range(count):
         assert len(sim.applied_puts(f"cmp-s{n}")) == 1, n
     with SQLiteJournal(db) as journal:
