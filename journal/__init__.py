@@ -1,4 +1,5 @@
-"""The append-only event store: SQLite on a file, or its in-memory twin.
+"""The append-only event store: one generic ``Journal`` over a backend's ``Recorder`` (SQLite
+on a file, or rows in memory).
 
 Imports events only.
 """
@@ -20,9 +21,11 @@ from journal.errors import (
     NoJournal,
     NotAJournal,
 )
-from journal.memory import InMemoryJournal
-from journal.records import Anchor, ChainReport, Journal, Lease, RawRow, StoredEvent, Visitor
-from journal.sqlite import SQLiteJournal
+from journal.journal import Journal
+from journal.memory import InMemoryJournal, InMemoryRecorder
+from journal.recorder import Recorder
+from journal.records import Anchor, ChainReport, Lease, RawRow, StoredEvent, Visitor
+from journal.sqlite import SQLiteJournal, SQLiteRecorder
 
 __all__ = [
     "Anchor",
@@ -33,6 +36,7 @@ __all__ = [
     "CommandConflict",
     "ConcurrencyError",
     "InMemoryJournal",
+    "InMemoryRecorder",
     "Journal",
     "JournalBehind",
     "JournalBusy",
@@ -46,7 +50,9 @@ __all__ = [
     "NoJournal",
     "NotAJournal",
     "RawRow",
+    "Recorder",
     "SQLiteJournal",
+    "SQLiteRecorder",
     "StoredEvent",
     "SystemClock",
     "Visitor",

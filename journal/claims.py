@@ -7,13 +7,13 @@ holder began, so a stream that was superseded (a newer one held the claim since)
 it back and write over the newer one's work.
 
 The rule is written once here and used by every backend; the backends only store rows of
-``(name, stream_id, since_seq, held)`` where ``since_seq`` is the holder's first seq.
+``(name, stream_id, since_seq, held)`` where ``since_seq`` is the holder's first seq, through a
+``ClaimStore`` inside their own transaction.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from journal.errors import ClaimRefused
 
@@ -25,6 +25,31 @@ class ClaimRow(NamedTuple):
     stream_id: str
     since_seq: int
     held: bool
+
+
+class ClaimChange(NamedTuple):
+    """What an append does to claims: hold ``claim`` after it (``fresh``: the stream is
+    pointed at it now, by a draft or a revise), give ``release`` up."""
+
+    claim: str | None = None
+    release: str | None = None
+    fresh: bool = False
+
+
+class ClaimStore(Protocol):
+    """A backend's claim rows, read and written inside its current transaction."""
+
+    def get(self, name: str) -> ClaimRow | None:
+        """The row of ``name``."""
+        ...
+
+    def put(self, row: ClaimRow) -> None:
+        """Insert or replace the row of ``row.name``."""
+        ...
+
+    def first_seq(self, stream_id: str) -> int | None:
+        """The seq of the stream's first event."""
+        ...
 
 
 def decide(
@@ -47,32 +72,24 @@ def decide(
     raise ClaimRefused(name, row.stream_id, superseded=True)
 
 
-def hold_in_sqlite(
-    conn: sqlite3.Connection,
-    name: str,
-    stream_id: str,
-    first_seq: int | None,
-    *,
-    fresh: bool = False,
+def settle(
+    store: ClaimStore, stream_id: str, change: ClaimChange, first_seq: int | None = None
 ) -> None:
-    """Take or keep claim ``name`` for the stream, inside the caller's write transaction."""
-    found = conn.execute(
-        "SELECT name, stream_id, since_seq, held FROM claims WHERE name = ?", (name,)
-    ).fetchone()
-    row = None if found is None else ClaimRow(found[0], found[1], found[2], bool(found[3]))
+    """Apply ``change`` for ``stream_id`` (whose first seq is ``first_seq`` when the caller
+    knows it: a draft's append), inside the caller's transaction; ``ClaimRefused`` raises
+    before anything is written only if the caller rolls back, which every backend does."""
+    if change.release is not None:
+        released = store.get(change.release)
+        if released is not None and released.stream_id == stream_id and released.held:
+            store.put(released._replace(held=False))
+    if change.claim is None:
+        return
+    row = store.get(change.claim)
     if row is not None and row.stream_id == stream_id and row.held:
         return  # the hot path: every append of a live campaign keeps its claim
-    if first_seq is None:
-        first = conn.execute(
-            "SELECT seq FROM events WHERE stream_id = ? AND version = 1", (stream_id,)
-        ).fetchone()
-        if first is None:
-            raise ValueError(f"stream {stream_id!r} has no events: it cannot hold a claim")
-        first_seq = int(first[0])
-    write = decide(row, name, stream_id, first_seq, fresh=fresh)
+    first = first_seq if first_seq is not None else store.first_seq(stream_id)
+    if first is None:
+        raise ValueError(f"stream {stream_id!r} has no events: it cannot hold a claim")
+    write = decide(row, change.claim, stream_id, first, fresh=change.fresh)
     if write is not None:
-        conn.execute(
-            "INSERT INTO claims VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-            "stream_id = excluded.stream_id, since_seq = excluded.since_seq, held = excluded.held",
-            (write.name, write.stream_id, write.since_seq, int(write.held)),
-        )
+        store.put(write)

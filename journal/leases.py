@@ -1,22 +1,22 @@
-"""Leases: which supervisor owns a campaign for now, with a fence that grows on every acquire.
+"""Leases: which process owns a campaign for now, with a fence that grows on every acquire.
 
 A lease expires unless renewed. The fence is the proof of ownership that outlives a pause: a
 holder that stalled past expiry and was taken over holds a smaller fence than the new owner, so
 its renewals and releases are refused (``LeaseLost``) and what it writes is attributable.
+
+The rules are written once here; a backend stores one row per lease and writes it only by
+compare-and-set on ``(owner, fence)`` (``Recorder.write_lease``), so two processes racing for
+one lease cannot both win.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from journal.clock import Clock, utc_text
+from journal.clock import utc_text
 from journal.errors import LeaseLost
+from journal.recorder import LeaseRow, Recorder
 from journal.records import Lease
-
-Transaction = Callable[[str], AbstractContextManager[sqlite3.Connection]]
 
 
 def check_ttl(ttl: float) -> timedelta:
@@ -31,70 +31,48 @@ def is_held(owner: str | None, expires_at: str, now: str) -> bool:
     return owner is not None and expires_at > now
 
 
-class LeaseBook:
-    """The ``leases`` table, each operation one write transaction."""
+def acquire(
+    recorder: Recorder, name: str, owner: str, ttl: float, now: datetime, *, replace: str | None
+) -> Lease | None:
+    """Take ``name`` if it is free, expired, already ``owner``'s, or held by ``replace`` (a
+    holder known to be dead); the fence grows. None when someone else holds it (or took it
+    in the same instant)."""
+    span = check_ttl(ttl)
+    row = recorder.read_lease(name)
+    if (
+        row is not None
+        and is_held(row[0], row[2], utc_text(now))
+        and row[0] not in (owner, replace)
+    ):
+        return None
+    lease = Lease(name, owner, (row[1] if row else 0) + 1, utc_text(now + span))
+    expect = None if row is None else (row[0], row[1])
+    if not recorder.write_lease(name, expect, (owner, lease.fence, lease.expires_at)):
+        return None
+    return lease
 
-    def __init__(self, transaction: Transaction, clock: Clock) -> None:
-        self._transaction = transaction
-        self._clock = clock
 
-    def acquire(
-        self, name: str, owner: str, ttl: float, replace: str | None = None
-    ) -> Lease | None:
-        """Take ``name`` if it is free, expired, already ``owner``'s, or held by ``replace``
-        (a holder known to be dead); the fence grows."""
-        span = check_ttl(ttl)
-        now = self._clock.now()
-        with self._transaction("acquire_lease") as conn:
-            row = conn.execute(
-                "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (name,)
-            ).fetchone()
-            if (
-                row is not None
-                and is_held(row[0], row[2], utc_text(now))
-                and row[0] not in (owner, replace)
-            ):
-                return None
-            lease = Lease(name, owner, (row[1] if row else 0) + 1, utc_text(now + span))
-            conn.execute(
-                "INSERT INTO leases VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-                "owner = excluded.owner, fence = excluded.fence, expires_at = excluded.expires_at",
-                (lease.name, lease.owner, lease.fence, lease.expires_at),
-            )
-        return lease
+def renew(recorder: Recorder, lease: Lease, ttl: float, now: datetime) -> Lease:
+    """Extend ``lease``; ``LeaseLost`` when it was released or taken (the fence moved)."""
+    span = check_ttl(ttl)
+    renewed = Lease(lease.name, lease.owner, lease.fence, utc_text(now + span))
+    new: LeaseRow = (lease.owner, lease.fence, renewed.expires_at)
+    if not recorder.write_lease(lease.name, (lease.owner, lease.fence), new):
+        raise LeaseLost(
+            f"lease {lease.name!r} (fence {lease.fence}) is no longer held by "
+            f"{lease.owner!r}: stop working on it"
+        )
+    return renewed
 
-    def renew(self, lease: Lease, ttl: float) -> Lease:
-        """Extend ``lease``; ``LeaseLost`` when it was released or taken (the fence moved)."""
-        span = check_ttl(ttl)
-        renewed = Lease(lease.name, lease.owner, lease.fence, utc_text(self._clock.now() + span))
-        with self._transaction("renew_lease") as conn:
-            cursor = conn.execute(
-                "UPDATE leases SET expires_at = ? WHERE name = ? AND owner = ? AND fence = ?",
-                (renewed.expires_at, lease.name, lease.owner, lease.fence),
-            )
-            if cursor.rowcount != 1:
-                raise LeaseLost(
-                    f"lease {lease.name!r} (fence {lease.fence}) is no longer held by "
-                    f"{lease.owner!r}: stop working on it"
-                )
-        return renewed
 
-    def release(self, lease: Lease) -> bool:
-        """Free ``lease`` (keeping its fence); false when it had already been lost."""
-        with self._transaction("release_lease") as conn:
-            cursor = conn.execute(
-                "UPDATE leases SET owner = NULL, expires_at = '' "
-                "WHERE name = ? AND owner = ? AND fence = ?",
-                (lease.name, lease.owner, lease.fence),
-            )
-            return cursor.rowcount == 1
+def release(recorder: Recorder, lease: Lease) -> bool:
+    """Free ``lease`` (keeping its fence); false when it had already been lost."""
+    return recorder.write_lease(lease.name, (lease.owner, lease.fence), (None, lease.fence, ""))
 
-    def current(self, name: str) -> Lease | None:
-        """The unexpired lease on ``name``, if any."""
-        with self._transaction("read_lease") as conn:
-            row = conn.execute(
-                "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (name,)
-            ).fetchone()
-        if row is None or not is_held(row[0], row[2], utc_text(self._clock.now())):
-            return None
-        return Lease(name, row[0], row[1], row[2])
+
+def current(recorder: Recorder, name: str, now: datetime) -> Lease | None:
+    """The unexpired lease on ``name``, if any."""
+    row = recorder.read_lease(name)
+    if row is None or row[0] is None or not is_held(row[0], row[2], utc_text(now)):
+        return None
+    return Lease(name, row[0], row[1], row[2])

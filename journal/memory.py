@@ -1,289 +1,196 @@
-"""``InMemoryJournal``: the journal's semantics in plain Python, for tests and REPL sessions.
+"""``InMemoryJournal``: the generic journal over rows kept in plain Python, for tests and REPL
+sessions.
 
-It keeps exactly what the SQLite journal keeps (encoded payloads, meta, the hash chain, command
-records, leases, blobs) and passes the same contract suite, so code tested against it behaves
+``InMemoryRecorder`` keeps exactly what the SQLite file keeps (rows as stored, command records,
+leases, claims, blobs) and passes the same contract suite, so code tested against it behaves
 the same on a file.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
 
-from events import Event, EventDecodeError
-from journal.claims import ClaimRow, decide
-from journal.clock import Clock, SystemClock, utc_text
-from journal.errors import (
-    BlobNotFound,
-    CommandConflict,
-    ConcurrencyError,
-    JournalCorrupt,
-    JournalError,
-    LeaseLost,
-)
-from journal.leases import check_ttl, is_held
-from journal.records import (
-    GENESIS,
-    Anchor,
-    ChainReport,
-    Lease,
-    RawRow,
-    StoredEvent,
-    Visitor,
-    blob_digest,
-    chain,
-    prepare_append,
-)
-from journal.transfer import CommandIndex, checked
-from journal.verify import check_stream_rows, walk_chain
+from journal import claims
+from journal.claims import ClaimChange, ClaimRow
+from journal.clock import Clock
+from journal.errors import ConcurrencyError, JournalError
+from journal.journal import Journal
+from journal.recorder import Appended, Commands, Feed, LeaseRow, Row, RowsAfter
+from journal.records import GENESIS
 
 
-class InMemoryJournal:
+class InMemoryJournal(Journal):
     """A journal that lives and dies with the process."""
 
+    recorder: InMemoryRecorder
+
     def __init__(self, *, clock: Clock | None = None) -> None:
-        self.clock = clock or SystemClock()
-        self._lock = threading.RLock()
-        self._rows: list[RawRow] = []
-        self._streams: dict[str, list[int]] = {}  # stream id -> index into _rows, per version
-        self._commands: dict[str, tuple[int, int, str]] = {}
-        self._leases: dict[str, tuple[str | None, int, str]] = {}
-        self._blobs: dict[str, bytes] = {}
-        self._claims: dict[str, ClaimRow] = {}
-        self._head = (0, GENESIS)
-        self.behind: str | None = None  # a journal in memory cannot lose its newest events
+        super().__init__(InMemoryRecorder(), clock=clock)
 
     def __repr__(self) -> str:
-        return f"InMemoryJournal({len(self._rows)} events)"
+        return f"InMemoryJournal({len(self.recorder.rows)} events)"
+
+
+class _Claims(dict[str, ClaimRow]):
+    """The claim rows (a ``claims.ClaimStore``), with the stream index to find first seqs."""
+
+    def __init__(self, recorder: InMemoryRecorder) -> None:
+        super().__init__()
+        self.recorder = recorder
+
+    def put(self, row: ClaimRow) -> None:
+        self[row.name] = row
+
+    def first_seq(self, stream_id: str) -> int | None:
+        index = self.recorder.by_stream.get(stream_id)
+        return self.recorder.rows[index[0]][0] if index else None
+
+
+class InMemoryRecorder:
+    """Rows in a list, indexed by stream; one lock makes every method atomic."""
+
+    where = "memory"
+    behind: str | None = None  # rows in memory cannot lose their newest ones
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.rows: list[Row] = []
+        self.by_stream: dict[str, list[int]] = {}  # stream id -> index into rows, per version
+        self._commands: dict[str, tuple[int, int, str]] = {}
+        self._leases: dict[str, LeaseRow] = {}
+        self._blobs: dict[str, bytes] = {}
+        self._claims = _Claims(self)
 
     def append(
         self,
         stream_id: str,
-        events: Sequence[Event],
         expected_version: int,
+        rows_after: RowsAfter,
         *,
-        command_id: str | None = None,
-        meta: Mapping[str, Any] | None = None,
-        state_digests: Sequence[str | None] | None = None,
-        claim: str | None = None,
-        release: str | None = None,
-        fresh_claim: bool = False,
-    ) -> list[StoredEvent]:
-        """Append ``events`` after ``expected_version``, all or nothing (see ``Journal``)."""
-        prep = prepare_append(
-            stream_id, events, expected_version, meta, state_digests, command_id=command_id
-        )
+        command: tuple[str, str] | None,
+        claims: ClaimChange | None,
+    ) -> Appended:
+        """All under the lock: nothing is kept if a claim is refused."""
         with self._lock:
-            if command_id is not None and command_id in self._commands:
-                first, last, fingerprint = self._commands[command_id]
-                if fingerprint != prep.fingerprint:
-                    raise CommandConflict(
-                        f"command {command_id!r} was already applied with different events; "
-                        "use a new command id for a new command"
-                    )
-                return [self._decoded(r) for r in self._rows[first - 1 : last]]
-            version = len(self._streams.get(stream_id, ()))
+            if command is not None and command[0] in self._commands:
+                first, last, fingerprint = self._commands[command[0]]
+                return Appended(self.rows[first - 1 : last], fingerprint)
+            version = len(self.by_stream.get(stream_id, ()))
             if version != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, version)
-            seq, prev = self._head
-            plain, stored = chain(
-                stream_id, events, prep, (seq, version, prev), utc_text(self.clock.now())
-            )
-            writes = []
-            released = self._claims.get(release) if release is not None else None
-            if released is not None and released.stream_id == stream_id:
-                writes.append(released._replace(held=False))
-            if claim is not None:
-                first = plain[0][0] if version == 0 else self._rows[self._streams[stream_id][0]].seq
-                current = writes[-1] if writes and writes[-1].name == claim else None
-                write = decide(
-                    current or self._claims.get(claim), claim, stream_id, first, fresh=fresh_claim
-                )
-                if write is not None:
-                    writes.append(write)
-            self._claims.update((w.name, w) for w in writes)
-            rows = [RawRow._make(r) for r in plain]
-            index = self._streams.setdefault(stream_id, [])
-            index.extend(range(len(self._rows), len(self._rows) + len(rows)))
-            self._rows.extend(rows)
-            if command_id is not None:
-                self._commands[command_id] = (rows[0].seq, rows[-1].seq, prep.fingerprint)
-            self._head = (rows[-1].seq, rows[-1].hash)
-        return stored
+            seq, prev = self.head()
+            rows = rows_after(seq, version, prev)
+            if claims is not None:
+                staged = _Claims(self)
+                staged.update(self._claims)
+                settle_first = rows[0][0] if version == 0 else None
+                _settle(staged, stream_id, claims, settle_first)
+                self._claims = staged
+            index = self.by_stream.setdefault(stream_id, [])
+            index.extend(range(len(self.rows), len(self.rows) + len(rows)))
+            self.rows.extend(rows)
+            if command is not None:
+                self._commands[command[0]] = (rows[0][0], rows[-1][0], command[1])
+        return Appended(rows)
 
-    def hold_claim(self, name: str, stream_id: str) -> None:
-        """Make sure the stream holds claim ``name`` (see ``SQLiteJournal.hold_claim``)."""
+    def settle_claims(self, stream_id: str, claims: ClaimChange) -> None:
+        """Settle ``claims`` under the lock."""
         with self._lock:
-            index = self._streams.get(stream_id)
-            if not index:
-                raise ValueError(f"stream {stream_id!r} has no events: it cannot hold a claim")
-            write = decide(self._claims.get(name), name, stream_id, self._rows[index[0]].seq)
-            if write is not None:
-                self._claims[name] = write
+            _settle(self._claims, stream_id, claims, None)
 
-    def claim_holder(self, name: str) -> tuple[str, bool] | None:
-        """Who holds (or last held) ``name``, and whether it still holds it."""
+    def claim_row(self, name: str) -> ClaimRow | None:
+        """The claim as stored."""
         with self._lock:
-            row = self._claims.get(name)
-        return None if row is None else (row.stream_id, row.held)
+            return self._claims.get(name)
 
-    def check_stream(self, stream_id: str) -> None:
-        """``JournalCorrupt`` naming the seq if a row of the stream was changed or removed."""
-        with self._lock:
-            rows = [self._rows[i] for i in self._streams.get(stream_id, [])]
-        check_stream_rows(stream_id, rows)
-
-    def read_stream(self, stream_id: str, up_to_version: int | None = None) -> list[StoredEvent]:
-        """The stream's events in version order, up to ``up_to_version`` when given."""
-        with self._lock:
-            index = self._streams.get(stream_id, [])
-            if up_to_version is not None:
-                index = index[: max(up_to_version, 0)]
-            rows = [self._rows[i] for i in index]
-        return [self._decoded(r) for r in rows]
-
-    def import_rows(self, rows: Iterable[RawRow | bytes], visitor: Visitor | None = None) -> int:
-        """Fill this empty journal with exported rows and blobs, checked as ``verify`` does
-        first (all, or none)."""
+    def load(self, feed: Feed, commands: Commands) -> int:
+        """Draw every row first (blobs are kept as they come, the visitor may read them),
+        then keep all of them, or none."""
         staged: dict[str, bytes] = {}
 
-        def blob(data: bytes) -> None:
-            staged[blob_digest(data)] = data
+        def blob(digest: str, data: bytes) -> None:
             with self._lock:
-                self._blobs.setdefault(blob_digest(data), data)  # the replay may read it
+                if digest not in self._blobs:
+                    staged[digest] = self._blobs[digest] = data
 
         try:
-            good = list(checked(rows, visitor, blob))
+            good = list(feed(blob))
+            with self._lock:
+                if self.rows:
+                    raise JournalError("this journal already has events: import into a new one")
+                for row in good:
+                    self.by_stream.setdefault(row[1], []).append(len(self.rows))
+                    self.rows.append(row)
+                for command_id, _, first, last, fingerprint in commands():
+                    self._commands[command_id] = (first, last, fingerprint)
         except BaseException:
             with self._lock:
                 for digest in staged:
                     self._blobs.pop(digest, None)
             raise
-        commands = CommandIndex()
-        for row in good:
-            commands.add(row)
-        with self._lock:
-            if self._rows:
-                raise JournalError("this journal already has events: import into a new one")
-            for row in good:
-                self._streams.setdefault(row.stream_id, []).append(len(self._rows))
-                self._rows.append(row)
-            for command_id, _, first, last, fingerprint in commands.finish():
-                self._commands[command_id] = (first, last, fingerprint)
-            if good:
-                self._head = (good[-1].seq, good[-1].hash)
         return len(good)
 
-    def read_events(self, stream_id: str, up_to_version: int | None = None) -> list[Event]:
-        """Only the stream's events."""
-        return [s.event for s in self.read_stream(stream_id, up_to_version)]
-
-    def read_all(self, after_seq: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
-        """Every event after ``after_seq`` in seq order."""
-        for row in self.raw_rows(after_seq, limit):
-            yield self._decoded(row)
-
-    def iter_events(self, after_seq: int = 0) -> Iterator[tuple[str, Event]]:
-        """``(stream_id, event)`` in seq order."""
-        for stored in self.read_all(after_seq):
-            yield stored.stream_id, stored.event
-
-    def raw_rows(self, after_seq: int = 0, limit: int | None = None) -> Iterator[RawRow]:
-        """Rows exactly as stored."""
+    def put_blob(self, digest: str, data: bytes) -> None:
+        """Keep the blob (once)."""
         with self._lock:
-            rows = self._rows[max(after_seq, 0) :]
-        return iter(rows if limit is None else rows[:limit])
+            self._blobs.setdefault(digest, data)
 
-    def stream_version(self, stream_id: str) -> int:
-        """The stream's newest version; 0 for a stream with no events."""
+    def stream_rows(self, stream_id: str, up_to_version: int | None, lean: bool) -> list[Row]:
+        """The stream's rows (lean or not, the same tuples: nothing is saved by cutting)."""
         with self._lock:
-            return len(self._streams.get(stream_id, ()))
+            index = self.by_stream.get(stream_id, [])
+            if up_to_version is not None:
+                index = index[: max(up_to_version, 0)]
+            rows = [self.rows[i] for i in index]
+        if lean:
+            return [(r[0], r[3], r[4], r[5]) for r in rows]
+        return rows
 
-    def streams(self) -> Iterator[tuple[str, int]]:
-        """Every stream with its newest version, in the order the streams began."""
+    def rows_after(self, after_seq: int, limit: int, lean: bool) -> list[Row]:
+        """Seq is the list's index plus one."""
         with self._lock:
-            return iter([(s, len(ix)) for s, ix in self._streams.items()])
+            rows = self.rows[max(after_seq, 0) : max(after_seq, 0) + limit]
+        if lean:
+            return [(r[0], r[1], r[3], r[4], r[5]) for r in rows]
+        return rows
 
-    def last_seq(self) -> int:
-        """The seq of the newest event (0 when empty)."""
-        return self._head[0]
-
-    def verify(self, visitor: Visitor | None = None, anchor: Anchor | None = None) -> ChainReport:
-        """Walk the whole chain; the report names the first bad seq."""
-        return walk_chain(self.raw_rows(), visitor, anchor)
-
-    def put_blob(self, data: bytes) -> str:
-        """Store ``data`` under its digest and return the digest."""
-        digest = blob_digest(data)
+    def head(self) -> tuple[int, str]:
+        """The last row's seq and hash."""
         with self._lock:
-            self._blobs.setdefault(digest, bytes(data))
-        return digest
+            return (self.rows[-1][0], self.rows[-1][10]) if self.rows else (0, GENESIS)
 
-    def blobs(self) -> Iterator[bytes]:
-        """Every blob's bytes (for an export)."""
+    def streams(self) -> list[tuple[str, int]]:
+        """Streams in the order they began."""
         with self._lock:
-            stored = [self._blobs[d] for d in sorted(self._blobs)]
-        return iter(stored)
+            return [(s, len(ix)) for s, ix in self.by_stream.items()]
 
-    def get_blob(self, digest: str) -> bytes:
-        """The bytes stored under ``digest``; ``BlobNotFound`` when there are none."""
+    def blob_digests(self) -> list[str]:
+        """Sorted digests."""
         with self._lock:
-            if digest not in self._blobs:
-                raise BlobNotFound(f"no blob {digest} in memory")
-            return self._blobs[digest]
+            return sorted(self._blobs)
 
-    def acquire_lease(
-        self, name: str, owner: str, ttl: float, replace: str | None = None
-    ) -> Lease | None:
-        """Take ``name`` if it is free, expired, already ``owner``'s or held by ``replace``."""
-        span = check_ttl(ttl)
-        now = self.clock.now()
+    def get_blob(self, digest: str) -> bytes | None:
+        """The blob, if kept."""
         with self._lock:
-            held_by, fence, expires = self._leases.get(name, (None, 0, ""))
-            if is_held(held_by, expires, utc_text(now)) and held_by not in (owner, replace):
-                return None
-            lease = Lease(name, owner, fence + 1, utc_text(now + span))
-            self._leases[name] = (owner, lease.fence, lease.expires_at)
-        return lease
+            return self._blobs.get(digest)
 
-    def renew_lease(self, lease: Lease, ttl: float) -> Lease:
-        """Extend ``lease``; ``LeaseLost`` when it was released or taken."""
-        span = check_ttl(ttl)
+    def read_lease(self, name: str) -> LeaseRow | None:
+        """The lease row, if any."""
         with self._lock:
-            if self._leases.get(lease.name, (None, 0, ""))[:2] != (lease.owner, lease.fence):
-                raise LeaseLost(
-                    f"lease {lease.name!r} (fence {lease.fence}) is no longer held by "
-                    f"{lease.owner!r}: stop working on it"
-                )
-            renewed = Lease(lease.name, lease.owner, lease.fence, utc_text(self.clock.now() + span))
-            self._leases[lease.name] = (lease.owner, lease.fence, renewed.expires_at)
-        return renewed
+            return self._leases.get(name)
 
-    def release_lease(self, lease: Lease) -> bool:
-        """Free ``lease``; false when it had already been lost."""
+    def write_lease(self, name: str, expect: tuple[str | None, int] | None, new: LeaseRow) -> bool:
+        """Compare-and-set under the lock."""
         with self._lock:
-            if self._leases.get(lease.name, (None, 0, ""))[:2] != (lease.owner, lease.fence):
+            row = self._leases.get(name)
+            if (None if row is None else row[:2]) != expect:
                 return False
-            self._leases[lease.name] = (None, lease.fence, "")
+            self._leases[name] = new
             return True
-
-    def current_lease(self, name: str) -> Lease | None:
-        """The unexpired lease on ``name``, if any."""
-        with self._lock:
-            owner, fence, expires = self._leases.get(name, (None, 0, ""))
-        if owner is None or not is_held(owner, expires, utc_text(self.clock.now())):
-            return None
-        return Lease(name, owner, fence, expires)
 
     def close(self) -> None:
         """Nothing to release."""
 
-    @staticmethod
-    def _decoded(row: RawRow) -> StoredEvent:
-        try:
-            return row.decoded()
-        except EventDecodeError as exc:
-            raise JournalCorrupt(
-                f"seq {row.seq} (stream {row.stream_id!r}): {exc}", row.seq
-            ) from exc
+
+def _settle(store: _Claims, stream_id: str, change: ClaimChange, first: int | None) -> None:
+    claims.settle(store, stream_id, change, first)

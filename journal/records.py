@@ -1,11 +1,11 @@
-"""What the journal stores and hands back, and the hash chain both backends compute alike."""
+"""What the journal stores and hands back, and the hash chain over its rows."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -253,123 +253,6 @@ def chain(
         )
         prev = hash_
     return rows, stored
-
-
-class Journal(Protocol):
-    """The append-only event store: the contract every backend passes (tests/contract)."""
-
-    def append(
-        self,
-        stream_id: str,
-        events: Sequence[Event],
-        expected_version: int,
-        *,
-        command_id: str | None = None,
-        meta: Mapping[str, Any] | None = None,
-        state_digests: Sequence[str | None] | None = None,
-        claim: str | None = None,
-        release: str | None = None,
-        fresh_claim: bool = False,
-    ) -> list[StoredEvent]:
-        """Append ``events`` after ``expected_version`` of the stream, all or nothing; the
-        stream holds ``claim`` after it (else ``ClaimRefused``, nothing written; ``fresh_claim``
-        when it is pointed at it now) and gives up ``release``."""
-        ...
-
-    @property
-    def behind(self) -> str | None:
-        """Why the journal ends before a point this machine saw in it (None: it does not)."""
-        ...
-
-    def hold_claim(self, name: str, stream_id: str) -> None:
-        """Make sure the stream holds claim ``name``; ``ClaimRefused`` if it may not."""
-        ...
-
-    def claim_holder(self, name: str) -> tuple[str, bool] | None:
-        """Who holds (or last held) claim ``name``, and whether it still holds it."""
-        ...
-
-    def read_stream(self, stream_id: str, up_to_version: int | None = None) -> list[StoredEvent]:
-        """The stream's events in version order (empty for an unknown stream)."""
-        ...
-
-    def read_all(self, after_seq: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
-        """Every event after ``after_seq`` in global order, streamed in pages."""
-        ...
-
-    def read_events(self, stream_id: str, up_to_version: int | None = None) -> list[Event]:
-        """Only the events of a stream, in order: the fast path for folding one campaign."""
-        ...
-
-    def raw_rows(self, after_seq: int = 0) -> Iterator[RawRow]:
-        """Rows exactly as stored (nothing decoded): for export and verification."""
-        ...
-
-    def import_rows(self, rows: Iterable[RawRow | bytes], visitor: Visitor | None = None) -> int:
-        """Fill an empty journal with exported rows, all checked against the chain, or none."""
-        ...
-
-    def iter_events(self, after_seq: int = 0) -> Iterator[tuple[str, Event]]:
-        """``(stream_id, event)`` for every event after ``after_seq``: the fast path for replay."""
-        ...
-
-    def stream_version(self, stream_id: str) -> int:
-        """The stream's latest version, 0 when it has none."""
-        ...
-
-    def check_stream(self, stream_id: str) -> None:
-        """``JournalCorrupt`` naming the seq if a row of the stream was changed or removed."""
-        ...
-
-    def streams(self) -> Iterator[tuple[str, int]]:
-        """Every stream id with its latest version, in order of creation."""
-        ...
-
-    def last_seq(self) -> int:
-        """The seq of the newest event, 0 in an empty journal."""
-        ...
-
-    def verify(self, visitor: Visitor | None = None, anchor: Anchor | None = None) -> ChainReport:
-        """Walk the chain (and call ``visitor`` on each event); name the first bad seq.
-
-        ``anchor`` is a ``(seq, hash)`` from an earlier report that must still be on the chain.
-        """
-        ...
-
-    def put_blob(self, data: bytes) -> str:
-        """Store ``data`` under its digest (``sha256:…``) and return the digest."""
-        ...
-
-    def blobs(self) -> Iterator[bytes]:
-        """Every blob's bytes, one at a time."""
-        ...
-
-    def get_blob(self, digest: str) -> bytes:
-        """The blob stored under ``digest``; ``BlobNotFound`` when there is none."""
-        ...
-
-    def acquire_lease(
-        self, name: str, owner: str, ttl: float, replace: str | None = None
-    ) -> Lease | None:
-        """Take ``name`` for ``ttl`` seconds if it is free, expired or held by ``replace`` (a
-        holder known to be dead); ``None`` when held by someone else."""
-        ...
-
-    def renew_lease(self, lease: Lease, ttl: float) -> Lease:
-        """Extend a lease still held at its fence; ``LeaseLost`` otherwise."""
-        ...
-
-    def release_lease(self, lease: Lease) -> bool:
-        """Give a lease up; false when it had already been lost."""
-        ...
-
-    def current_lease(self, name: str) -> Lease | None:
-        """The unexpired holder of ``name``, if any."""
-        ...
-
-    def close(self) -> None:
-        """Release the store's resources."""
-        ...
 
 
 def blob_digest(data: bytes) -> str:

@@ -278,7 +278,7 @@ def test_hostile_names_and_values_round_trip_unchanged(tmp_path: Path, text: str
     imported = runner.invoke(cli, ["--db", str(copy_db), "audit", "import", str(dump)])
     with SQLiteJournal(copy_db) as journal:
         again = Engine(journal).load(campaign_id)
-        tables = {r[0] for r in journal._conn.execute("SELECT name FROM sqlite_master")}
+        tables = {r[0] for r in journal.recorder.connection.execute("SELECT name FROM sqlite_master")}
     same = (
         shown["name"] == text[:200]
         and shown["spec"]["filter"][0]["value"] == [text, "west"]

@@ -164,9 +164,9 @@ def test_a_superseded_campaign_is_never_finished_by_a_supervisor(
     with SQLiteJournal(tmp_path / "j.db", clock=clock) as journal:
         engine = Engine(journal, gateway, clock=clock, ids=sequential_ids())
         old = engine.draft(spec, run=True).validate().filter()
-        journal._conn.execute("DELETE FROM claims")  # as migrated from schema 1
+        journal.recorder.connection.execute("DELETE FROM claims")  # as migrated from schema 1
         new = engine.draft(spec, run=True)
-        journal._conn.execute("DELETE FROM claims")
+        journal.recorder.connection.execute("DELETE FROM claims")
         assert Supervisor(engine, "sup").finish(new.id).after == "active"
         decision = Supervisor(engine, "sup").finish(old.id)
         assert decision.after == "filtered"

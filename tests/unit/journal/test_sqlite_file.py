@@ -58,7 +58,7 @@ def test_data_survives_reopening(tmp_path: Path) -> None:
 
 def test_synchronous_is_configurable_and_checked(tmp_path: Path) -> None:
     with SQLiteJournal(tmp_path / "j.db", synchronous="NORMAL") as journal:
-        assert journal._conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+        assert journal.recorder.connection.execute("PRAGMA synchronous").fetchone()[0] == 1
     with pytest.raises(ValueError, match="synchronous"):
         SQLiteJournal(tmp_path / "k.db", synchronous="SOMETIMES")  # type: ignore[arg-type]
 
@@ -219,14 +219,14 @@ def test_a_full_disk_fails_the_append_whole(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     journal = SQLiteJournal(path, clock=ManualClock())
     fill(journal, 2)
-    pages = journal._conn.execute("PRAGMA page_count").fetchone()[0]
-    journal._conn.execute(f"PRAGMA max_page_count = {pages + 1}")
+    pages = journal.recorder.connection.execute("PRAGMA page_count").fetchone()[0]
+    journal.recorder.connection.execute(f"PRAGMA max_page_count = {pages + 1}")
     big = CampaignDrafted({"name": "x" * 200_000})
     with pytest.raises(JournalFull, match="nothing was written"):
         journal.append("big", [big], 0)
     assert journal.last_seq() == 4
     assert journal.verify().ok
-    journal._conn.execute("PRAGMA max_page_count = 1073741823")
+    journal.recorder.connection.execute("PRAGMA max_page_count = 1073741823")
     journal.append("big", [big], 0)
     assert journal.verify().ok
     journal.close()

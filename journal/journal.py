@@ -1,0 +1,276 @@
+"""``Journal``: the append-only event store, written once over any backend's ``Recorder``.
+
+It owns everything that is the same whatever stores the rows: encoding and checking an
+append, the SHA-256 chain over every row, command fingerprints, decoding and upcasting on
+read, verification, export and import checks, and the rules of leases and claims. The
+backend (journal/recorder.py) only stores rows and hands them back, atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from events import CODEC, Event, EventDecodeError
+from journal import leases
+from journal.claims import ClaimChange
+from journal.clock import Clock, SystemClock, utc_text
+from journal.errors import (
+    BlobNotFound,
+    CommandConflict,
+    JournalBehind,
+    JournalCorrupt,
+    JournalError,
+)
+from journal.recorder import Recorder, Row
+from journal.records import (
+    Anchor,
+    ChainReport,
+    Lease,
+    RawRow,
+    StoredEvent,
+    Visitor,
+    blob_digest,
+    chain,
+    decode_events,
+    decode_rows,
+    prepare_append,
+)
+from journal.transfer import CommandIndex, checked
+from journal.verify import check_stream_rows, walk_chain
+
+PAGE = 1000
+
+
+class Journal:
+    """The journal: events appended by stream with an expected version, chained, verified."""
+
+    def __init__(self, recorder: Recorder, *, clock: Clock | None = None) -> None:
+        self.recorder = recorder
+        self.clock = clock or SystemClock()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.recorder.where!r})"
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the backend's resources."""
+        self.recorder.close()
+
+    @property
+    def behind(self) -> str | None:
+        """Why the journal ends before a point this machine saw in it (None: it does not)."""
+        return self.recorder.behind
+
+    def _writable(self) -> None:
+        behind = self.recorder.behind
+        if behind is not None:  # no one acts on a journal that went back
+            raise JournalBehind(behind)
+
+    # --- writing ------------------------------------------------------------------------
+
+    def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        expected_version: int,
+        *,
+        command_id: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+        state_digests: Sequence[str | None] | None = None,
+        claim: str | None = None,
+        release: str | None = None,
+        fresh_claim: bool = False,
+    ) -> list[StoredEvent]:
+        """Append ``events`` after ``expected_version`` of the stream, all or nothing.
+
+        ``ConcurrencyError`` when the stream is elsewhere; with a ``command_id`` that was
+        already applied, the earlier events are returned and nothing is written
+        (``CommandConflict`` if they differ from these). ``claim``: the stream holds that
+        claim after the append, or nothing is written (``ClaimRefused``); ``release``: it
+        gives that claim up (journal/claims.py).
+        """
+        prep = prepare_append(
+            stream_id, events, expected_version, meta, state_digests, command_id=command_id
+        )
+        self._writable()
+        now = utc_text(self.clock.now())
+        built: list[list[StoredEvent]] = []
+
+        def rows_after(seq: int, version: int, prev: str) -> list[Row]:
+            rows, stored = chain(stream_id, events, prep, (seq, version, prev), now)
+            built.append(stored)
+            return rows
+
+        done = self.recorder.append(
+            stream_id,
+            expected_version,
+            rows_after,
+            command=None if command_id is None else (command_id, prep.fingerprint),
+            claims=None
+            if claim is None and release is None
+            else ClaimChange(claim, release, fresh_claim),
+        )
+        if done.replayed is None:
+            return built[-1]
+        if done.replayed != prep.fingerprint:
+            raise CommandConflict(
+                f"command {command_id!r} was already applied with different events; "
+                "use a new command id for a new command"
+            )
+        return decode_rows(done.rows)
+
+    def hold_claim(self, name: str, stream_id: str) -> None:
+        """Make sure the stream (which has events) holds ``name``: ``ClaimRefused`` if another
+        live stream holds it, or a newer one held it since (this one is superseded)."""
+        self._writable()
+        self.recorder.settle_claims(stream_id, ClaimChange(name))
+
+    def claim_holder(self, name: str) -> tuple[str, bool] | None:
+        """Who holds (or last held) ``name``, and whether it still holds it."""
+        row = self.recorder.claim_row(name)
+        return None if row is None else (row.stream_id, row.held)
+
+    def import_rows(self, rows: Iterable[RawRow | bytes], visitor: Visitor | None = None) -> int:
+        """Fill this empty journal with exported rows and blobs, each row checked against the
+        chain (and by ``visitor``, the engine's replay) before it is written, in one
+        transaction: all of them, or (``JournalCorrupt``) none."""
+        commands = CommandIndex()
+
+        def feed(store_blob: Callable[[str, bytes], None]) -> Iterator[Row]:
+            # A blob is stored as soon as it is read: the visitor may read it for the next row.
+            def blob(data: bytes) -> None:
+                store_blob(blob_digest(data), data)
+
+            for row in checked(rows, visitor, blob):
+                commands.add(row)
+                yield tuple(row)
+
+        return self.recorder.load(feed, commands.finish)
+
+    def put_blob(self, data: bytes) -> str:
+        """Store ``data`` under its digest and return the digest (storing twice is harmless)."""
+        digest = blob_digest(data)
+        self.recorder.put_blob(digest, bytes(data))
+        return digest
+
+    # --- reading ------------------------------------------------------------------------
+
+    def read_stream(self, stream_id: str, up_to_version: int | None = None) -> list[StoredEvent]:
+        """The stream's events in version order, up to ``up_to_version`` when given."""
+        return decode_rows(self.recorder.stream_rows(stream_id, up_to_version, False))
+
+    def read_events(self, stream_id: str, up_to_version: int | None = None) -> list[Event]:
+        """Only the stream's events (no hashes or meta): what folding a campaign needs."""
+        return decode_events(self.recorder.stream_rows(stream_id, up_to_version, True))
+
+    def stream_raw(self, stream_id: str) -> list[RawRow]:
+        """The stream's rows exactly as stored (for checking them and reading them at once)."""
+        return list(map(RawRow._make, self.recorder.stream_rows(stream_id, None, False)))
+
+    def check_stream(self, stream_id: str) -> None:
+        """``JournalCorrupt`` naming the seq if a row of the stream was changed or removed."""
+        check_stream_rows(stream_id, self.stream_raw(stream_id))
+
+    def _pages(self, after_seq: int, limit: int | None, lean: bool) -> Iterator[list[Row]]:
+        """Keyset pages by seq: bounded memory, and no read transaction held between pages."""
+        remaining = -1 if limit is None else limit
+        while remaining != 0:
+            size = PAGE if remaining < 0 else min(PAGE, remaining)
+            page = self.recorder.rows_after(after_seq, size, lean)
+            if not page:
+                return
+            yield page
+            after_seq = page[-1][0]
+            remaining = -1 if remaining < 0 else remaining - len(page)
+
+    def read_all(self, after_seq: int = 0, limit: int | None = None) -> Iterator[StoredEvent]:
+        """Every event after ``after_seq`` in seq order, fetched a page at a time."""
+        for page in self._pages(after_seq, limit, False):
+            yield from decode_rows(page)
+
+    def iter_events(self, after_seq: int = 0) -> Iterator[tuple[str, Event]]:
+        """``(stream_id, event)`` in seq order, a page at a time: what a replay needs."""
+        decode = CODEC.decode
+        for page in self._pages(after_seq, None, True):
+            try:
+                for row in page:
+                    yield row[1], decode(row[2], row[3], row[4])
+            except EventDecodeError as exc:
+                raise JournalCorrupt(f"seq {row[0]} (stream {row[1]!r}): {exc}", row[0]) from exc
+
+    def raw_rows(self, after_seq: int = 0) -> Iterator[RawRow]:
+        """Rows exactly as stored (nothing decoded), for export and verification."""
+        for page in self._pages(after_seq, None, False):
+            yield from map(RawRow._make, page)
+
+    def stream_version(self, stream_id: str) -> int:
+        """The stream's newest version; 0 for a stream with no events."""
+        rows = self.recorder.stream_rows(stream_id, None, True)
+        return len(rows)
+
+    def streams(self) -> Iterator[tuple[str, int]]:
+        """Every stream with its newest version, in the order the streams began."""
+        return iter(self.recorder.streams())
+
+    def last_seq(self) -> int:
+        """The seq of the newest event (0 when empty)."""
+        return self.recorder.head()[0]
+
+    def blobs(self) -> Iterator[bytes]:
+        """Every blob's bytes, one at a time (for an export)."""
+        for digest in self.recorder.blob_digests():
+            yield self.get_blob(digest)
+
+    def get_blob(self, digest: str) -> bytes:
+        """The bytes stored under ``digest``; ``BlobNotFound``, or ``JournalCorrupt`` if altered."""
+        data = self.recorder.get_blob(digest)
+        if data is None:
+            raise BlobNotFound(f"no blob {digest} in {self.recorder.where}")
+        if blob_digest(data) != digest:
+            raise JournalCorrupt(
+                f"blob {digest} in {self.recorder.where} does not match its digest"
+            )
+        return data
+
+    def verify(self, visitor: Visitor | None = None, anchor: Anchor | None = None) -> ChainReport:
+        """Walk the whole chain; the report names the first bad seq. Never raises on bad data.
+
+        ``anchor``, a ``(seq, hash)`` an auditor noted from an earlier report, must still be on
+        the chain: that is what catches the newest events being removed.
+        """
+        try:
+            report = walk_chain(self.raw_rows(), visitor, anchor)
+        except (JournalError, TypeError, ValueError) as exc:
+            return ChainReport(False, 0, None, f"the journal cannot be read: {exc}")
+        behind = self.recorder.behind
+        if report.ok and behind is not None:
+            return ChainReport(False, report.events, report.head[0], behind, report.head)
+        return report
+
+    # --- leases -------------------------------------------------------------------------
+
+    def acquire_lease(
+        self, name: str, owner: str, ttl: float, replace: str | None = None
+    ) -> Lease | None:
+        """Take ``name`` for ``ttl`` seconds if free, expired or held by ``replace`` (a holder
+        known to be dead); the fence grows. None when someone else holds it."""
+        self._writable()
+        return leases.acquire(self.recorder, name, owner, ttl, self.clock.now(), replace=replace)
+
+    def renew_lease(self, lease: Lease, ttl: float) -> Lease:
+        """Extend ``lease`` by ``ttl`` from now; ``LeaseLost`` if its fence has moved on."""
+        return leases.renew(self.recorder, lease, ttl, self.clock.now())
+
+    def release_lease(self, lease: Lease) -> bool:
+        """Give ``lease`` up; false if it was already lost."""
+        return leases.release(self.recorder, lease)
+
+    def current_lease(self, name: str) -> Lease | None:
+        """The unexpired lease on ``name``, if any."""
+        return leases.current(self.recorder, name, self.clock.now())
