@@ -18,6 +18,12 @@ from typing import Any
 
 import httpx
 
+from adapters.cxone import Credentials, HttpCXoneGateway, Secret
+from adapters.simulator import Dataset, Simulator
+from adapters.simulator.inprocess import InProcessTransport
+from engine import Engine, load_spec
+from journal import SQLiteJournal
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("events", "journal", "engine", "adapters")
 
@@ -32,12 +38,6 @@ def _ours(filename: str) -> str | None:
 
 def trace_activation() -> dict[str, Any]:
     """Trace one activation; the counts."""
-    from adapters.cxone import Credentials, HttpCXoneGateway, Secret
-    from adapters.simulator import Dataset, Simulator
-    from adapters.simulator.inprocess import InProcessTransport
-    from engine import Engine, load_spec
-    from journal import SQLiteJournal
-
     sim = Simulator(Dataset(seed=7, contacts=500, suppressions=50))
     transport = InProcessTransport(sim.app)
     creds = Credentials("http://127.0.0.1", sim.client_id, Secret("simulated-secret"))
@@ -49,10 +49,6 @@ def trace_activation() -> dict[str, Any]:
 
 
 def _traced(sim: Any, transport: Any, creds: Any, spec_file: Path) -> dict[str, Any]:
-    from adapters.cxone import HttpCXoneGateway
-    from engine import Engine, load_spec
-    from journal import SQLiteJournal
-
     with tempfile.TemporaryDirectory() as folder:
         journal = SQLiteJournal(Path(folder) / "calls.db", head_mark=False)
         gateway = HttpCXoneGateway(creds, client=httpx.Client(transport=transport))

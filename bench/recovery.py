@@ -1,7 +1,7 @@
 """bench/recovery.py: one supervisor recovering many interrupted campaigns from the simulator.
 
 The simulator runs as its own process on 127.0.0.1. Campaigns are left interrupted at mixed
-crash points (engine.interruptions, the states a SIGKILL at each point leaves), then one
+crash points (tests/drills.py, the states a SIGKILL at each point leaves), then one
 supervisor finishes them. Measured in one run: campaigns recovered per second; HTTP requests
 on the campaign itself (GET, PUT) per recovered activation; and the rate of those requests
 during recovery beside a bare reused ``httpx.Client`` making the same calls.
@@ -23,8 +23,8 @@ import httpx
 from adapters.cxone import Credentials, HttpCXoneGateway, Secret
 from bench.common import Figure, bare_client, simulator_process, table
 from engine import Engine, Supervisor, load_spec
-from engine.interruptions import POINTS, interrupt
 from journal import SQLiteJournal
+from tests.drills import POINTS, interrupt
 
 EXAMPLE_SPEC = Path(__file__).resolve().parent.parent / "examples" / "preview.toml"
 ACTIVATION_POINTS = ("after-activation-intent", "after-activation-response")

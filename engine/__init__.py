@@ -3,7 +3,7 @@
 Imports events and journal; never an adapter (it is handed a gateway).
 """
 
-from engine.aggregate import CampaignState, PendingStep, fold
+from engine.aggregate import CampaignState, fold
 from engine.audit import verify
 from engine.engine import Engine, random_ids
 from engine.errors import (
@@ -22,15 +22,16 @@ from engine.errors import (
     SpecError,
     StepInDoubt,
 )
-from engine.fakes import FakeCXoneGateway
 from engine.handle import Campaign
 from engine.leasing import LeaseHolder
+from engine.lifecycle import PendingStep, needs_finishing, next_command
 from engine.machine import allowed, mermaid
 from engine.plan import Plan
 from engine.ports import Contact, CXoneGateway, RemoteCampaign, WebhookRef
 from engine.replay import Replay, replay_all
 from engine.spec import CampaignSpec, load_spec, parse_spec
-from engine.supervisor import Decision, Supervisor, needs_finishing
+from engine.steps import RemoteStep, Steps
+from engine.supervisor import Decision, Supervisor
 
 __all__ = [
     "AuthError",
@@ -46,7 +47,6 @@ __all__ = [
     "Decision",
     "Engine",
     "EngineError",
-    "FakeCXoneGateway",
     "IllegalEvent",
     "InvalidTransition",
     "LeaseHolder",
@@ -56,10 +56,12 @@ __all__ = [
     "RemoteConflict",
     "RemoteError",
     "RemoteRejected",
+    "RemoteStep",
     "RemoteUnavailable",
     "Replay",
     "SpecError",
     "StepInDoubt",
+    "Steps",
     "Supervisor",
     "WebhookRef",
     "allowed",
@@ -67,6 +69,7 @@ __all__ = [
     "load_spec",
     "mermaid",
     "needs_finishing",
+    "next_command",
     "parse_spec",
     "random_ids",
     "replay_all",

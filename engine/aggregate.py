@@ -4,9 +4,11 @@
 the same digest on every Python version (canonical JSON and SHA-256, never ``hash()``), which is
 what lets ``verify`` catch a code change that would fold old events differently.
 
-Every event is checked against the state machine as it is applied: an event the state does not
-allow, or an outcome without its intent, raises ``IllegalEvent``. The fold runs on a mutable
-builder and freezes once at the end, because a replay folds a hundred thousand events.
+Every event is checked against the state machine as it is applied, by its row in the lifecycle
+table (engine/lifecycle.py): an event the state does not allow, or an outcome without its
+intent, raises ``IllegalEvent``. This module adds what each event records (its effect). The fold
+runs on a mutable builder and freezes once at the end, because a replay folds a hundred
+thousand events.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import attrs
 
 from engine import machine
 from engine.errors import IllegalEvent
+from engine.lifecycle import RULES, PendingStep
+from engine.spec import CampaignSpec
 from events import (
     ActivationConflicted,
     ActivationFailed,
@@ -47,20 +51,6 @@ from events import (
 )
 
 
-class PendingStep(NamedTuple):
-    """A remote call whose intent is journaled and whose outcome is not (yet).
-
-    A NamedTuple rather than an attrs class: one is made per intent in every fold, and a tuple
-    is several times cheaper to build than a frozen attrs instance.
-    """
-
-    step: str
-    step_id: str
-    attempt: int
-    expected_version: int | None = None
-    payload_digest: str | None = None
-
-
 @attrs.frozen
 class CampaignState:
     """Everything known about a campaign, derived from its events alone."""
@@ -86,6 +76,12 @@ class CampaignState:
     wants_active: bool = False
 
     @property
+    def campaign_spec(self) -> CampaignSpec:
+        """The spec, typed (parsed once per spec object and remembered); ``SpecError`` if the
+        stored spec no longer passes the checks."""
+        return _typed_spec(self.spec)
+
+    @property
     def spec_digest(self) -> str:
         """The digest of the spec (computed when asked: a load should not pay for it)."""
         return _spec_digest(self.spec)
@@ -104,6 +100,22 @@ class CampaignState:
 
 
 _FIELDS = tuple(a.name for a in attrs.fields(CampaignState))
+_TYPED: dict[int, tuple[dict[str, Any], CampaignSpec]] = {}
+
+
+def _typed_spec(spec: dict[str, Any]) -> CampaignSpec:
+    """``CampaignSpec.from_dict(spec)``, remembered for the spec objects seen last (every
+    state folded from one event shares that event's spec object, never mutated)."""
+    entry = _TYPED.get(id(spec))
+    if entry is not None and entry[0] is spec:
+        return entry[1]
+    if len(_TYPED) >= 256:
+        _TYPED.clear()
+    typed = CampaignSpec.from_dict(spec)
+    _TYPED[id(spec)] = (spec, typed)
+    return typed
+
+
 _SMALL_FIELDS = tuple(name for name in _FIELDS if name not in ("spec", "remote_config", "config"))
 _SPEC_DIGESTS: dict[int, tuple[dict[str, Any], str]] = {}
 
@@ -127,7 +139,7 @@ def _spec_digest(spec: dict[str, Any]) -> str:
 
 
 @attrs.define
-class _Builder:
+class Builder:
     """A ``CampaignState`` under construction: the fold's mutable working copy.
 
     Field for field the same as ``CampaignState`` (a test holds them equal).
@@ -154,12 +166,14 @@ class _Builder:
     wants_active: bool = False
 
     @classmethod
-    def thaw(cls, state: CampaignState | None, campaign_id: str = "") -> _Builder:
+    def thaw(cls, state: CampaignState | None, campaign_id: str = "") -> Builder:
+        """A builder holding ``state`` (or an empty campaign ``campaign_id``)."""
         if state is None:
             return cls(id=campaign_id)
         return cls(*(getattr(state, name) for name in _FIELDS))
 
     def freeze(self) -> CampaignState:
+        """The state built so far, frozen."""
         # Straight into the slots: CampaignState has no validators or converters to bypass
         # (a test holds that), and its generated __init__ costs several times more.
         state = _new(CampaignState)
@@ -173,28 +187,30 @@ _PUT = tuple((name, getattr(CampaignState, name).__set__) for name in _FIELDS)
 
 
 class _Rule(NamedTuple):
-    """How one event type is checked and applied.
-
-    An intent opens ``step``; an outcome closes it. When ``trigger`` is set the event is legal
-    only where the machine allows that trigger, and, if ``moves``, it moves the state where the
-    trigger leads. ``effect`` records the event's data.
-    """
+    """How one event type is checked (its lifecycle row) and applied (its effect)."""
 
     role: str
     trigger: str | None
     step: str
     moves: bool
-    effect: Callable[[_Builder, Any], None]
+    effect: Callable[[Builder, Any], None]
 
 
 _DEST: dict[tuple[str, str], str] = {}
 """(state, trigger) -> state, read off the machine on first use."""
 
 
-def apply(b: _Builder, event: Event) -> None:
+def _no_rule(kind: type[Event]) -> _Rule:
+    raise IllegalEvent(
+        f"{kind.__name__} has no row in the lifecycle table and its effect (engine/lifecycle.py, "
+        "engine/aggregate.py)"
+    )
+
+
+def apply(b: Builder, event: Event) -> None:
     """Apply one event to the builder, checking it against the machine first."""
     kind = type(event)
-    rule = _RULES[kind]
+    rule = _RULES.get(kind) or _no_rule(kind)
     if rule.role == "create":
         if b.version != 0:
             raise IllegalEvent(f"campaign {b.id} was drafted already (at version 1)")
@@ -229,55 +245,55 @@ def apply(b: _Builder, event: Event) -> None:
     rule.effect(b, event)
 
 
-def _drafted(b: _Builder, e: CampaignDrafted) -> None:
+def _drafted(b: Builder, e: CampaignDrafted) -> None:
     b.spec, b.name = e.spec, str(e.spec.get("name", ""))
 
 
-def _revised(b: _Builder, e: ConfigRevised) -> None:
+def _revised(b: Builder, e: ConfigRevised) -> None:
     _drafted(b, CampaignDrafted(e.spec))
     b.remote_version = b.remote_config = b.eligible = b.eligible_digest = b.config = None
     b.problems, b.last_error, b.wants_active = (), None, False
 
 
-def _intent(b: _Builder, e: Any) -> None:
-    b.pending = PendingStep(_RULES[type(e)].step, e.step_id, getattr(e, "attempt", 1))
+def _intent(b: Builder, e: Any) -> None:
+    b.pending = PendingStep(RULES[type(e)].step, e.step_id, getattr(e, "attempt", 1))
 
 
-def _activation_requested(b: _Builder, e: ActivationRequested) -> None:
+def _activation_requested(b: Builder, e: ActivationRequested) -> None:
     b.pending = PendingStep(
         "activation", e.step_id, e.attempt, e.expected_version, e.payload_digest
     )
     b.activation_attempts += 1
 
 
-def _validation_passed(b: _Builder, e: ValidationPassed) -> None:
+def _validation_passed(b: Builder, e: ValidationPassed) -> None:
     b.remote_version, b.remote_config, b.config = e.remote_version, e.remote_config, None
     b.problems, b.last_error = (), None
 
 
-def _validation_failed(b: _Builder, e: ValidationFailed) -> None:
+def _validation_failed(b: Builder, e: ValidationFailed) -> None:
     b.problems = e.problems
     b.last_error = "; ".join(str(p) for p in e.problems) or "validation failed"
     if not e.retryable:
         b.wants_active = False  # a person has to change something
 
 
-def _filtered(b: _Builder, e: ContactsFiltered) -> None:
+def _filtered(b: Builder, e: ContactsFiltered) -> None:
     b.eligible, b.eligible_digest, b.last_error = e.eligible, e.eligible_digest, None
 
 
-def _failed(b: _Builder, e: Any) -> None:
+def _failed(b: Builder, e: Any) -> None:
     b.last_error = e.reason
     if not getattr(e, "retryable", False):
         b.wants_active = False  # a person has to change something
 
 
-def _succeeded(b: _Builder, e: ActivationSucceeded) -> None:
+def _succeeded(b: Builder, e: ActivationSucceeded) -> None:
     b.active_version = b.remote_version = e.new_version
     b.last_error = None
 
 
-def _conflicted(b: _Builder, e: ActivationConflicted) -> None:
+def _conflicted(b: Builder, e: ActivationConflicted) -> None:
     b.conflicts += 1
     constraints = b.spec.get("constraints")
     limit = constraints.get("max_conflict_retries", 3) if isinstance(constraints, dict) else 3
@@ -289,7 +305,7 @@ def _conflicted(b: _Builder, e: ActivationConflicted) -> None:
     )
 
 
-def _rebased(b: _Builder, e: ConflictRebased) -> None:
+def _rebased(b: Builder, e: ConflictRebased) -> None:
     b.remote_version, b.remote_config = e.remote_version, e.remote_config
     b.rebases += 1
     b.problems = tuple(
@@ -304,47 +320,52 @@ def _rebased(b: _Builder, e: ConflictRebased) -> None:
         b.wants_active = False  # an operator chooses: resolve --take-ours or --take-theirs
 
 
-def _resolved(b: _Builder, e: ConflictResolved) -> None:
+def _resolved(b: Builder, e: ConflictResolved) -> None:
     b.config, b.remote_version = e.config, e.remote_version
     b.problems, b.last_error = (), None
 
 
-def _run_requested(b: _Builder, e: RunRequested) -> None:
+def _run_requested(b: Builder, e: RunRequested) -> None:
     if b.state == "cancelled":
         raise IllegalEvent(f"campaign {b.id} is cancelled: it cannot be run")
     b.wants_active = True
 
 
-def _cancelled(b: _Builder, e: CampaignCancelled) -> None:
+def _cancelled(b: Builder, e: CampaignCancelled) -> None:
     b.wants_active = False
 
 
-def _webhook(b: _Builder, e: WebhookRegistered) -> None:
+def _webhook(b: Builder, e: WebhookRegistered) -> None:
     b.webhook_id, b.last_error, b.wants_active = e.webhook_id, None, False
 
 
+EFFECTS: dict[type[Event], Callable[[Builder, Any], None]] = {
+    CampaignDrafted: _drafted,
+    ConfigRevised: _revised,
+    CampaignCancelled: _cancelled,
+    RunRequested: _run_requested,
+    ConflictResolved: _resolved,
+    ValidationRequested: _intent,
+    ValidationPassed: _validation_passed,
+    ValidationFailed: _validation_failed,
+    FilterRequested: _intent,
+    ContactsFiltered: _filtered,
+    FilterFailed: _failed,
+    ActivationRequested: _activation_requested,
+    ActivationSucceeded: _succeeded,
+    ActivationConflicted: _conflicted,
+    ActivationFailed: _failed,
+    RebaseRequested: _intent,
+    ConflictRebased: _rebased,
+    RebaseFailed: _failed,
+    WebhookRegistrationRequested: _intent,
+    WebhookRegistered: _webhook,
+    WebhookRegistrationFailed: _failed,
+}
+"""What each event records in the state (its lifecycle row is in engine/lifecycle.py)."""
+
 _RULES: dict[type[Event], _Rule] = {
-    CampaignDrafted: _Rule("create", None, "", True, _drafted),
-    ConfigRevised: _Rule("command", "revise", "", True, _revised),
-    CampaignCancelled: _Rule("command", "cancel", "", True, _cancelled),
-    RunRequested: _Rule("command", None, "", False, _run_requested),
-    ConflictResolved: _Rule("command", "resolve", "", True, _resolved),
-    ValidationRequested: _Rule("intent", "validate", "validation", False, _intent),
-    ValidationPassed: _Rule("outcome", "validate", "validation", True, _validation_passed),
-    ValidationFailed: _Rule("outcome", None, "validation", True, _validation_failed),
-    FilterRequested: _Rule("intent", "filter", "filter", False, _intent),
-    ContactsFiltered: _Rule("outcome", "filter", "filter", True, _filtered),
-    FilterFailed: _Rule("outcome", None, "filter", True, _failed),
-    ActivationRequested: _Rule("intent", "activate", "activation", True, _activation_requested),
-    ActivationSucceeded: _Rule("outcome", "succeed", "activation", True, _succeeded),
-    ActivationConflicted: _Rule("outcome", "conflict", "activation", True, _conflicted),
-    ActivationFailed: _Rule("outcome", "fail", "activation", True, _failed),
-    RebaseRequested: _Rule("intent", "rebase", "rebase", False, _intent),
-    ConflictRebased: _Rule("outcome", "rebase", "rebase", True, _rebased),
-    RebaseFailed: _Rule("outcome", None, "rebase", True, _failed),
-    WebhookRegistrationRequested: _Rule("intent", "register_webhook", "webhook", False, _intent),
-    WebhookRegistered: _Rule("outcome", None, "webhook", True, _webhook),
-    WebhookRegistrationFailed: _Rule("outcome", None, "webhook", True, _failed),
+    kind: _Rule(*row, EFFECTS[kind]) for kind, row in RULES.items() if kind in EFFECTS
 }
 
 
@@ -352,7 +373,7 @@ def fold(
     campaign_id: str, events: Iterable[Event], start: CampaignState | None = None
 ) -> CampaignState:
     """The state after ``events`` (from ``start``, or from nothing)."""
-    b = _Builder.thaw(start, campaign_id)
+    b = Builder.thaw(start, campaign_id)
     for event in events:
         apply(b, event)
     return b.freeze()
@@ -360,7 +381,7 @@ def fold(
 
 def steps(start: CampaignState, events: Iterable[Event]) -> list[CampaignState]:
     """The state after each of ``events`` in turn (for the per-event ``state_digest``)."""
-    b = _Builder.thaw(start)
+    b = Builder.thaw(start)
     out = []
     for event in events:
         apply(b, event)

@@ -6,23 +6,47 @@ keeps the new state, and returns the handle, so steps chain: ``c.validate().filt
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine import machine
 from engine.aggregate import CampaignState
 
 if TYPE_CHECKING:
     from engine.contacts import Progress
-    from engine.engine import Engine
     from engine.plan import Plan
     from engine.spec import CampaignSpec
     from journal import StoredEvent
 
 
+class Commands(Protocol):
+    """What a handle asks of the engine that made it (``Engine`` is one)."""
+
+    def load(self, campaign_id: str) -> CampaignState: ...
+    def history(self, campaign_id: str) -> list[StoredEvent]: ...
+    def validate(self, campaign_id: str) -> CampaignState: ...
+    def filter(self, campaign_id: str, progress: Progress | None = None) -> CampaignState: ...
+    def activate(self, campaign_id: str) -> CampaignState: ...
+    def register_webhook(self, campaign_id: str) -> CampaignState: ...
+    def rebase(self, campaign_id: str) -> CampaignState: ...
+    def resolve(self, campaign_id: str, side: str) -> CampaignState: ...
+    def recover(self, campaign_id: str, progress: Progress | None = None) -> CampaignState: ...
+    def revise(self, campaign_id: str, spec: CampaignSpec, reason: str = "") -> CampaignState: ...
+    def cancel(self, campaign_id: str, reason: str = "") -> CampaignState: ...
+    def plan(self, campaign_id: str) -> Plan: ...
+    def run(
+        self,
+        campaign_id: str,
+        progress: Progress | None = None,
+        *,
+        owner: str | None = None,
+        lease_ttl: float = 60.0,
+    ) -> CampaignState: ...
+
+
 class Campaign:
     """One campaign: its current ``state`` and a method per trigger."""
 
-    def __init__(self, engine: Engine, state: CampaignState) -> None:
+    def __init__(self, engine: Commands, state: CampaignState) -> None:
         self._engine = engine
         self.snapshot = state
 

@@ -41,9 +41,19 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "succeed", "source": "activating", "dest": "active"},
     {"trigger": "conflict", "source": "activating", "dest": "conflicted"},
     {"trigger": "fail", "source": "activating", "dest": "failed"},
-    {"trigger": "rebase", "source": "conflicted", "dest": "filtered"},
+    {
+        "trigger": "rebase",
+        "source": "conflicted",
+        "dest": "filtered",
+        "conditions": ["wants_active", "may_rebase"],
+    },
     {"trigger": "resolve", "source": "conflicted", "dest": "filtered"},
-    {"trigger": "register_webhook", "source": "active", "dest": None},
+    {
+        "trigger": "register_webhook",
+        "source": "active",
+        "dest": None,
+        "conditions": "webhook_missing",
+    },
     {"trigger": "revise", "source": _SETTLED, "dest": "draft"},
     {"trigger": "cancel", "source": _SETTLED, "dest": "cancelled"},
 ]
@@ -59,6 +69,12 @@ COMMANDS = (
     "cancel",
 )
 """Triggers a person or a pipeline issues; the others (succeed, conflict, fail) are outcomes."""
+
+RUN_ORDER = ("validate", "filter", "activate", "register_webhook", "rebase")
+"""The triggers a run takes by itself, in order of preference where several are allowed.
+
+A transition's ``conditions`` say when a run takes it by itself (engine/lifecycle.py names
+the predicates); a person may issue any allowed command whatever they say."""
 
 
 def _definition(cls: type[Machine] = Machine, **extra: Any) -> Machine:

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from engine import machine
-from engine.aggregate import _RULES
+from engine.lifecycle import RULES
 from engine.replay import Replay, gc_paused
 from events import ActivationConflicted, ActivationFailed, ActivationSucceeded
 from journal import Journal
@@ -85,7 +85,7 @@ def measure(journal: Journal) -> Metrics:
                 reconciled += bool(getattr(event, "reconciled", False))
             # An edge of the machine was taken when the event left the state where its
             # trigger leads (intents that only open a step take none).
-            trigger = _RULES[kind].trigger
+            trigger = RULES[kind].trigger
             if trigger is not None and machine.destination(before, trigger) == after:
                 transitions[f"{before}:{trigger}"] += 1
         states = replay.states()

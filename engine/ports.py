@@ -8,9 +8,12 @@ exception. Values crossing the port are frozen attrs classes.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
+
+if TYPE_CHECKING:
+    from engine.spec import CampaignSpec
 
 
 @attrs.frozen
@@ -42,6 +45,11 @@ class WebhookRef:
 
 class CXoneGateway(Protocol):
     """Everything the engine asks of CXone."""
+
+    def configuration(self, spec: CampaignSpec) -> dict[str, Any]:
+        """The configuration an activation of ``spec`` writes, in this API's vocabulary (the
+        fields the engine manages: it plans, merges and compares them, never builds them)."""
+        ...
 
     def count_active_previews(self) -> int:
         """How many preview campaigns are active, over every page."""

@@ -1,6 +1,6 @@
-"""Recovery from the journal alone, and conflicts: rebase (three-way merge) and resolve.
+"""Recovery from the journal alone, and the operator's settlement of a conflict (resolve).
 
-``recover`` looks only at the replayed stream. An intent without an outcome on a read step
+``recover`` looks only at the campaign's events. An intent without an outcome on a read step
 (validate, filter, rebase, webhook look-up) is simply redone. An activation intent without an
 outcome is never guessed at: CXone is read, and settled by content:
 
@@ -18,45 +18,32 @@ loser's 412 finds our configuration there and records it as landed instead of re
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
+from engine.activation import configuration, put_and_close
 from engine.aggregate import CampaignState
 from engine.contacts import Progress
 from engine.errors import EngineError, RemoteError, StepInDoubt
-from engine.merge import take, three_way
-from engine.payload import preview_config
+from engine.merge import take
+from engine.pipeline import READS
 from engine.plan import holds
-from engine.spec import CampaignSpec
+from engine.steps import Steps
 from events import (
     ActivationConflicted,
     ActivationSucceeded,
-    ConflictRebased,
     ConflictResolved,
     Event,
-    RebaseFailed,
-    RebaseRequested,
     content_digest,
 )
-
-if TYPE_CHECKING:
-    from engine.engine import Engine
 
 log = logging.getLogger("cxpreview.recovery")
 
 
-def may_rebase(s: CampaignState) -> bool:
-    """Whether another automatic rebase is within the spec's ``max_conflict_retries``."""
-    limit = CampaignSpec.from_dict(s.spec).constraints.max_conflict_retries
-    return s.rebases < limit
-
-
-def recover(engine: Engine, campaign_id: str, progress: Progress | None = None) -> CampaignState:
+def recover(steps: Steps, campaign_id: str, progress: Progress | None = None) -> CampaignState:
     """Settle the campaign's unfinished remote step, if it has one; return the state after."""
-    s = engine.load(campaign_id)
+    s = steps.read(campaign_id)  # settle nothing on a campaign whose rows were changed
     if s.pending is None:
         return s
-    engine.check(s.id)  # settle nothing on a campaign whose rows were changed
-    engine.hold_claim(s)  # nor on one superseded by a newer campaign
+    steps.hold_claim(s)  # nor on one superseded by a newer campaign
     step = s.pending.step
     log.info(
         "campaign %s: unfinished %s step %s in state %s",
@@ -67,31 +54,25 @@ def recover(engine: Engine, campaign_id: str, progress: Progress | None = None) 
         extra={"campaign_id": s.id, "step": step, "decision": "resume"},
     )
     if step == "activation":
-        return _reconcile(engine, s)
+        return _reconcile(steps, s)
     _decided(s, "redo", f"redoing the {step} read")
-    if step == "validation":
-        return engine.validate(campaign_id)
-    if step == "filter":
-        return engine.filter(campaign_id, progress)
-    if step == "webhook":
-        return engine.register_webhook(campaign_id)
-    return rebase(engine, campaign_id)
+    return steps.take(READS[step], campaign_id, progress)
 
 
-def _reconcile(engine: Engine, s: CampaignState) -> CampaignState:
+def _reconcile(steps: Steps, s: CampaignState) -> CampaignState:
     pending = s.pending
     assert pending is not None
     assert pending.expected_version is not None
-    config = engine.payload(s)
+    config = configuration(steps, s)
     if content_digest(config) != pending.payload_digest:
         raise StepInDoubt(
             f"campaign {s.id}: the configuration rebuilt now does not match the digest the "
             "unfinished activation recorded (was cxpreview upgraded mid-flight?); compare "
             "the campaign in CXone by hand"
         )
-    remote_id = str(s.spec["campaign_id"])
-    cause = engine.intent_command_id(s)  # the outcome names the intent it settles
-    result, ms = engine._call(lambda: engine.gateway.read_campaign(remote_id))
+    remote_id = s.campaign_spec.campaign_id
+    cause = steps.cause_of(s)  # the outcome names the intent it settles
+    result, ms = steps.call(lambda: steps.gateway.read_campaign(remote_id))
     if isinstance(result, RemoteError):
         raise StepInDoubt(
             f"campaign {s.id}: cannot reconcile the unfinished activation, "
@@ -101,17 +82,17 @@ def _reconcile(engine: Engine, s: CampaignState) -> CampaignState:
     if holds(config, result.config):
         _decided(s, "reconciled", f"CXone is at v{result.version} with our configuration")
         outcome: Event = ActivationSucceeded(pending.step_id, result.version, ms, True, "recovered")
-        return engine._close(s, outcome, cause, "activation")
+        return steps.close(s, outcome, cause, "activation")
     if result.version == expected:
         _decided(s, "re-put", f"CXone is still at v{expected}: the PUT did not land")
-        return engine.put_and_close(s, pending.step_id, cause, config, expected)
+        return put_and_close(steps, s, pending.step_id, cause, config, expected=expected)
     _decided(
         s,
         "conflict",
         f"CXone is at v{result.version} without our configuration, expected v{expected}",
     )
     outcome = ActivationConflicted(pending.step_id, expected, result.version, ms)
-    return engine._close(s, outcome, cause, "activation")
+    return steps.close(s, outcome, cause, "activation")
 
 
 def _decided(s: CampaignState, decision: str, why: str) -> None:
@@ -128,35 +109,12 @@ def _decided(s: CampaignState, decision: str, why: str) -> None:
     )
 
 
-def rebase(engine: Engine, campaign_id: str) -> CampaignState:
-    """Read CXone's campaign and merge it with ours over the base we last read."""
-    s = engine.load(campaign_id)
-    if s.pending is None:
-        s = engine._ready(s, "rebase")
-    spec = CampaignSpec.from_dict(s.spec)
-    attempt = s.rebases + 1
-    s, step_id, cause = engine._open(s, "rebase", lambda i: RebaseRequested(i, attempt))
-    result, ms = engine._call(lambda: engine.gateway.read_campaign(spec.campaign_id))
-    if isinstance(result, RemoteError):
-        outcome: Event = RebaseFailed(step_id, str(result), result.retryable, ms)
-    else:
-        base = s.remote_config or {}
-        # Ours is the base with our configuration's fields in place: fields we do not manage
-        # are left as they were, so a change to one of them in CXone merges cleanly.
-        ours = {**base, **preview_config(spec)}
-        merged, conflicts = three_way(base, ours, result.config)
-        outcome = ConflictRebased(
-            step_id, result.version, result.config, not conflicts, merged, conflicts, ms
-        )
-    return engine._close(s, outcome, cause, "rebase")
-
-
-def resolve(engine: Engine, campaign_id: str, side: str) -> CampaignState:
+def resolve(steps: Steps, campaign_id: str, side: str) -> CampaignState:
     """Settle the conflicting fields for ``"ours"`` or ``"theirs"`` and go back to filtered."""
     if side not in ("ours", "theirs"):
         raise EngineError(f"resolve takes 'ours' or 'theirs', not {side!r}")
-    s = engine._ready(engine.load(campaign_id), "resolve")
+    s = steps.ready(steps.read(campaign_id), "resolve")
     if s.config is None or s.remote_version is None or not s.problems:
         raise EngineError(f"campaign {s.id} has no merge to resolve: rebase it first")
     config = take(side, s.config, s.remote_config or {}, [p.path for p in s.problems])
-    return engine._append(s, [ConflictResolved(side, config, s.remote_version)], engine.ids())
+    return steps.append(s, [ConflictResolved(side, config, s.remote_version)], steps.ids())

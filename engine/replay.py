@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from engine.aggregate import CampaignState, _Builder, apply
+from engine.aggregate import Builder, CampaignState, apply
 from engine.errors import IllegalEvent
 from events import Event
 from journal import Journal, JournalCorrupt, StoredEvent
@@ -35,14 +35,14 @@ class Replay:
     """Folds a stream of stored events into many campaigns at once (one pass over a journal)."""
 
     def __init__(self) -> None:
-        self._builders: dict[str, _Builder] = {}
+        self._builders: dict[str, Builder] = {}
 
     def feed(self, stream_id: str, event: Event) -> None:
         """Apply one event to its campaign."""
         try:
             b = self._builders[stream_id]
         except KeyError:
-            b = self._builders[stream_id] = _Builder(id=stream_id)
+            b = self._builders[stream_id] = Builder(id=stream_id)
         apply(b, event)
 
     def state_of(self, stream_id: str) -> str:

@@ -19,23 +19,14 @@ from collections.abc import Callable
 
 import attrs
 
-from engine.aggregate import CampaignState
 from engine.engine import Engine
 from engine.errors import CampaignClaimed, EngineError
 from engine.leasing import LeaseHolder
+from engine.lifecycle import needs_finishing
 from engine.replay import replay_all
 from journal import JournalBehind, JournalError, parse_utc_text
 
 log = logging.getLogger("cxpreview.supervisor")
-
-
-def needs_finishing(s: CampaignState) -> bool:
-    """An unfinished call, or a run that has not reached its end."""
-    if s.pending is not None:
-        return True
-    if not s.wants_active or s.state == "cancelled":
-        return False
-    return not (s.state == "active" and s.webhook_id is not None)
 
 
 @attrs.frozen

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from engine import Contact, Engine, FakeCXoneGateway, RemoteCampaign, load_spec
+from adapters.simulator import FakeCXoneGateway
+from engine import Contact, Engine, RemoteCampaign, load_spec
 from engine.spec import CampaignSpec
 from journal import InMemoryJournal, ManualClock, SQLiteJournal
 from tests.hardening import report

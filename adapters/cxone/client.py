@@ -40,9 +40,11 @@ from adapters.cxone.responses import (
     version_of,
 )
 from adapters.cxone.retry import DeadlineExceeded, Retryable, RetryPolicy
+from adapters.cxone.tutorial import preview_config
 from engine import (
     AuthError,
     BadResponse,
+    CampaignSpec,
     Contact,
     RemoteCampaign,
     RemoteRejected,
@@ -155,6 +157,10 @@ class HttpCXoneGateway:
         self.close()
 
     # --- the port ---------------------------------------------------------------------------
+
+    def configuration(self, spec: CampaignSpec) -> dict[str, Any]:
+        """The body ``put_preview_config`` sends for ``spec``, in the tutorial's shape."""
+        return preview_config(spec)
 
     def count_active_previews(self) -> int:
         """Active preview campaigns, counted over every page."""

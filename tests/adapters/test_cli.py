@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from adapters.cli import cli
-from engine import Engine, FakeCXoneGateway, RemoteCampaign, load_spec
+from adapters.simulator import FakeCXoneGateway
+from engine import Engine, RemoteCampaign, load_spec
 from journal import SQLiteJournal
 from tests.conftest import EXAMPLE_SPEC, make_contacts, spec_file_for
 from tests.hardening import report

@@ -15,9 +15,9 @@ import pytest
 from adapters.cxone import Credentials, HttpCXoneGateway, Secret
 from adapters.simulator import Dataset, Simulator, SimulatorServer
 from engine import Engine, load_spec, replay_all, verify
-from engine.interruptions import POINTS, interrupt
 from journal import SQLiteJournal
 from tests.conftest import EXAMPLE_SPEC
+from tests.drills import POINTS, interrupt
 
 CXPREVIEW = str(Path(sys.executable).with_name("cxpreview"))
 pytestmark = pytest.mark.slow

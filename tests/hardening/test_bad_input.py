@@ -21,7 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.cli import cli
-from engine import Engine, FakeCXoneGateway, RemoteCampaign, parse_spec, verify
+from adapters.simulator import FakeCXoneGateway
+from engine import Engine, RemoteCampaign, parse_spec, verify
 from events import CODEC, REGISTRY, EventDecodeError
 from journal import JournalCorrupt, JournalError, RawRow, SQLiteJournal
 from journal.records import row_hash
@@ -278,7 +279,8 @@ def test_hostile_names_and_values_round_trip_unchanged(tmp_path: Path, text: str
     imported = runner.invoke(cli, ["--db", str(copy_db), "audit", "import", str(dump)])
     with SQLiteJournal(copy_db) as journal:
         again = Engine(journal).load(campaign_id)
-        tables = {r[0] for r in journal.recorder.connection.execute("SELECT name FROM sqlite_master")}
+        conn = journal.recorder.connection
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     same = (
         shown["name"] == text[:200]
         and shown["spec"]["filter"][0]["value"] == [text, "west"]

@@ -14,23 +14,23 @@ import pytest
 from click.testing import CliRunner
 
 from adapters.cli import cli
+from adapters.simulator import FakeCXoneGateway
 from engine import (
     AuthError,
     BadResponse,
     Engine,
-    FakeCXoneGateway,
     RemoteCampaign,
     RemoteUnavailable,
     SpecError,
     Supervisor,
     parse_spec,
 )
-from engine.interruptions import interrupt
 from events import CODEC
 from journal import JournalCorrupt, SQLiteJournal
 from journal.records import row_hash
 from journal.transfer import read_jsonl
 from tests.conftest import EXAMPLE_SPEC, for_campaign, make_contacts
+from tests.drills import interrupt
 from tests.hardening import report
 from tests.hardening.hostile import SECRET, TOKEN, Reply, gateway_for, hostile, token_reply
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import attrs
 import pytest
 
+from adapters.simulator import FakeCXoneGateway
 from engine import (
     CampaignNotFound,
     Engine,
     EngineError,
-    FakeCXoneGateway,
     InvalidTransition,
     RemoteRejected,
     RemoteUnavailable,

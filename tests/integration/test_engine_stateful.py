@@ -16,10 +16,10 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
+from adapters.simulator import FakeCXoneGateway
 from engine import (
     Campaign,
     Engine,
-    FakeCXoneGateway,
     InvalidTransition,
     RemoteCampaign,
     RemoteRejected,

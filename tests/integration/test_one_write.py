@@ -10,25 +10,25 @@ from typing import Any
 
 import pytest
 
+from adapters.cxone.tutorial import preview_config
+from adapters.simulator import FakeCXoneGateway
 from engine import (
     CampaignBusy,
     CampaignClaimed,
     Engine,
-    FakeCXoneGateway,
     RemoteCampaign,
     RemoteUnavailable,
     Supervisor,
     verify,
 )
 from engine.claims import claim_name
-from engine.interruptions import interrupt
 from engine.leasing import LeaseHolder
-from engine.payload import preview_config
 from engine.plan import changes, holds
 from engine.spec import CampaignSpec
 from events import CODEC, FieldChange
 from journal import CommandConflict, JournalCorrupt, ManualClock, SQLiteJournal
 from tests.conftest import for_campaign, sequential_ids
+from tests.drills import interrupt
 from tests.hardening.test_hostile import forge
 
 

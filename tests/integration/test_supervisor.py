@@ -10,11 +10,11 @@ import pytest
 
 from adapters.simulator import Dataset, Simulator
 from engine import Engine, Supervisor, load_spec, verify
-from engine.interruptions import POINTS, interrupt
 from engine.spec import CampaignSpec
 from journal import ManualClock, SQLiteJournal
 from tests.adapters.conftest import make_gateway
 from tests.conftest import EXAMPLE_SPEC, RecordedTime, sequential_ids
+from tests.drills import POINTS, interrupt
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from engine import IllegalEvent, fold
-from engine.aggregate import CampaignState, _Builder
+from engine.aggregate import Builder, CampaignState
 from events import (
     ActivationRequested,
     ActivationSucceeded,
@@ -103,8 +103,8 @@ def test_states_are_frozen() -> None:
 
 
 def test_the_builder_mirrors_the_state_field_for_field() -> None:
-    assert [f.name for f in attrs.fields(_Builder)] == [f.name for f in attrs.fields(CampaignState)]
-    assert _Builder.thaw(None, "c9").freeze() == CampaignState("c9", 0, "", "", {})
+    assert [f.name for f in attrs.fields(Builder)] == [f.name for f in attrs.fields(CampaignState)]
+    assert Builder.thaw(None, "c9").freeze() == CampaignState("c9", 0, "", "", {})
     # freeze() fills the slots directly, which is only right while nothing checks them.
     assert all(f.validator is None and f.converter is None for f in attrs.fields(CampaignState))
     assert not hasattr(CampaignState, "__attrs_post_init__")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine import Engine, FakeCXoneGateway, RemoteRejected
+from adapters.simulator import FakeCXoneGateway
+from engine import Engine, RemoteRejected
 from engine.metrics import audit_log, measure, percentile
 from engine.spec import CampaignSpec
 from tests.conftest import for_campaign

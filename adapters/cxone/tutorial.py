@@ -1,4 +1,9 @@
-"""The preview configuration CXone is sent, built from a spec in the tutorial's REST shape."""
+"""The tutorial dialect's vocabulary: the preview configuration a campaign's spec becomes,
+in the REST shape of ``PUT /api/v2/outbound/campaigns/{id}``.
+
+It is CXone's vocabulary, not the engine's: the engine asks the gateway for it
+(``CXoneGateway.configuration``) and treats it as the fields it manages.
+"""
 
 from __future__ import annotations
 

@@ -11,8 +11,16 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from engine.errors import RemoteConflict, RemoteError, RemoteRejected
-from engine.ports import Contact, RemoteCampaign, WebhookRef
+from adapters.cxone.tutorial import preview_config
+from engine import (
+    CampaignSpec,
+    Contact,
+    RemoteCampaign,
+    RemoteConflict,
+    RemoteError,
+    RemoteRejected,
+    WebhookRef,
+)
 
 
 class FakeCXoneGateway:
@@ -51,6 +59,16 @@ class FakeCXoneGateway:
         queue = self._faults.get(method)
         if queue:
             raise queue.pop(0)
+
+    def configuration(self, spec: CampaignSpec) -> dict[str, Any]:
+        """The tutorial dialect's configuration for ``spec`` (as the HTTP gateway's)."""
+        return preview_config(spec)
+
+    def __repr__(self) -> str:
+        return (
+            f"<FakeCXoneGateway {len(self.campaigns)} campaigns, {len(self.contacts)} contacts, "
+            f"{len(self.calls)} calls>"
+        )
 
     def count_active_previews(self) -> int:
         """The number given at construction (plus campaigns this fake activated)."""

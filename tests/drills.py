@@ -8,16 +8,10 @@ real SIGKILLed processes.
 
 from __future__ import annotations
 
-from engine.aggregate import CampaignState
-from engine.engine import Engine
-from engine.errors import EngineError
-from engine.spec import CampaignSpec
-from events import (
-    FilterRequested,
-    RunRequested,
-    ValidationRequested,
-    WebhookRegistrationRequested,
-)
+from engine import CampaignSpec, CampaignState, Engine, EngineError
+from engine.activation import open_activation
+from engine.pipeline import FILTER, VALIDATE, WEBHOOK
+from events import RunRequested
 
 POINTS = (
     "after-validation-intent",
@@ -34,14 +28,17 @@ POINTS = (
 
 
 def interrupt(engine: Engine, spec: CampaignSpec, at: str) -> str:
-    """Draft ``spec``, ask for a run, and stop the way a crash ``at`` would; the new id."""
+    """Draft ``spec``, ask for a run, and stop the way a crash ``at`` would; the new id.
+
+    Uses only the engine's public step protocol (``engine.steps``): what recovery sees is what
+    a real crash leaves."""
     if at not in POINTS:
         raise ValueError(f"unknown point {at!r}; one of {', '.join(POINTS)}")
-    campaign = engine.draft(spec)
-    cid = campaign.id
-    s = engine._append(engine.load(cid), [RunRequested("drill")], engine.ids())
+    steps = engine.steps
+    cid = engine.draft(spec).id
+    s = steps.append(steps.read(cid), [RunRequested("drill")], engine.ids())
     if at.startswith("after-validation"):
-        engine._open(s, "validation", ValidationRequested)
+        steps.open(s, "validation", lambda i: VALIDATE.intent(s, i))
         if at.endswith("response"):
             engine.gateway.read_campaign(spec.campaign_id)
         return cid
@@ -49,11 +46,12 @@ def interrupt(engine: Engine, spec: CampaignSpec, at: str) -> str:
     if at == "validated":
         return cid
     if at.startswith("after-filter"):
-        engine._open(engine.load(cid), "filter", FilterRequested)
+        s = steps.read(cid)
+        steps.open(s, "filter", lambda i: FILTER.intent(s, i))
         return cid
     s = _expect(engine.filter(cid), "filtered")
     if at.startswith("after-activation") and at != "after-activation-outcome":
-        s, _, _, config = engine.open_activation(s)
+        s, _, _, config = open_activation(steps, steps.read(cid))
         if at.endswith("response"):
             assert s.pending is not None
             assert s.pending.expected_version is not None
@@ -62,11 +60,9 @@ def interrupt(engine: Engine, spec: CampaignSpec, at: str) -> str:
     s = _expect(engine.activate(cid), "active")
     if at == "after-activation-outcome":
         return cid
-    hook = spec.webhook
-    engine._open(
-        s, "webhook", lambda i: WebhookRegistrationRequested(i, hook.name, hook.callback_uri)
-    )
+    steps.open(s, "webhook", lambda i: WEBHOOK.intent(s, i))
     if at.endswith("response"):
+        hook = spec.webhook
         engine.gateway.ensure_webhook(hook.name, hook.callback_uri, hook.event)
     return cid
 

@@ -1,0 +1,189 @@
+"""The read steps, declared: validate, filter, register the webhook, rebase.
+
+Each is a ``RemoteStep`` (engine/steps.py): the intent it records, the call it makes, the
+outcome it records from the call's result. ``Steps.take`` runs any of them under the
+side-effect protocol; an open one is simply redone. The activation, whose call writes to
+CXone, is engine/activation.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine.aggregate import CampaignState
+from engine.contacts import FilterResult, Progress, filter_contacts
+from engine.errors import RemoteError, SpecError
+from engine.merge import three_way
+from engine.ports import CXoneGateway, RemoteCampaign, WebhookRef
+from engine.steps import RemoteStep, Steps
+from events import (
+    ConflictRebased,
+    ContactsFiltered,
+    Event,
+    FieldProblem,
+    FilterFailed,
+    FilterRequested,
+    RebaseFailed,
+    RebaseRequested,
+    ValidationFailed,
+    ValidationPassed,
+    ValidationRequested,
+    WebhookRegistered,
+    WebhookRegistrationFailed,
+    WebhookRegistrationRequested,
+    to_plain,
+)
+
+# --- validate ---------------------------------------------------------------------------
+
+
+def _spec_problems(s: CampaignState) -> Callable[[str], Event] | None:
+    """A stored spec that no longer passes the checks fails validation here, without a call."""
+    try:
+        s.campaign_spec  # noqa: B018 - parsed (and cached) to find its problems
+    except SpecError as exc:
+        problems = exc.problems
+        return lambda step_id: ValidationFailed(step_id, problems, retryable=False, latency_ms=0.0)
+    return None
+
+
+def _count_and_read(
+    gateway: CXoneGateway, s: CampaignState, progress: Progress | None
+) -> tuple[int, RemoteCampaign]:
+    return gateway.count_active_previews(), gateway.read_campaign(s.campaign_spec.campaign_id)
+
+
+def _validated(
+    steps: Steps,
+    s: CampaignState,
+    step_id: str,
+    result: tuple[int, RemoteCampaign] | RemoteError,
+    ms: float,
+) -> Event:
+    if isinstance(result, RemoteError):
+        path = "campaign_id" if getattr(result, "status", None) == 404 else "(remote)"
+        return ValidationFailed(step_id, (FieldProblem(path, str(result)),), result.retryable, ms)
+    active, remote = result
+    limit = s.campaign_spec.constraints.max_concurrent_previews
+    if active >= limit:
+        problem = FieldProblem(
+            "constraints.max_concurrent_previews",
+            f"{active} preview campaigns are already active in CXone; the limit is {limit}",
+        )
+        return ValidationFailed(step_id, (problem,), True, ms)
+    return ValidationPassed(step_id, active, remote.version, remote.config, ms)
+
+
+VALIDATE: RemoteStep[tuple[int, RemoteCampaign]] = RemoteStep(
+    "validation",
+    "validate",
+    lambda s, step_id: ValidationRequested(step_id),
+    _count_and_read,
+    _validated,
+    local=_spec_problems,
+)
+
+# --- filter -----------------------------------------------------------------------------
+
+
+def _filtered(
+    steps: Steps, s: CampaignState, step_id: str, result: FilterResult | RemoteError, ms: float
+) -> Event:
+    spec = s.campaign_spec
+    if isinstance(result, RemoteError):
+        return FilterFailed(step_id, str(result), result.retryable, ms)
+    if result.eligible < spec.constraints.min_eligible:
+        return FilterFailed(
+            step_id,
+            f"{result.eligible} contacts are eligible; the spec needs at least "
+            f"{spec.constraints.min_eligible} (constraints.min_eligible)",
+            False,
+            ms,
+            result.eligible,
+        )
+    digest = steps.journal.put_blob(result.eligible_set)
+    rules = tuple(to_plain(r) for r in spec.filter)
+    return ContactsFiltered(
+        step_id,
+        rules,
+        result.total,
+        result.matched,
+        result.suppressed,
+        result.eligible,
+        result.excluded,
+        digest,
+        ms,
+    )
+
+
+FILTER: RemoteStep[FilterResult] = RemoteStep(
+    "filter",
+    "filter",
+    lambda s, step_id: FilterRequested(step_id),
+    lambda gateway, s, progress: filter_contacts(gateway, s.campaign_spec, progress),
+    _filtered,
+)
+
+# --- the launch webhook -----------------------------------------------------------------
+
+
+def _hook_requested(s: CampaignState, step_id: str) -> Event:
+    hook = s.campaign_spec.webhook
+    return WebhookRegistrationRequested(step_id, hook.name, hook.callback_uri)
+
+
+def _ensure_hook(gateway: CXoneGateway, s: CampaignState, progress: Progress | None) -> WebhookRef:
+    hook = s.campaign_spec.webhook
+    return gateway.ensure_webhook(hook.name, hook.callback_uri, hook.event)
+
+
+def _hooked(
+    steps: Steps, s: CampaignState, step_id: str, result: WebhookRef | RemoteError, ms: float
+) -> Event:
+    if isinstance(result, RemoteError):
+        return WebhookRegistrationFailed(step_id, str(result), result.retryable, ms)
+    return WebhookRegistered(step_id, result.id, result.created, ms)
+
+
+WEBHOOK: RemoteStep[WebhookRef] = RemoteStep(
+    "webhook", "register_webhook", _hook_requested, _ensure_hook, _hooked
+)
+
+# --- rebase -----------------------------------------------------------------------------
+
+
+def _read_remote(
+    gateway: CXoneGateway, s: CampaignState, progress: Progress | None
+) -> RemoteCampaign:
+    return gateway.read_campaign(s.campaign_spec.campaign_id)
+
+
+def _rebased(
+    steps: Steps, s: CampaignState, step_id: str, result: RemoteCampaign | RemoteError, ms: float
+) -> Event:
+    if isinstance(result, RemoteError):
+        return RebaseFailed(step_id, str(result), result.retryable, ms)
+    remote = result
+    base = s.remote_config or {}
+    # Ours is the base with our configuration's fields in place: fields we do not manage
+    # are left as they were, so a change to one of them in CXone merges cleanly.
+    ours = {**base, **steps.gateway.configuration(s.campaign_spec)}
+    merged, conflicts = three_way(base, ours, remote.config)
+    return ConflictRebased(
+        step_id, remote.version, remote.config, not conflicts, merged, conflicts, ms
+    )
+
+
+REBASE: RemoteStep[RemoteCampaign] = RemoteStep(
+    "rebase",
+    "rebase",
+    lambda s, step_id: RebaseRequested(step_id, s.rebases + 1),
+    _read_remote,
+    _rebased,
+)
+
+READS: dict[str, RemoteStep[Any]] = {
+    step.step: step for step in (VALIDATE, FILTER, WEBHOOK, REBASE)
+}
+"""The read steps by name: what recovery redoes when one was left open."""
