@@ -5,7 +5,7 @@ Imports events and journal; never an adapter (it is handed a gateway).
 
 from engine.aggregate import CampaignState, fold
 from engine.audit import verify
-from engine.engine import Engine, random_ids
+from engine.engine import Engine
 from engine.errors import (
     AuthError,
     BadResponse,
@@ -30,7 +30,7 @@ from engine.plan import Plan
 from engine.ports import Contact, CXoneGateway, RemoteCampaign, WebhookRef
 from engine.replay import Replay, replay_all
 from engine.spec import CampaignSpec, load_spec, parse_spec
-from engine.steps import RemoteStep, Steps
+from engine.steps import RemoteStep, Steps, random_ids
 from engine.supervisor import Decision, Supervisor
 
 __all__ = [

@@ -8,7 +8,7 @@ activation whose configuration CXone holds is recorded as landed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.aggregate import CampaignState
 from engine.errors import RemoteConflict, RemoteError, RemoteRejected, StepInDoubt
@@ -21,6 +21,7 @@ from events import (
     ActivationRequested,
     ActivationSucceeded,
     Event,
+    FieldChange,
     content_digest,
 )
 from journal import crash_point
@@ -29,13 +30,24 @@ from journal import crash_point
 def activate(steps: Steps, campaign_id: str) -> CampaignState:
     """PUT the configuration with ``If-Match`` on the version last read; with an empty plan
     (CXone held our configuration when last read) nothing is sent: a read confirms it."""
-    s = steps.ready(steps.read(campaign_id), "activate")
-    s, step_id, cause, config = open_activation(steps, s)
+    opened = open_activation(steps, steps.ready(steps.read(campaign_id), "activate"))
+    s, step_id, cause, config = opened.state, opened.step_id, opened.cause, opened.config
     assert s.pending is not None
     assert s.pending.expected_version is not None
-    if not changes(config, s.remote_config or {}):
+    if not opened.plan:
         return confirm_and_close(steps, s, step_id, cause, config)
     return put_and_close(steps, s, step_id, cause, config, expected=s.pending.expected_version)
+
+
+class Opened(NamedTuple):
+    """An activation's intent, journaled: the state after it, its step and command ids, the
+    configuration it writes and its plan (the fields it changes; none: nothing is sent)."""
+
+    state: CampaignState
+    step_id: str
+    cause: str
+    config: dict[str, Any]
+    plan: tuple[FieldChange, ...]
 
 
 def configuration(steps: Steps, s: CampaignState) -> dict[str, Any]:
@@ -44,23 +56,21 @@ def configuration(steps: Steps, s: CampaignState) -> dict[str, Any]:
     return s.config if s.config is not None else steps.gateway.configuration(s.campaign_spec)
 
 
-def open_activation(
-    steps: Steps, s: CampaignState
-) -> tuple[CampaignState, str, str, dict[str, Any]]:
+def open_activation(steps: Steps, s: CampaignState) -> Opened:
     """Journal an activation's intent: its plan against the configuration last read, the
     payload's digest and the version to If-Match."""
     config = configuration(steps, s)
     expected = s.remote_version
     assert expected is not None, "a filtered campaign has been validated against CXone"
     plan = changes(config, s.remote_config or {})
-    s, step_id, cause = steps.open(
+    after, step_id, cause = steps.open(
         s,
         "activation",
         lambda i: ActivationRequested(
             i, s.activation_attempts + 1, expected, content_digest(config), plan
         ),
     )
-    return s, step_id, cause, config
+    return Opened(after, step_id, cause, config, plan)
 
 
 def plan(steps: Steps, campaign_id: str) -> Plan:
@@ -122,8 +132,8 @@ def put_and_close(
     """The PUT of an open activation step, and its outcome (or ``StepInDoubt``)."""
     remote_id = s.campaign_spec.campaign_id
     steps.hold_claim(s)
-    gateway = steps.gateway
-    result, ms = steps.call(lambda: gateway.put_preview_config(remote_id, config, expected))
+    put = steps.gateway.put_preview_config
+    result, ms = steps.call(lambda: put(remote_id, config, expected))
     if isinstance(result, RemoteConflict):
         # A 412 may answer our own earlier PUT (one that outlived its process, its lease or
         # its timeout): ask CXone what it holds before calling it someone else's edit.

@@ -13,7 +13,7 @@ thousand events.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import attrs
@@ -377,6 +377,26 @@ def fold(
     for event in events:
         apply(b, event)
     return b.freeze()
+
+
+def after_each(
+    start: CampaignState, events: Iterable[Event]
+) -> tuple[list[CampaignState], list[str]]:
+    """The state after each of ``events`` and its digest (what an append records)."""
+    states = steps(start, events)
+    return states, [s.digest() for s in states]
+
+
+def checked_fold(
+    campaign_id: str, events: Sequence[Event], recorded: Sequence[str | None]
+) -> tuple[CampaignState, int | None]:
+    """The campaign folded from ``events``, and the index of the first whose ``recorded``
+    state digest is not the fold's (None: every recorded one is)."""
+    after = steps(CampaignState(campaign_id, 0, "", "", {}), events)
+    for index, (state, digest) in enumerate(zip(after, recorded, strict=True)):
+        if digest is not None and digest != state.digest():
+            return after[-1], index
+    return after[-1], None
 
 
 def steps(start: CampaignState, events: Iterable[Event]) -> list[CampaignState]:

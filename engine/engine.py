@@ -27,7 +27,7 @@ from engine.queries import Queries
 from engine.recovery import recover, resolve
 from engine.replay import replay_all
 from engine.spec import CampaignSpec
-from engine.steps import Steps
+from engine.steps import Steps, random_ids
 from events import (
     CampaignCancelled,
     CampaignDrafted,
@@ -37,11 +37,6 @@ from events import (
     content_digest,
 )
 from journal import Clock, Journal, SystemClock
-
-
-def random_ids() -> str:
-    """A fresh 64-bit random id in hex (the default id factory)."""
-    return secrets.token_hex(8)
 
 
 class Engine(Queries):

@@ -11,24 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from engine.plan import flatten
 from events import FieldConflict
 
 _ABSENT: Any = object()
-
-
-def flatten(value: dict[str, Any]) -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` as ``{"a.b": 1}``: every leaf (a non-object, or an empty object)
-    at its dotted path."""
-    return _flatten(value, "", {})
-
-
-def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> dict[str, Any]:
-    if isinstance(value, dict) and value:
-        for key, item in value.items():
-            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
-    else:
-        out[prefix] = value
-    return out
 
 
 def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
@@ -48,7 +34,7 @@ def three_way(
     theirs: dict[str, Any],
 ) -> tuple[dict[str, Any], tuple[FieldConflict, ...]]:
     """The merged configuration (ours where a field conflicts) and the conflicts."""
-    b, o, t = _flatten(base, "", {}), _flatten(ours, "", {}), _flatten(theirs, "", {})
+    b, o, t = flatten(base), flatten(ours), flatten(theirs)
     merged: dict[str, Any] = {}
     conflicts = []
     for path in sorted(b.keys() | o.keys() | t.keys()):
@@ -70,9 +56,9 @@ def take(
 ) -> dict[str, Any]:
     """A merge settled for one side. ``merged`` holds ours on the conflicting ``paths``; for
     ``theirs``, each of those takes CXone's value instead (or goes, where CXone has none)."""
-    flat = _flatten(merged, "", {})
+    flat = flatten(merged)
     if side == "theirs":
-        their_flat = _flatten(theirs, "", {})
+        their_flat = flatten(theirs)
         for path in paths:
             if path in their_flat:
                 flat[path] = their_flat[path]

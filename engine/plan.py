@@ -12,8 +12,22 @@ from typing import Any
 
 import attrs
 
-from engine.merge import flatten
 from events import FieldChange, canonical_json
+
+
+def flatten(value: dict[str, Any]) -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` as ``{"a.b": 1}``: every leaf (a non-object, or an empty object)
+    at its dotted path (the merge compares fields the same way)."""
+    return _flatten(value, "", {})
+
+
+def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
+    else:
+        out[prefix] = value
+    return out
 
 
 def changes(ours: dict[str, Any], theirs: dict[str, Any]) -> tuple[FieldChange, ...]:

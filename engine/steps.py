@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import copy
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import attrs
 
 from engine import machine
-from engine.aggregate import CampaignState, fold, steps
-from engine.claims import claim_name, claimed
+from engine.aggregate import CampaignState, after_each, checked_fold, fold
+from engine.claims import CLAIM_PREFIX, claimed
 from engine.contacts import Progress
 from engine.errors import (
     CampaignClaimed,
@@ -39,6 +40,16 @@ from journal import ClaimRefused, Clock, Journal, JournalCorrupt, StoredEvent, c
 from journal.verify import check_stream_rows
 
 T = TypeVar("T")
+
+
+def random_ids() -> str:
+    """A fresh 64-bit random id in hex (the default id factory)."""
+    return secrets.token_hex(8)
+
+
+def _claim_of(spec: dict[str, Any]) -> str:
+    """The claim a campaign holds on the CXone campaign its spec names (engine/claims.py)."""
+    return f"{CLAIM_PREFIX}{spec.get('campaign_id', '')}"
 
 
 @attrs.frozen
@@ -139,20 +150,21 @@ class Steps:
         except EventDecodeError as exc:
             bad = next(r for r in raw if _undecodable(r))
             raise JournalCorrupt(f"seq {bad.seq} (stream {campaign_id!r}): {exc}", bad.seq) from exc
-        start = CampaignState(campaign_id, 0, "", "", {})
         try:
-            after = steps(start, [e.event for e in stored])
+            state, mismatch = checked_fold(
+                campaign_id, [e.event for e in stored], [e.state_digest for e in stored]
+            )
         except IllegalEvent as exc:
             raise illegal_at(stored[first_illegal(campaign_id, stored)].seq, exc) from exc
-        for row, state in zip(stored, after, strict=True):
-            if row.state_digest is not None and row.state_digest != state.digest():
-                raise JournalCorrupt(
-                    f"seq {row.seq}: the state digest recorded with it is not the state its "
-                    f"campaign's events give; campaign {campaign_id} is left as it is",
-                    row.seq,
-                )
-        self._seen[campaign_id] = (after[-1].version, stored[-1].meta.get("command_id"))
-        return after[-1], stored
+        if mismatch is not None:
+            seq = stored[mismatch].seq
+            raise JournalCorrupt(
+                f"seq {seq}: the state digest recorded with it is not the state its "
+                f"campaign's events give; campaign {campaign_id} is left as it is",
+                seq,
+            )
+        self._seen[campaign_id] = (state.version, stored[-1].meta.get("command_id"))
+        return state, stored
 
     def checked(self, s: CampaignState) -> CampaignState:
         """``s`` if it is the version last read whole here; else the campaign read anew (a
@@ -248,15 +260,15 @@ class Steps:
             self.before_append()
         if causation is None and s.version:
             s = self.checked(s)
-        after = steps(s, events)
+        after, digests = after_each(s, events)
         meta: dict[str, Any] = {**self.meta, "actor": self.actor, "command_id": command_id}
         if causation is not None:
             meta["causation_id"] = causation
         # The claim on its CXone campaign: kept by every append while the campaign lives,
         # taken afresh when it is pointed at one (drafted, or revised to another), released
         # when it ends.
-        now, was = after[-1], claim_name(s.spec) if s.version else None
-        name = claim_name(now.spec)
+        now, was = after[-1], _claim_of(s.spec) if s.version else None
+        name = _claim_of(now.spec)
         live = now.state not in machine.FINAL
         try:
             stored = self.journal.append(
@@ -265,7 +277,7 @@ class Steps:
                 s.version,
                 command_id=command_id,
                 meta=meta,
-                state_digests=[a.digest() for a in after],
+                state_digests=digests,
                 claim=name if live else None,
                 release=(was if was != name or not live else None) if was else None,
                 fresh_claim=was != name,
@@ -282,7 +294,7 @@ class Steps:
     def hold_claim(self, s: CampaignState) -> None:
         """Before a write to CXone: the campaign still holds its CXone campaign's claim."""
         try:
-            self.journal.hold_claim(claim_name(s.spec), s.id)
+            self.journal.hold_claim(_claim_of(s.spec), s.id)
         except ClaimRefused as exc:
             raise self.claimed(s.id, exc) from exc
 

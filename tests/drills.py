@@ -51,7 +51,8 @@ def interrupt(engine: Engine, spec: CampaignSpec, at: str) -> str:
         return cid
     s = _expect(engine.filter(cid), "filtered")
     if at.startswith("after-activation") and at != "after-activation-outcome":
-        s, _, _, config = open_activation(steps, steps.read(cid))
+        opened = open_activation(steps, steps.read(cid))
+        s, config = opened.state, opened.config
         if at.endswith("response"):
             assert s.pending is not None
             assert s.pending.expected_version is not None
