@@ -22,14 +22,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from events import CxpreviewError, FieldProblem
+from events.errors import EXIT_CAMPAIGN, EXIT_HELD, EXIT_USAGE
 
 
 class EngineError(CxpreviewError):
     """Base of the engine's errors."""
 
+    exit_code = EXIT_CAMPAIGN
+
 
 class SpecError(EngineError, ValueError):
     """A campaign spec with problems; ``problems`` has every one, each at a field path."""
+
+    exit_code = EXIT_USAGE
 
     def __init__(self, problems: Sequence[FieldProblem], source: str = "spec") -> None:
         self.problems = tuple(problems)
@@ -41,6 +46,8 @@ class SpecError(EngineError, ValueError):
 
 class CampaignNotFound(EngineError, LookupError):
     """No campaign with that id is in the journal."""
+
+    exit_code = EXIT_USAGE
 
 
 class InvalidTransition(EngineError):
@@ -60,6 +67,8 @@ class StepInDoubt(EngineError):
 class CampaignBusy(EngineError):
     """Another process (a run or a supervisor) holds the campaign's lease and is working on it."""
 
+    exit_code = EXIT_HELD
+
     def __init__(self, campaign_id: str, owner: str, expires_at: str) -> None:
         self.campaign_id, self.owner, self.expires_at = campaign_id, owner, expires_at
         super().__init__(
@@ -72,6 +81,8 @@ class CampaignBusy(EngineError):
 class CampaignClaimed(EngineError):
     """The CXone campaign is claimed by another live local campaign (``holder``), or this one
     was superseded by a newer one (``superseded``): this campaign must not write to it."""
+
+    exit_code = EXIT_HELD
 
     def __init__(self, message: str, holder: str, *, superseded: bool) -> None:
         super().__init__(message)

@@ -7,14 +7,23 @@ Every error cxpreview raises on purpose descends from one root, with a base per 
     │   ├── EventDecodeError (ValueError)   a stored payload does not decode
     │   └── RegistryError                   two classes claim one type, a missing upcaster
     ├── JournalError                    journal/  (tree in journal/errors.py)
-    └── EngineError                     engine/   (tree in engine/errors.py)
+    ├── EngineError                     engine/   (tree in engine/errors.py)
+    └── SettingsError                   adapters/: CXone settings missing or unsafe
+
+Each class carries the exit code the command line ends with when it stops a command
+(``exit_code``): 1 a campaign failed or conflicted (the engine's default), 2 a usage, spec or
+settings problem (the root's default), 3 a journal problem, 4 held elsewhere.
 """
 
 from __future__ import annotations
 
+EXIT_CAMPAIGN, EXIT_USAGE, EXIT_JOURNAL, EXIT_HELD = 1, 2, 3, 4
+
 
 class CxpreviewError(Exception):
     """Root of every error cxpreview raises on purpose."""
+
+    exit_code = EXIT_USAGE
 
 
 class EventError(CxpreviewError):

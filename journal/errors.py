@@ -18,11 +18,13 @@ CxpreviewError                          (events/errors.py)
 
 from __future__ import annotations
 
-from events.errors import CxpreviewError
+from events.errors import EXIT_HELD, EXIT_JOURNAL, CxpreviewError
 
 
 class JournalError(CxpreviewError):
     """Base of the journal's errors."""
+
+    exit_code = EXIT_JOURNAL
 
 
 class NotAJournal(JournalError):
@@ -90,6 +92,8 @@ class CommandConflict(JournalError, ValueError):
 
 class LeaseLost(JournalError):
     """The lease is no longer held by its owner at that fence (expired and taken, or released)."""
+
+    exit_code = EXIT_HELD
 
 
 class BlobNotFound(JournalError, KeyError):

@@ -253,6 +253,11 @@ class Journal:
             return ChainReport(False, report.events, report.head[0], behind, report.head)
         return report
 
+    def integrity_problem(self) -> str | None:
+        """The backend's own check of its storage (SQLite's ``integrity_check``); None when
+        sound."""
+        return self.recorder.integrity_problem()
+
     # --- leases -------------------------------------------------------------------------
 
     def acquire_lease(

@@ -188,6 +188,10 @@ class InMemoryRecorder:
             self._leases[name] = new
             return True
 
+    def integrity_problem(self) -> str | None:
+        """Rows in memory have no pages to damage."""
+        return None
+
     def close(self) -> None:
         """Nothing to release."""
 

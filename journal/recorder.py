@@ -119,6 +119,11 @@ class Recorder(Protocol):
         false, writing nothing, otherwise."""
         ...
 
+    def integrity_problem(self) -> str | None:
+        """The backend's own check of its storage (pages, indexes), beyond the chain: what
+        is wrong, or None."""
+        ...
+
     def close(self) -> None:
         """Release the store's resources."""
         ...

@@ -86,10 +86,6 @@ class SQLiteJournal(Journal):
         """The database's size in bytes (pages in use, the write-ahead log included)."""
         return self.recorder.size()
 
-    def integrity_problem(self) -> str | None:
-        """SQLite's own ``integrity_check`` of the file (pages, indexes); None when sound."""
-        return self.recorder.integrity_problem()
-
 
 class _Claims:
     """The ``claims`` table inside the current transaction (a ``claims.ClaimStore``)."""

@@ -20,7 +20,8 @@ import attrs
 import certifi
 import httpx
 
-from engine import EngineError, RemoteRejected
+from engine import RemoteRejected
+from events import CxpreviewError
 
 
 class Secret:
@@ -76,8 +77,9 @@ class Credentials:
         return cls(env["CXONE_BASE_URL"], env["CXONE_CLIENT_ID"], Secret(secret or ""))
 
 
-class SettingsError(EngineError):
-    """CXone settings that are missing, unreadable or unsafe (a usage error: exit 2)."""
+class SettingsError(CxpreviewError, ValueError):
+    """CXone settings that are missing, unreadable or unsafe: a configuration problem, not
+    the engine's (exit 2)."""
 
 
 def is_loopback(host: str) -> bool:

@@ -13,7 +13,6 @@ import pytest
 from adapters.cxone import Credentials, HttpCXoneGateway, Secret, SettingsError, TokenCache
 from adapters.cxone.retry import wait_hint
 from adapters.simulator import Simulator
-from engine import EngineError
 from tests.conftest import RecordedTime
 
 
@@ -32,14 +31,14 @@ def test_credentials_from_the_environment(tmp_path: Path) -> None:
         "CXONE_CLIENT_SECRET": "s",
     }
     assert Credentials.from_env(env).client_secret.reveal() == "s"
-    with pytest.raises(EngineError, match="missing from the environment: CXONE_CLIENT_ID"):
+    with pytest.raises(SettingsError, match="missing from the environment: CXONE_CLIENT_ID"):
         Credentials.from_env({"CXONE_BASE_URL": "x", "CXONE_CLIENT_SECRET": "s"})
     secret_file = tmp_path / "secret"
     secret_file.write_text("from-a-file\n")
     secret_file.chmod(0o644)
     env = {**env, "CXONE_CLIENT_SECRET_FILE": str(secret_file)}
     del env["CXONE_CLIENT_SECRET"]
-    with pytest.raises(EngineError, match=r"readable by group or others \(mode 644\); chmod 600"):
+    with pytest.raises(SettingsError, match=r"readable by group or others \(mode 644\); chmod 600"):
         Credentials.from_env(env)
     secret_file.chmod(0o600)
     assert Credentials.from_env(env).client_secret.reveal() == "from-a-file"

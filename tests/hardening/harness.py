@@ -12,8 +12,8 @@ from pathlib import Path
 
 import attrs
 
+from adapters.cli.logs import JsonLines
 from adapters.cxone import Credentials, HttpCXoneGateway, RetryPolicy, Secret
-from adapters.logs import JsonLines
 from adapters.simulator import Dataset, Simulator, SimulatorServer
 from engine import Engine, load_spec, verify
 from journal import SQLiteJournal

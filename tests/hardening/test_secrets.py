@@ -9,8 +9,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from adapters.demo import run_demo
-from adapters.logs import configure
+from adapters.cli.demo import run_demo
+from adapters.cli.logs import configure
 from adapters.simulator import Dataset, Simulator
 from tests.hardening import report
 

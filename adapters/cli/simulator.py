@@ -9,8 +9,8 @@ import threading
 
 import click
 
-from adapters.clikit import errors_to_exit_codes
-from adapters.demo import run_demo
+from adapters.cli.demo import run_demo
+from adapters.cli.kit import errors_to_exit_codes
 from adapters.simulator import Dataset, FaultPlan, Simulator, SimulatorServer
 
 

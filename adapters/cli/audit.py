@@ -12,19 +12,20 @@ from typing import IO, Any
 
 import click
 
-from adapters.clikit import (
-    EXIT_JOURNAL,
+from adapters.cli.bootstrap import open_engine, open_journal
+from adapters.cli.kit import (
     errors_to_exit_codes,
-    open_journal,
+    json_option,
     parse_as_of,
     print_json,
 )
-from adapters.report import console, metrics_table, summary
-from engine import Engine, mermaid, verify
+from adapters.cli.views import console, metrics_table, summary
+from engine import mermaid, verify
 from engine.audit import replay_visitor
 from engine.metrics import audit_log, measure
 from events import to_plain
-from journal import ChainReport, SQLiteJournal
+from events.errors import EXIT_JOURNAL
+from journal import ChainReport, Journal
 from journal.transfer import read_jsonl, write_jsonl
 
 
@@ -46,7 +47,7 @@ def diagram_cmd(ctx: click.Context, counts: bool) -> None:
 
 
 @click.command("metrics")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option("Print JSON.")
 @click.pass_context
 @errors_to_exit_codes
 def metrics_cmd(ctx: click.Context, as_json: bool) -> None:
@@ -71,7 +72,7 @@ def audit_group() -> None:
 
 @audit_group.command("verify")
 @click.option("--anchor", help="SEQ:HASH from an earlier verify, which must still be there.")
-@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@json_option("Print the verdict as JSON.")
 @click.option(
     "--deep", is_flag=True, help="Also run SQLite's integrity_check over the file's pages."
 )
@@ -117,7 +118,7 @@ def audit_verify_cmd(ctx: click.Context, anchor: str | None, as_json: bool, deep
 @audit_group.command("replay")
 @click.argument("campaign_id")
 @click.option("--as-of", help="A global seq, or a UTC time (ISO-8601).")
-@click.option("--json", "as_json", is_flag=True, help="Print the whole state as JSON.")
+@json_option("Print the whole state as JSON.")
 @click.pass_context
 @errors_to_exit_codes
 def audit_replay_cmd(
@@ -127,7 +128,7 @@ def audit_replay_cmd(
 
     Example: cxpreview audit replay 3f2a9c0d1e4b5a69 --as-of 2026-11-29T10:00:00Z
     """
-    engine = Engine(open_journal(ctx))
+    engine = open_engine(ctx, gateway=False)
     if as_of is None:
         state = engine.inspect(campaign_id)
     else:
@@ -177,7 +178,7 @@ def _private(path: str | None) -> Iterator[IO[str]]:
         yield out
 
 
-def _export(journal: SQLiteJournal, fmt: str, output: IO[str]) -> None:
+def _export(journal: Journal, fmt: str, output: IO[str]) -> None:
     if fmt == "jsonl":
         write_jsonl(journal.raw_rows(), output, journal.blobs())
         return

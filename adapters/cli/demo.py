@@ -12,14 +12,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from adapters.cxone import Credentials, HttpCXoneGateway, Secret
-from adapters.report import console, filtering_progress, metrics_table, summary, timeline
+from adapters.cli.bootstrap import engine_with, gateway_for, journal_at
+from adapters.cli.views import console, filtering_progress, metrics_table, summary, timeline
+from adapters.cxone import Credentials, Secret
 from adapters.simulator import Dataset, Simulator, SimulatorServer
-from engine import Engine, load_spec, verify
+from engine import load_spec, verify
 from engine.metrics import measure
-from journal import SQLiteJournal
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "preview.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "preview.toml"
 
 
 def run_demo(
@@ -45,14 +45,14 @@ def run_demo(
     # run shows a 412, the three-way rebase that merges it, and the activation that follows.
     simulator.faults.add("put_campaign", "concurrent_edit", field="schedule")
     started = time.monotonic()
-    with SimulatorServer(simulator) as server, SQLiteJournal(db) as journal:
+    with SimulatorServer(simulator) as server, journal_at(db, create=True) as journal:
         say(
             f"CXone simulator at {server.base_url}: {contacts:,} contacts, "
             f"{contacts // 10:,} suppressions, seed {seed}"
         )
         credentials = Credentials(server.base_url, simulator.client_id, Secret(secret))
-        with HttpCXoneGateway(credentials) as gateway:
-            engine = Engine(journal, gateway, actor="demo")
+        with gateway_for(credentials) as gateway:
+            engine = engine_with(journal, gateway, actor="demo")
             campaign = engine.draft(load_spec(spec_path), run=True)
             say(
                 f"drafted {campaign.id} from {spec_path.name}; running validate -> filter -> "

@@ -16,24 +16,21 @@ from collections.abc import Callable
 
 import click
 
-from adapters.cli_audit import audit_group, diagram_cmd, metrics_cmd
-from adapters.cli_simulator import demo_cmd, simulator_cmd
-from adapters.clikit import (
+from adapters.cli.audit import audit_group, diagram_cmd, metrics_cmd
+from adapters.cli.bootstrap import open_engine, process_owner, scratch_engine
+from adapters.cli.kit import (
+    COMMAND_ID,
     DEFAULT_DB,
-    EXIT_CAMPAIGN,
     EXIT_CODES,
-    EXIT_USAGE,
     Seconds,
     errors_to_exit_codes,
-    open_gateway,
-    open_journal,
-    owner_is_dead,
+    json_option,
     parse_as_of,
     print_json,
-    process_owner,
 )
-from adapters.logs import configure as configure_logs
-from adapters.report import (
+from adapters.cli.logs import configure as configure_logs
+from adapters.cli.simulator import demo_cmd, simulator_cmd
+from adapters.cli.views import (
     console,
     filtering_progress,
     plan_view,
@@ -44,13 +41,12 @@ from adapters.report import (
 )
 from engine import (
     CampaignState,
-    Engine,
     SpecError,
     Supervisor,
     load_spec,
 )
 from events import to_plain
-from journal import InMemoryJournal
+from events.errors import EXIT_CAMPAIGN, EXIT_USAGE
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -111,7 +107,7 @@ def cli(
 
 @cli.command("check")
 @click.argument("spec", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print the verdict and problems as JSON.")
+@json_option("Print the verdict and problems as JSON.")
 @click.pass_context
 @errors_to_exit_codes
 def check_cmd(ctx: click.Context, spec: str, as_json: bool) -> None:
@@ -131,13 +127,6 @@ def check_cmd(ctx: click.Context, spec: str, as_json: bool) -> None:
     print_json({"ok": True, "name": loaded.name, "filter_rules": len(loaded.filter)})
 
 
-COMMAND_ID = click.option(
-    "--command-id",
-    help="Make the command idempotent: given the same id again, it returns what the first did "
-    "(another command under the same id is refused).",
-)
-
-
 @cli.command("draft")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @COMMAND_ID
@@ -148,12 +137,13 @@ def draft_cmd(ctx: click.Context, spec: str, command_id: str | None) -> None:
 
     Example: cxpreview draft examples/preview.toml --command-id ticket-4711
     """
-    campaign = Engine(open_journal(ctx, create=True)).draft(load_spec(spec), command_id=command_id)
+    engine = open_engine(ctx, gateway=False, create=True)
+    campaign = engine.draft(load_spec(spec), command_id=command_id)
     click.echo(campaign.id)
 
 
 @cli.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option("Print JSON.")
 @click.pass_context
 @errors_to_exit_codes
 def status_cmd(ctx: click.Context, as_json: bool) -> None:
@@ -161,7 +151,7 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
 
     Example: cxpreview status --json
     """
-    engine = Engine(open_journal(ctx))
+    engine = open_engine(ctx, gateway=False)
     rows = engine.overview()
     if as_json:
         print_json(
@@ -213,12 +203,7 @@ def run_cmd(ctx: click.Context, target: str, lease_ttl: float, command_id: str |
 
     Example: cxpreview run examples/preview.toml
     """
-    engine = Engine(
-        open_journal(ctx, create=True),
-        open_gateway(ctx),
-        owner=process_owner("run"),
-        is_dead=owner_is_dead,
-    )
+    engine = open_engine(ctx, create=True, role="run")
 
     def announce(state: CampaignState, drafted: bool) -> None:
         how = "drafted" if drafted else f"carried on ({state.state}, live, from this spec)"
@@ -245,7 +230,7 @@ def run_cmd(ctx: click.Context, target: str, lease_ttl: float, command_id: str |
 
 @cli.command("plan")
 @click.argument("target")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@json_option("Print the plan as JSON.")
 @click.pass_context
 @errors_to_exit_codes
 def plan_cmd(ctx: click.Context, target: str, as_json: bool) -> None:
@@ -258,9 +243,9 @@ def plan_cmd(ctx: click.Context, target: str, as_json: bool) -> None:
     Example: cxpreview plan examples/preview.toml --json
     """
     if os.path.isfile(target):
-        plan = Engine(InMemoryJournal(), open_gateway(ctx)).plan_spec(load_spec(target))
+        plan = scratch_engine(ctx).plan_spec(load_spec(target))
     else:
-        plan = Engine(open_journal(ctx), open_gateway(ctx)).plan(target)
+        plan = open_engine(ctx).plan(target)
     if as_json:
         print_json({**to_plain(plan), "empty": plan.empty, "stale": plan.stale})
     else:
@@ -307,7 +292,7 @@ def supervise_cmd(
     """
     configure_logs(as_json=ctx.obj["log_json"], level=logging.INFO)
     supervisor = Supervisor(
-        Engine(open_journal(ctx), open_gateway(ctx), actor=owner, is_dead=owner_is_dead),
+        open_engine(ctx, actor=owner, role="supervise"),
         owner,
         lease_ttl=lease_ttl,
         retry_after=retry_after,
@@ -338,7 +323,7 @@ def resolve_cmd(ctx: click.Context, campaign_id: str, take_ours: bool, take_thei
     if take_ours == take_theirs:
         raise click.UsageError("choose one of --take-ours or --take-theirs")
     side = "ours" if take_ours else "theirs"
-    engine = Engine(open_journal(ctx), open_gateway(ctx))
+    engine = open_engine(ctx)
     engine.resolve(campaign_id, side)
     campaign = engine.get(campaign_id).run()
     click.echo(summary(campaign.snapshot))
@@ -354,11 +339,11 @@ def _step(name: str, summary_line: str) -> None:
     @click.pass_context
     @errors_to_exit_codes
     def command(ctx: click.Context, campaign_id: str) -> None:
-        journal = open_journal(ctx)
         if name == "cancel":
-            state = Engine(journal).cancel(campaign_id, "cancelled from the command line")
+            engine = open_engine(ctx, gateway=False)
+            state = engine.cancel(campaign_id, "cancelled from the command line")
         else:
-            state = getattr(Engine(journal, open_gateway(ctx)), name)(campaign_id)
+            state = getattr(open_engine(ctx), name)(campaign_id)
         click.echo(summary(state))
 
 
@@ -384,13 +369,13 @@ def revise_cmd(ctx: click.Context, campaign_id: str, spec: str, reason: str) -> 
 
     Example: cxpreview revise 3f2a9c0d1e4b5a69 examples/preview.toml --reason "west only"
     """
-    state = Engine(open_journal(ctx)).revise(campaign_id, load_spec(spec), reason)
+    state = open_engine(ctx, gateway=False).revise(campaign_id, load_spec(spec), reason)
     click.echo(summary(state))
 
 
 @cli.command("show")
 @click.argument("campaign_id")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option("Print JSON.")
 @click.pass_context
 @errors_to_exit_codes
 def show_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
@@ -398,7 +383,7 @@ def show_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
 
     Example: cxpreview show 3f2a9c0d1e4b5a69 --json
     """
-    state = Engine(open_journal(ctx)).inspect(campaign_id)
+    state = open_engine(ctx, gateway=False).inspect(campaign_id)
     if as_json:
         print_json(to_plain(state))
     else:
@@ -408,7 +393,7 @@ def show_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
 @cli.command("history")
 @click.argument("campaign_id")
 @click.option("--as-of", help="Stop at a global seq, or at a UTC time (ISO-8601).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: one object per event.")
+@json_option("Print JSON: one object per event.")
 @click.pass_context
 @errors_to_exit_codes
 def history_cmd(ctx: click.Context, campaign_id: str, as_of: str | None, as_json: bool) -> None:
@@ -417,7 +402,7 @@ def history_cmd(ctx: click.Context, campaign_id: str, as_of: str | None, as_json
 
     Example: cxpreview history 3f2a9c0d1e4b5a69 --as-of 2026-11-29T10:00:00Z
     """
-    engine = Engine(open_journal(ctx))
+    engine = open_engine(ctx, gateway=False)
     history = engine.history(campaign_id)
     if as_of is not None:
         seq, time = parse_as_of(as_of)

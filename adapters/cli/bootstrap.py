@@ -1,0 +1,137 @@
+"""The one place where a journal, a gateway and an engine are wired from settings.
+
+Every command, the demo and the supervisor get theirs from here: the journal from ``--db``
+(or ``$CXPREVIEW_DB``), the gateway from the global CXone flags or ``CXONE_*``, the engine
+from both, with who this process is on leases and in the journal. A new journal backend or a
+second CXone dialect is chosen here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+
+import click
+
+from adapters.cxone import Credentials, HttpCXoneGateway
+from engine import CXoneGateway, Engine
+from journal import InMemoryJournal, Journal, SQLiteJournal
+
+
+def journal_at(location: str, *, create: bool = False) -> Journal:
+    """The journal at ``location`` (a file path: SQLite); ``create`` it if there is none."""
+    return SQLiteJournal(location, create=create)
+
+
+def gateway_for(credentials: Credentials, **options: object) -> HttpCXoneGateway:
+    """The HTTP gateway for ``credentials`` (the demo's, or a test's)."""
+    return HttpCXoneGateway(credentials, **options)  # type: ignore[arg-type]
+
+
+def engine_with(
+    journal: Journal,
+    gateway: CXoneGateway | None = None,
+    *,
+    actor: str = "cxpreview",
+    role: str | None = None,
+) -> Engine:
+    """An engine over ``journal`` and ``gateway``; with a ``role``, its runs take leases as
+    this process (``role:user@host:pid:pidns``), and a lease of a local process that no
+    longer runs is taken over at once."""
+    if role is None:
+        return Engine(journal, gateway, actor=actor)
+    return Engine(journal, gateway, actor=actor, owner=process_owner(role), is_dead=owner_is_dead)
+
+
+def open_engine(
+    ctx: click.Context,
+    *,
+    gateway: bool = True,
+    create: bool = False,
+    role: str | None = None,
+    actor: str = "cxpreview",
+) -> Engine:
+    """The engine for a command: the journal from --db and (with ``gateway``) CXone from the
+    global flags, both closed when the command ends."""
+    return engine_with(
+        open_journal(ctx, create=create),
+        open_gateway(ctx) if gateway else None,
+        actor=actor,
+        role=role,
+    )
+
+
+def scratch_engine(ctx: click.Context) -> Engine:
+    """An engine over a journal in memory, for a command that reads CXone and writes nothing."""
+    return engine_with(InMemoryJournal(), open_gateway(ctx))
+
+
+def open_journal(ctx: click.Context, *, create: bool = False) -> Journal:
+    """The journal named by --db, closed when the command ends. Only the commands that write a
+    campaign's first events (draft, run, audit import) may ``create`` it: a mistyped --db for
+    any other is an error (exit 3), not a new empty journal that says "ok"."""
+    journal = journal_at(ctx.obj["db"], create=create)
+    ctx.call_on_close(journal.close)
+    return journal
+
+
+def open_gateway(ctx: click.Context) -> HttpCXoneGateway:
+    """The CXone gateway from the global flags, else ``CXONE_*`` in the environment; closed
+    when the command ends."""
+    environ = dict(os.environ)
+    settings = ctx.find_root().params
+    for flag, name in [
+        ("base_url", "CXONE_BASE_URL"),
+        ("client_id", "CXONE_CLIENT_ID"),
+        ("client_secret_file", "CXONE_CLIENT_SECRET_FILE"),
+        ("ca_file", "CXONE_CA_FILE"),
+    ]:
+        if settings.get(flag):
+            environ[name] = settings[flag]
+    if settings.get("client_secret_file"):
+        environ.pop("CXONE_CLIENT_SECRET", None)  # the file named on the command line wins
+    gateway = HttpCXoneGateway.from_env(environ, insecure=bool(settings.get("insecure")))
+    ctx.call_on_close(gateway.close)
+    return gateway
+
+
+def process_owner(role: str) -> str:
+    """Who this process is on leases and in the journal: ``role:user@host:pid:pidns`` (the
+    PID namespace tells processes of two containers with one hostname apart)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid
+        user = str(os.getuid())
+    return f"{role}:{user}@{socket.gethostname()}:{os.getpid()}:{_pid_namespace()}"
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid").removeprefix("pid:[").removesuffix("]")
+    except OSError:
+        return ""
+
+
+def owner_is_dead(owner: str) -> bool:
+    """Whether a lease's owner is a process of this machine (same host, same PID namespace)
+    that no longer runs. Anything else, or any doubt, is taken as alive: its lease then runs
+    out by itself. A reused pid only makes a dead holder look alive, never the reverse."""
+    head, sep, rest = owner.rpartition("@")
+    parts = rest.split(":")
+    if not sep or not head or len(parts) != 3 or not parts[1].isdigit():
+        return False
+    host, pid, namespace = parts[0], int(parts[1]), parts[2]
+    if host != socket.gethostname() or not namespace or namespace != _pid_namespace():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, owned by someone else
+        return False
+    try:  # killed but not yet reaped by its parent: it runs no more
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError, UnicodeDecodeError):
+        return False

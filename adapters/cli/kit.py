@@ -1,0 +1,103 @@
+"""What every cxpreview command shares: exit codes, error handling, shared options, parsing
+and printing."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+
+from events import CxpreviewError
+from journal import utc_text
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_DB = "cxpreview.db"
+EXIT_CODES = (
+    "Exit codes: 0 done, 1 a campaign ended failed or conflicted, 2 usage or spec error, "
+    "3 journal problem (missing, damaged, busy, behind, not a journal), 4 held elsewhere "
+    "(another process works on the campaign, or another live campaign claims its CXone "
+    "campaign)."
+)
+
+
+def errors_to_exit_codes(fn: F) -> F:
+    """One line on stderr and the error's own exit code instead of a traceback (``--debug``
+    keeps it)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        try:
+            return fn(*args, **kwargs)
+        except CxpreviewError as exc:
+            if ctx.obj.get("debug"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def json_option(what: str = "Print JSON.") -> Callable[[F], F]:
+    """``--json`` (as ``as_json``), as every command that can print JSON takes it."""
+    return click.option("--json", "as_json", is_flag=True, help=what)
+
+
+COMMAND_ID = click.option(
+    "--command-id",
+    help="Make the command idempotent: given the same id again, it returns what the first did "
+    "(another command under the same id is refused).",
+)
+
+
+class Seconds(click.ParamType[float]):
+    """A number of seconds, finite and within ``(low, high]``: ``nan``, ``inf``, ``0`` or
+    ``1e300`` is a usage error naming the option, not a traceback later."""
+
+    name = "seconds"
+
+    def __init__(self, low: float = 0.0, high: float = 7 * 24 * 3600.0) -> None:
+        self.low, self.high = low, high
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not math.isfinite(seconds) or not self.low < seconds <= self.high:
+            self.fail(
+                f"{value!r} must be a number of seconds above {self.low:g} and at most "
+                f"{self.high:g}",
+                param,
+                ctx,
+            )
+        return seconds
+
+
+def parse_as_of(value: str) -> tuple[int | None, str | None]:
+    """``--as-of``: a global seq (digits) or a time (ISO-8601, UTC unless it says otherwise),
+    as ``(seq, None)`` or ``(None, utc_text)``."""
+    if value.isdigit():
+        return int(value), None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is neither a seq nor a time (e.g. 1042 or 2026-11-29T10:00:00Z)",
+            param_hint="--as-of",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return None, utc_text(moment)
+
+
+def print_json(value: Any) -> None:
+    """JSON on stdout, indented, for the commands' ``--json``."""
+    click.echo(json.dumps(value, indent=2, sort_keys=True))
