@@ -23,8 +23,8 @@ from events import (
     Event,
     FieldChange,
     content_digest,
+    crash_point,
 )
-from journal import crash_point
 
 
 def activate(steps: Steps, campaign_id: str) -> CampaignState:

@@ -14,7 +14,7 @@ import attrs
 from engine.filtering import PhoneNormaliser, compile_rules
 from engine.ports import CXoneGateway
 from engine.spec import CampaignSpec
-from journal import crash_point
+from events import crash_point
 
 Progress = Callable[[int], None]
 """Told how many contacts have been judged so far."""

@@ -31,12 +31,14 @@ from engine.steps import Steps, random_ids
 from events import (
     CampaignCancelled,
     CampaignDrafted,
+    Clock,
     ConfigRevised,
     Event,
     RunRequested,
+    SystemClock,
     content_digest,
 )
-from journal import Clock, Journal, SystemClock
+from journal import Journal
 
 
 class Engine(Queries):

@@ -9,7 +9,8 @@ from engine.aggregate import CampaignState, fold
 from engine.errors import CampaignNotFound, IllegalEvent
 from engine.replay import Replay, gc_paused, illegal_at
 from engine.steps import Steps
-from journal import StoredEvent, utc_text
+from events import utc_text
+from journal import StoredEvent
 from journal.verify import checked_rows
 
 

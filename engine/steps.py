@@ -35,8 +35,8 @@ from engine.errors import (
 from engine.ports import CXoneGateway
 from engine.replay import first_illegal, illegal_at
 from engine.steplog import STEP_LOG, log_transitions
-from events import Event, EventDecodeError
-from journal import ClaimRefused, Clock, Journal, JournalCorrupt, StoredEvent, crash_point
+from events import Clock, Event, EventDecodeError, crash_point
+from journal import ClaimRefused, Journal, JournalCorrupt, StoredEvent
 from journal.verify import check_stream_rows
 
 T = TypeVar("T")

@@ -24,7 +24,8 @@ from engine.errors import CampaignClaimed, EngineError
 from engine.leasing import LeaseHolder
 from engine.lifecycle import needs_finishing
 from engine.replay import replay_all
-from journal import JournalBehind, JournalError, parse_utc_text
+from events import parse_utc_text
+from journal import JournalBehind, JournalError
 
 log = logging.getLogger("cxpreview.supervisor")
 

@@ -1,10 +1,14 @@
-"""Pure data: cxpreview's events, their registry, the JSON codec and upcasters.
+"""Pure data: cxpreview's events, their registry, the JSON codec and upcasters; and the two
+hooks everything below the adapters is handed rather than reads itself, the clock
+(events/clock.py) and the named crash points (events/crash.py).
 
 Imports nothing of cxpreview's; everything else imports this.
 """
 
 from events.canonical import canonical_json, content_digest, sha256_hex
+from events.clock import Clock, ManualClock, SystemClock, parse_utc_text, utc_text
 from events.codec import CODEC, EventCodec, to_plain
+from events.crash import crash_point
 from events.errors import CxpreviewError, EventDecodeError, EventError, RegistryError
 from events.lifecycle import (
     LANDED_HOW,
@@ -45,6 +49,7 @@ __all__ = [
     "ActivationSucceeded",
     "CampaignCancelled",
     "CampaignDrafted",
+    "Clock",
     "ConfigRevised",
     "ConflictRebased",
     "ConflictResolved",
@@ -60,10 +65,12 @@ __all__ = [
     "FieldProblem",
     "FilterFailed",
     "FilterRequested",
+    "ManualClock",
     "RebaseFailed",
     "RebaseRequested",
     "RegistryError",
     "RunRequested",
+    "SystemClock",
     "ValidationFailed",
     "ValidationPassed",
     "ValidationRequested",
@@ -72,6 +79,9 @@ __all__ = [
     "WebhookRegistrationRequested",
     "canonical_json",
     "content_digest",
+    "crash_point",
+    "parse_utc_text",
     "sha256_hex",
     "to_plain",
+    "utc_text",
 ]

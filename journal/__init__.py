@@ -4,8 +4,7 @@ on a file, or rows in memory).
 Imports events only.
 """
 
-from journal.clock import Clock, ManualClock, SystemClock, parse_utc_text, utc_text
-from journal.crash import crash_point
+from events.clock import Clock, ManualClock, SystemClock, parse_utc_text, utc_text
 from journal.errors import (
     BlobNotFound,
     ClaimRefused,
@@ -56,7 +55,6 @@ __all__ = [
     "StoredEvent",
     "SystemClock",
     "Visitor",
-    "crash_point",
     "parse_utc_text",
     "utc_text",
 ]

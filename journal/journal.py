@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from events import CODEC, Event, EventDecodeError
+from events.clock import Clock, SystemClock, utc_text
 from journal import leases
 from journal.claims import ClaimChange
-from journal.clock import Clock, SystemClock, utc_text
 from journal.errors import (
     BlobNotFound,
     CommandConflict,

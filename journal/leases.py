@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from journal.clock import utc_text
+from events.clock import utc_text
 from journal.errors import LeaseLost
 from journal.recorder import LeaseRow, Recorder
 from journal.records import Lease

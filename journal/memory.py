@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import threading
 
+from events.clock import Clock
 from journal import claims
 from journal.claims import ClaimChange, ClaimRow
-from journal.clock import Clock
 from journal.errors import ConcurrencyError, JournalError
 from journal.journal import Journal
 from journal.recorder import Appended, Commands, Feed, LeaseRow, Row, RowsAfter

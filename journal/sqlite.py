@@ -14,10 +14,10 @@ import sqlite3
 import threading
 from typing import Literal
 
+from events.clock import Clock, SystemClock, utc_text
+from events.crash import crash_point
 from journal import claims
 from journal.claims import ClaimChange, ClaimRow
-from journal.clock import Clock, SystemClock, utc_text
-from journal.crash import crash_point
 from journal.errors import (
     ConcurrencyError,
     JournalBusy,

@@ -12,8 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from events import CxpreviewError
-from journal import utc_text
+from events import CxpreviewError, utc_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DB = "cxpreview.db"

@@ -17,7 +17,7 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from journal import utc_text
+from events import utc_text
 
 FIELDS = (
     "campaign_id",

@@ -24,8 +24,8 @@ from rich.text import Text
 from engine import CampaignState, Plan
 from engine.aggregate import steps
 from engine.metrics import Metrics
-from events import canonical_json
-from journal import StoredEvent, parse_utc_text
+from events import canonical_json, parse_utc_text
+from journal import StoredEvent
 
 WIDTH_WHEN_PIPED = 160
 """Rich wraps to 80 columns when it is not writing to a terminal; a pipe or a file gets this."""

@@ -12,7 +12,7 @@ import ipaddress
 import os
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -161,6 +161,28 @@ class TokenCache:
     def __repr__(self) -> str:
         state = "empty" if self._token is None else "holding a token"
         return f"<TokenCache {state}, {self.fetches} fetches>"
+
+
+class BearerAuth(httpx.Auth):
+    """The OAuth2 bearer token on every request, as an httpx auth flow over the cache.
+
+    The one retry after a 401 is the gateway's, not this flow's: httpx reads a reply in full
+    before an auth flow may send again, which would let a refused reply's body past the
+    gateway's size limit.
+    """
+
+    def __init__(self, tokens: TokenCache) -> None:
+        self.tokens = tokens
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Send ``request`` with a token good for at least the cache's margin."""
+        request.headers["Authorization"] = f"Bearer {self.tokens.get()}"
+        yield request
+
+    def refused(self, request: httpx.Request) -> None:
+        """CXone answered ``request`` 401: forget the token it carried (unless a fresher one
+        has replaced it already), so the next request fetches a new one."""
+        self.tokens.invalidate(request.headers.get("Authorization", "").removeprefix("Bearer "))
 
 
 def trust(ca_file: str | None) -> ssl.SSLContext:

@@ -13,6 +13,7 @@ success into a 412.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
@@ -21,6 +22,7 @@ from urllib.parse import quote, quote_plus, urljoin, urlsplit
 import httpx
 
 from adapters.cxone.auth import (
+    BearerAuth,
     Credentials,
     SettingsError,
     TokenCache,
@@ -106,6 +108,7 @@ class HttpCXoneGateway:
         self._owns_client = client is None
         self.policy = policy or RetryPolicy()
         self.tokens = TokenCache(self._fetch_token, self.policy.clock, token_margin)
+        self.auth = BearerAuth(self.tokens)
         self.page_size = page_size
         self._issued: list[str] = []  # every token CXone gave us: scrubbed from what it says
 
@@ -331,27 +334,23 @@ class HttpCXoneGateway:
             idempotent,
             self.policy.clock() + self.policy.deadline,
         )
+        return self._retrying(functools.partial(self._attempt, request), endpoint)
 
-        def attempt() -> httpx.Response:
-            token = self.tokens.get()
-            response = self._once(request, token)
+    def _attempt(self, request: _Request) -> httpx.Response:
+        """One try: the request with a token; after a 401, once more with a fresh one."""
+        response = self._once(request)
+        if response.status_code == 401:
+            self.auth.refused(response.request)
+            response = self._once(request)
             if response.status_code == 401:
-                self.tokens.invalidate(token)
-                response = self._once(request, self.tokens.get())
-                if response.status_code == 401:
-                    raise AuthError(f"{endpoint}: CXone refused a freshly issued token (401)", 401)
-            classify(response, endpoint, idempotent, self.scrub)
-            return response
+                raise AuthError(
+                    f"{request.endpoint}: CXone refused a freshly issued token (401)", 401
+                )
+        classify(response, request.endpoint, request.idempotent, self.scrub)
+        return response
 
-        return self._retrying(attempt, endpoint)
-
-    def _once(self, request: _Request, token: str) -> httpx.Response:
+    def _once(self, request: _Request) -> httpx.Response:
         """One HTTP exchange; the request is built anew each time (no consumed bodies)."""
-        headers = {
-            "Accept": "application/json",
-            **request.headers,
-            "Authorization": f"Bearer {token}",
-        }
         try:
             return self._exchange(
                 self._client.build_request(
@@ -359,11 +358,12 @@ class HttpCXoneGateway:
                     request.url,
                     params=request.params,
                     json=request.json,
-                    headers=headers,
+                    headers={"Accept": "application/json", **request.headers},
                     timeout=self._timeout_until(request.until),
                 ),
                 request.endpoint,
                 request.until,
+                auth=self.auth,
             )
         except _NOT_SENT as exc:
             refuse_untrusted(exc, request.endpoint, request.url)
@@ -390,11 +390,17 @@ class HttpCXoneGateway:
             pool=min(t.pool or left, left),
         )
 
-    def _exchange(self, request: httpx.Request, endpoint: str, until: float) -> httpx.Response:
+    def _exchange(
+        self,
+        request: httpx.Request,
+        endpoint: str,
+        until: float,
+        auth: httpx.Auth | None = None,
+    ) -> httpx.Response:
         """Send and read the reply, never more than ``MAX_BODY`` bytes of it (a reply that
         announces or turns out to be larger is dropped unread: ``BadResponse``), and never
         past ``until`` (``RemoteUnavailable``)."""
-        response = self._client.send(request, stream=True)
+        response = self._client.send(request, stream=True, auth=auth)
         try:
             announced = response.headers.get("content-length", "")
             if announced.isdigit() and int(announced) > MAX_BODY:
