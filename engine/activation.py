@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from engine.aggregate import CampaignState
 from engine.errors import RemoteConflict, RemoteError, RemoteRejected, StepInDoubt
 from engine.plan import Plan, changes, holds
+from engine.ports import RemoteCampaign
 from engine.spec import CampaignSpec
 from engine.steps import Steps
 from events import (
@@ -104,13 +105,12 @@ def confirm_and_close(
     """An activation with nothing to change: read CXone instead of a PUT, and record it
     landed (our configuration is there) or conflicted (someone changed it since)."""
     steps.hold_claim(s)
-    remote_id = s.campaign_spec.campaign_id
-    result, ms = steps.call(lambda: steps.gateway.read_campaign(remote_id))
-    if isinstance(result, RemoteError):
-        raise StepInDoubt(
-            f"activation of campaign {s.id} found nothing to change, but CXone could not be "
-            f"read to confirm it ({result}); `cxpreview recover {s.id}` settles it"
-        ) from result
+    result, ms = read_to_settle(
+        steps,
+        s,
+        f"activation of campaign {s.id} found nothing to change, but CXone could not be "
+        "read to confirm it",
+    )
     assert s.pending is not None
     assert s.pending.expected_version is not None
     if holds(config, result.config):
@@ -118,6 +118,17 @@ def confirm_and_close(
     else:
         outcome = ActivationConflicted(step_id, s.pending.expected_version, result.version, ms)
     return steps.close(s, outcome, cause, "activation")
+
+
+def read_to_settle(steps: Steps, s: CampaignState, doubt: str) -> tuple[RemoteCampaign, float]:
+    """CXone's campaign, read to settle the open activation by content, and the read's
+    latency; ``StepInDoubt`` saying ``doubt`` and the settling command when CXone does not
+    answer (the intent stays open)."""
+    remote_id = s.campaign_spec.campaign_id
+    result, ms = steps.call(lambda: steps.gateway.read_campaign(remote_id))
+    if isinstance(result, RemoteError):
+        raise StepInDoubt(f"{doubt} ({result}); `cxpreview recover {s.id}` settles it") from result
+    return result, ms
 
 
 def put_and_close(

@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
 
 from engine.aggregate import CampaignState
 from engine.errors import CampaignClaimed
 from journal import ClaimRefused
 
 CLAIM_PREFIX = "cxone-campaign:"
-
-
-def claim_name(spec: dict[str, Any]) -> str:
-    """The claim a campaign holds on the CXone campaign its spec names."""
-    return f"{CLAIM_PREFIX}{spec.get('campaign_id', '')}"
 
 
 def derived_id(command_id: str) -> str:

@@ -215,6 +215,14 @@ class Engine(Queries):
         """Settle an unfinished remote step from the journal and CXone (see engine.recovery)."""
         return recover(self.steps, campaign_id, progress)
 
+    def settle(
+        self, campaign_id: str, *, owner: str | None = None, lease_ttl: float = 60.0
+    ) -> CampaignState:
+        """``recover`` under the campaign's lease, as a supervisor would (``CampaignBusy``
+        while another process holds it), and nothing more: the run is not carried on."""
+        with self._leased(campaign_id, owner or self.owner, lease_ttl) as engine:
+            return engine.recover(campaign_id)
+
     def plan(self, campaign_id: str) -> Plan:
         """What activating the campaign would change in CXone now; changes nothing."""
         return activation.plan(self.steps, campaign_id)

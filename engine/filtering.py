@@ -79,22 +79,12 @@ def compile_rule(rule: Rule) -> Predicate:
     return ordered
 
 
-def rule_holds(rule: Rule, fields: Mapping[str, Any]) -> bool:
-    """Whether ``rule`` holds for a contact whose fields are ``fields``."""
-    return compile_rule(rule)(fields)
-
-
 def compile_rules(rules: Iterable[Rule]) -> Predicate:
     """All of ``rules`` as one function of a contact's fields (no rules: everyone matches)."""
     predicates = tuple(compile_rule(r) for r in rules)
     if len(predicates) == 1:
         return predicates[0]
     return lambda f: all(p(f) for p in predicates)
-
-
-def matches(rules: Iterable[Rule], fields: Mapping[str, Any]) -> bool:
-    """Whether every rule holds (no rules: every contact matches)."""
-    return compile_rules(rules)(fields)
 
 
 NANP_E164 = re.compile(r"\+1[2-9][0-9]{2}[2-9][0-9]{6}")

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import logging
 
-from engine.activation import configuration, put_and_close
+from engine.activation import configuration, put_and_close, read_to_settle
 from engine.aggregate import CampaignState
 from engine.contacts import Progress
-from engine.errors import EngineError, RemoteError, StepInDoubt
+from engine.errors import EngineError, StepInDoubt
 from engine.merge import take
 from engine.pipeline import READS
 from engine.plan import holds
@@ -70,14 +70,12 @@ def _reconcile(steps: Steps, s: CampaignState) -> CampaignState:
             "unfinished activation recorded (was cxpreview upgraded mid-flight?); compare "
             "the campaign in CXone by hand"
         )
-    remote_id = s.campaign_spec.campaign_id
     cause = steps.cause_of(s)  # the outcome names the intent it settles
-    result, ms = steps.call(lambda: steps.gateway.read_campaign(remote_id))
-    if isinstance(result, RemoteError):
-        raise StepInDoubt(
-            f"campaign {s.id}: cannot reconcile the unfinished activation, "
-            f"CXone did not answer ({result}); try again later"
-        ) from result
+    result, ms = read_to_settle(
+        steps,
+        s,
+        f"campaign {s.id}: cannot reconcile the unfinished activation, CXone did not answer",
+    )
     expected = pending.expected_version
     if holds(config, result.config):
         _decided(s, "reconciled", f"CXone is at v{result.version} with our configuration")

@@ -47,7 +47,7 @@ def random_ids() -> str:
     return secrets.token_hex(8)
 
 
-def _claim_of(spec: dict[str, Any]) -> str:
+def claim_name(spec: dict[str, Any]) -> str:
     """The claim a campaign holds on the CXone campaign its spec names (engine/claims.py)."""
     return f"{CLAIM_PREFIX}{spec.get('campaign_id', '')}"
 
@@ -267,8 +267,8 @@ class Steps:
         # The claim on its CXone campaign: kept by every append while the campaign lives,
         # taken afresh when it is pointed at one (drafted, or revised to another), released
         # when it ends.
-        now, was = after[-1], _claim_of(s.spec) if s.version else None
-        name = _claim_of(now.spec)
+        now, was = after[-1], claim_name(s.spec) if s.version else None
+        name = claim_name(now.spec)
         live = now.state not in machine.FINAL
         try:
             stored = self.journal.append(
@@ -294,7 +294,7 @@ class Steps:
     def hold_claim(self, s: CampaignState) -> None:
         """Before a write to CXone: the campaign still holds its CXone campaign's claim."""
         try:
-            self.journal.hold_claim(_claim_of(s.spec), s.id)
+            self.journal.hold_claim(claim_name(s.spec), s.id)
         except ClaimRefused as exc:
             raise self.claimed(s.id, exc) from exc
 

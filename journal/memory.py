@@ -31,19 +31,26 @@ class InMemoryJournal(Journal):
         return f"InMemoryJournal({len(self.recorder.rows)} events)"
 
 
-class _Claims(dict[str, ClaimRow]):
-    """The claim rows (a ``claims.ClaimStore``), with the stream index to find first seqs."""
+class _Claims:
+    """The claim rows as a ``claims.ClaimStore`` whose writes are kept aside until the
+    append they belong to succeeds (``commit``): a refused claim changes nothing."""
 
     def __init__(self, recorder: InMemoryRecorder) -> None:
-        super().__init__()
         self.recorder = recorder
+        self.writes: dict[str, ClaimRow] = {}
+
+    def get(self, name: str) -> ClaimRow | None:
+        return self.writes.get(name) or self.recorder.claims.get(name)
 
     def put(self, row: ClaimRow) -> None:
-        self[row.name] = row
+        self.writes[row.name] = row
 
     def first_seq(self, stream_id: str) -> int | None:
         index = self.recorder.by_stream.get(stream_id)
         return self.recorder.rows[index[0]][0] if index else None
+
+    def commit(self) -> None:
+        self.recorder.claims.update(self.writes)
 
 
 class InMemoryRecorder:
@@ -59,7 +66,7 @@ class InMemoryRecorder:
         self._commands: dict[str, tuple[int, int, str]] = {}
         self._leases: dict[str, LeaseRow] = {}
         self._blobs: dict[str, bytes] = {}
-        self._claims = _Claims(self)
+        self.claims: dict[str, ClaimRow] = {}
 
     def append(
         self,
@@ -80,28 +87,28 @@ class InMemoryRecorder:
                 raise ConcurrencyError(stream_id, expected_version, version)
             seq, prev = self.head()
             rows = rows_after(seq, version, prev)
+            staged = _Claims(self)
             if claims is not None:
-                staged = _Claims(self)
-                staged.update(self._claims)
-                settle_first = rows[0][0] if version == 0 else None
-                _settle(staged, stream_id, claims, settle_first)
-                self._claims = staged
+                _settle(staged, stream_id, claims, rows[0][0] if version == 0 else None)
             index = self.by_stream.setdefault(stream_id, [])
             index.extend(range(len(self.rows), len(self.rows) + len(rows)))
             self.rows.extend(rows)
             if command is not None:
                 self._commands[command[0]] = (rows[0][0], rows[-1][0], command[1])
+            staged.commit()
         return Appended(rows)
 
     def settle_claims(self, stream_id: str, claims: ClaimChange) -> None:
         """Settle ``claims`` under the lock."""
         with self._lock:
-            _settle(self._claims, stream_id, claims, None)
+            staged = _Claims(self)
+            _settle(staged, stream_id, claims, None)
+            staged.commit()
 
     def claim_row(self, name: str) -> ClaimRow | None:
         """The claim as stored."""
         with self._lock:
-            return self._claims.get(name)
+            return self.claims.get(name)
 
     def load(self, feed: Feed, commands: Commands) -> int:
         """Draw every row first (blobs are kept as they come, the visitor may read them),

@@ -342,6 +342,8 @@ def _step(name: str, summary_line: str) -> None:
         if name == "cancel":
             engine = open_engine(ctx, gateway=False)
             state = engine.cancel(campaign_id, "cancelled from the command line")
+        elif name == "recover":
+            state = open_engine(ctx, role="run").settle(campaign_id)
         else:
             state = getattr(open_engine(ctx), name)(campaign_id)
         click.echo(summary(state))
@@ -353,6 +355,11 @@ for _name, _line in [
     ("activate", "PUT the preview configuration with If-Match on the version last read."),
     ("rebase", "After a conflict: read CXone's campaign and merge it with ours."),
     ("cancel", "Abandon a campaign for good."),
+    (
+        "recover",
+        "Settle a campaign's unfinished step, as a supervisor would, under its lease: a read "
+        "step is redone, an activation is settled by reading CXone. The run is not carried on.",
+    ),
 ]:
     _step(_name, _line)
 

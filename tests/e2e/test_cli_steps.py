@@ -116,3 +116,23 @@ def test_plan_shows_what_an_activation_would_change_and_changes_nothing(
     assert cx("run", campaign_id).exit_code == 0
     done = cx("plan", campaign_id)
     assert "no change: CXone holds this configuration already" in done.stdout
+
+
+def test_an_activation_in_doubt_is_settled_by_recover(cx: Cli, simulator: Simulator) -> None:
+    campaign_id = cx("draft", str(EXAMPLE_SPEC)).stdout.strip()
+    cx("validate", campaign_id)
+    cx("filter", campaign_id)
+    simulator.faults.add("put_campaign", "status", status=500, times=1)
+    doubt = cx("activate", campaign_id)
+    assert doubt.exit_code == 1
+    assert "in doubt" in doubt.stderr
+    assert json.loads(cx("show", campaign_id, "--json").stdout)["pending"] is not None
+    settled = cx("recover", campaign_id)
+    assert settled.exit_code == 0, settled.stderr
+    assert ": active (v" in settled.stdout
+    shown = json.loads(cx("show", campaign_id, "--json").stdout)
+    assert (shown["state"], shown["pending"]) == ("active", None)
+    assert len(simulator.applied_puts()) == 1
+    nothing_open = cx("recover", campaign_id)
+    assert nothing_open.exit_code == 0
+    assert len(simulator.applied_puts()) == 1

@@ -21,10 +21,10 @@ from engine import (
     Supervisor,
     verify,
 )
-from engine.claims import claim_name
 from engine.leasing import LeaseHolder
 from engine.plan import changes, holds
 from engine.spec import CampaignSpec
+from engine.steps import claim_name
 from events import CODEC, FieldChange
 from journal import CommandConflict, JournalCorrupt, ManualClock, SQLiteJournal
 from tests.conftest import for_campaign, sequential_ids

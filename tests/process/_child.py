@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 
 from events import ValidationRequested
-from journal import ConcurrencyError, SQLiteJournal, crash
+from events import crash
+from journal import ConcurrencyError, SQLiteJournal
 
 
 def append_loop(journal: SQLiteJournal, stream: str, n: int, tag: str) -> None:

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.filtering import NANP_E164, NANP_NATIONAL, PhoneNormaliser, matches, rule_holds
+from engine.filtering import (
+    NANP_E164,
+    NANP_NATIONAL,
+    PhoneNormaliser,
+    compile_rule,
+    compile_rules,
+)
 from engine.spec import Rule
 
 CONTACT = {"region": "west", "age": 30, "vip": True, "score": 4.5, "blank": None}
@@ -43,13 +49,13 @@ CONTACT = {"region": "west", "age": 30, "vip": True, "score": 4.5, "blank": None
     ],
 )
 def test_rules(rule: Rule, holds: bool) -> None:
-    assert rule_holds(rule, CONTACT) is holds
+    assert compile_rule(rule)(CONTACT) is holds
 
 
 def test_all_rules_must_hold_and_none_means_everyone() -> None:
-    assert matches([], {})
-    assert matches([Rule("region", "eq", "west"), Rule("age", "ge", 18)], CONTACT)
-    assert not matches([Rule("region", "eq", "west"), Rule("age", "ge", 40)], CONTACT)
+    assert compile_rules([])({})
+    assert compile_rules([Rule("region", "eq", "west"), Rule("age", "ge", 18)])(CONTACT)
+    assert not compile_rules([Rule("region", "eq", "west"), Rule("age", "ge", 40)])(CONTACT)
 
 
 @pytest.mark.parametrize(
