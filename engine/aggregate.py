@@ -51,7 +51,7 @@ from events import (
 )
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class CampaignState:
     """Everything known about a campaign, derived from its events alone."""
 
@@ -74,6 +74,14 @@ class CampaignState:
     config: dict[str, Any] | None = None
     rebases: int = 0
     wants_active: bool = False
+
+    def __repr__(self) -> str:
+        extra = f" pending={self.pending.step}" if self.pending else ""
+        extra += f" error={self.last_error!r}" if self.last_error else ""
+        return (
+            f"<CampaignState {self.id} {self.name!r} {self.state} v{self.version}"
+            f" spec {self.spec_digest[7:19]}{extra}>"
+        )
 
     @property
     def campaign_spec(self) -> CampaignSpec:

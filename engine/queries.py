@@ -3,13 +3,13 @@ on (a changed row, or a recorded digest the fold does not give, is named by its 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from engine.aggregate import CampaignState, fold
 from engine.errors import CampaignNotFound, IllegalEvent
 from engine.replay import Replay, gc_paused, illegal_at
 from engine.steps import Steps
-from events import utc_text
+from events import instant
 from journal import StoredEvent
 from journal.verify import checked_rows
 
@@ -51,7 +51,7 @@ class Queries:
     ) -> CampaignState:
         """The campaign as it was after global ``seq``, or at ``time`` (an aware datetime, or
         ISO-8601 text; UTC unless it says otherwise)."""
-        until = None if time is None else _instant(time)
+        until = None if time is None else instant(time)
         try:
             _, stored = self.steps.read_whole(campaign_id)
         except CampaignNotFound:
@@ -68,17 +68,3 @@ class Queries:
     def history(self, campaign_id: str) -> list[StoredEvent]:
         """The campaign's events as stored, oldest first (checked as ``inspect`` does)."""
         return self.steps.read_whole(campaign_id)[1]
-
-
-def _instant(time: str | datetime) -> str:
-    """``time`` as the journal writes it (``utc_text``), so it compares as an instant."""
-    if isinstance(time, str):
-        try:
-            moment = datetime.fromisoformat(time.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"{time!r} is not an ISO-8601 time") from None
-    else:
-        moment = time
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return utc_text(moment)

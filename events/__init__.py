@@ -6,7 +6,7 @@ Imports nothing of cxpreview's; everything else imports this.
 """
 
 from events.canonical import canonical_json, content_digest, sha256_hex
-from events.clock import Clock, ManualClock, SystemClock, parse_utc_text, utc_text
+from events.clock import Clock, ManualClock, SystemClock, instant, parse_utc_text, utc_text
 from events.codec import CODEC, EventCodec, to_plain
 from events.crash import crash_point
 from events.errors import CxpreviewError, EventDecodeError, EventError, RegistryError
@@ -80,6 +80,7 @@ __all__ = [
     "canonical_json",
     "content_digest",
     "crash_point",
+    "instant",
     "parse_utc_text",
     "sha256_hex",
     "to_plain",

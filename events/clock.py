@@ -77,3 +77,18 @@ def utc_text(moment: datetime) -> str:
 def parse_utc_text(text: str) -> datetime:
     """The inverse of ``utc_text``."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def instant(time: str | datetime) -> str:
+    """``time`` (ISO-8601 text, UTC unless it says otherwise, or a datetime) as ``utc_text``,
+    so that it compares with recorded times as an instant, not as a string."""
+    if isinstance(time, str):
+        try:
+            moment = datetime.fromisoformat(time.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{time!r} is not an ISO-8601 time") from None
+    else:
+        moment = time
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return utc_text(moment)

@@ -31,6 +31,12 @@ class StoredEvent(NamedTuple):
     prev_hash: str
     hash: str
 
+    def __repr__(self) -> str:
+        return (
+            f"<StoredEvent seq {self.seq} {self.stream_id} v{self.version} {self.type} "
+            f"at {self.recorded_at}>"
+        )
+
     @property
     def meta(self) -> dict[str, Any]:
         """Actor, command id, causation, correlation, fence: whatever the writer recorded."""
@@ -137,6 +143,10 @@ class ChainReport:
     first_bad_seq: int | None = None
     problem: str | None = None
     head: Anchor = (0, GENESIS)
+
+    def __bool__(self) -> bool:
+        """True only when the chain (and the replay) verified: ``if verify(j):`` means ok."""
+        return self.ok
 
     def __str__(self) -> str:
         if self.ok:

@@ -29,7 +29,7 @@ from adapters.cli.kit import (
     print_json,
 )
 from adapters.cli.logs import configure as configure_logs
-from adapters.cli.simulator import demo_cmd, simulator_cmd
+from adapters.cli.simulator import demo_cmd, init_cmd, simulator_cmd
 from adapters.cli.views import (
     console,
     filtering_progress,
@@ -441,6 +441,7 @@ def history_cmd(ctx: click.Context, campaign_id: str, as_of: str | None, as_json
 
 cli.add_command(simulator_cmd)
 cli.add_command(demo_cmd)
+cli.add_command(init_cmd)
 cli.add_command(diagram_cmd)
 cli.add_command(metrics_cmd)
 cli.add_command(audit_group)

@@ -8,6 +8,7 @@ commands.
 from __future__ import annotations
 
 import time
+from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
@@ -16,10 +17,14 @@ from adapters.cli.bootstrap import engine_with, gateway_for, journal_at
 from adapters.cli.views import console, filtering_progress, metrics_table, summary, timeline
 from adapters.cxone import Credentials, Secret
 from adapters.simulator import Dataset, Simulator, SimulatorServer
-from engine import load_spec, verify
+from engine import load_spec, parse_spec, verify
 from engine.metrics import measure
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "preview.toml"
+
+def starter_spec() -> str:
+    """The example spec shipped inside the package (``examples/preview.toml`` in the source):
+    what ``cxpreview init`` writes and ``cxpreview demo`` runs, from any directory."""
+    return resources.files("adapters.cli").joinpath("preview.toml").read_text(encoding="utf-8")
 
 
 def run_demo(
@@ -27,7 +32,7 @@ def run_demo(
     *,
     contacts: int = 20_000,
     seed: int = 7,
-    spec_path: Path = EXAMPLE,
+    spec_path: Path | None = None,
     out: Console | None = None,
     secret: str = "simulated-secret",  # noqa: S107 - the simulator's own test credential
     simulator: Simulator | None = None,
@@ -38,6 +43,8 @@ def run_demo(
     """
     out = out or console()
     say = out.print
+    spec = parse_spec(starter_spec(), "preview.toml") if spec_path is None else load_spec(spec_path)
+    spec_name = "preview.toml" if spec_path is None else spec_path.name
     simulator = simulator or Simulator(
         Dataset(seed=seed, contacts=contacts, suppressions=contacts // 10), client_secret=secret
     )
@@ -53,9 +60,9 @@ def run_demo(
         credentials = Credentials(server.base_url, simulator.client_id, Secret(secret))
         with gateway_for(credentials) as gateway:
             engine = engine_with(journal, gateway, actor="demo")
-            campaign = engine.draft(load_spec(spec_path), run=True)
+            campaign = engine.draft(spec, run=True)
             say(
-                f"drafted {campaign.id} from {spec_path.name}; running validate -> filter -> "
+                f"drafted {campaign.id} from {spec_name}; running validate -> filter -> "
                 "activate -> webhook\n(someone edits the campaign in CXone just before our PUT)\n"
             )
             with filtering_progress(out) as progress:
@@ -64,7 +71,7 @@ def run_demo(
             say(timeline(campaign.history()))
             say("")
             say(summary(campaign.snapshot))
-            remote = simulator.campaigns[load_spec(spec_path).campaign_id]
+            remote = simulator.campaigns[spec.campaign_id]
             say(
                 f"  in CXone: name {remote['name']!r}, schedule {remote.get('schedule')!r} "
                 "(their edit, merged)"

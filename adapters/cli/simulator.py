@@ -1,15 +1,16 @@
-"""``cxpreview simulator`` and ``cxpreview demo``: the bundled CXone stand-in, served, and the
-whole pipeline run against it."""
+"""``cxpreview simulator``, ``demo`` and ``init``: the bundled CXone stand-in, served; the whole
+pipeline run against it; and the starter spec written where an operator wants it."""
 
 from __future__ import annotations
 
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import click
 
-from adapters.cli.demo import run_demo
+from adapters.cli.demo import run_demo, starter_spec
 from adapters.cli.kit import errors_to_exit_codes
 from adapters.simulator import Dataset, FaultPlan, Simulator, SimulatorServer
 
@@ -65,3 +66,26 @@ def demo_cmd(ctx: click.Context, contacts: int, seed: int) -> None:
     Example: cxpreview --db demo.db demo
     """
     ctx.exit(run_demo(ctx.obj["db"], contacts=contacts, seed=seed))
+
+
+@click.command("init")
+@click.argument("path", default="preview.toml", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a file that is already there.")
+@errors_to_exit_codes
+def init_cmd(path: str, force: bool) -> None:
+    """Write a commented starter spec to PATH (./preview.toml by default), the same one
+    ``cxpreview demo`` runs: every key it may hold, each explained.
+
+    Example: cxpreview init spring.toml && cxpreview check spring.toml
+    """
+    target = Path(path)
+    if target.exists() and not force:
+        raise click.UsageError(f"{path} exists already; choose another PATH, or --force")
+    try:
+        target.write_text(starter_spec(), encoding="utf-8")
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    click.echo(
+        f"wrote {path}: edit campaign_id, contact_list_id and the rules, then "
+        f"`cxpreview check {path}`, `cxpreview plan {path}`, `cxpreview run {path}`"
+    )

@@ -65,9 +65,18 @@ class SimulatorServer:
             daemon=True,
         )
 
-    def __enter__(self) -> SimulatorServer:
-        self._thread.start()
+    def start(self) -> SimulatorServer:
+        """Serve in a background thread (at a REPL, where no ``with`` block is handy)."""
+        if not self._thread.is_alive():
+            self._thread.start()
         return self
+
+    def __enter__(self) -> SimulatorServer:
+        return self.start()
+
+    def __repr__(self) -> str:
+        state = "serving" if self._thread.is_alive() else "stopped"
+        return f"<SimulatorServer {self.base_url} {state}>"
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

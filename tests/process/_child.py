@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from events import ValidationRequested
-from events import crash
+from events import ValidationRequested, crash
 from journal import ConcurrencyError, SQLiteJournal
 
 

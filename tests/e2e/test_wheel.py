@@ -1,0 +1,69 @@
+"""The wheel as a new user gets it: built from this checkout, installed into a fresh venv
+(not editable), and run from a directory that has nothing of the source tree in it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_SPEC, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_packaged_starter_spec_is_the_example() -> None:
+    packaged = ROOT / "adapters" / "cli" / "preview.toml"
+    assert packaged.read_bytes() == EXAMPLE_SPEC.read_bytes(), (
+        "adapters/cli/preview.toml (shipped in the wheel) must be examples/preview.toml"
+    )
+
+
+def test_the_wheel_runs_the_demo_from_any_directory(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), "."],
+        cwd=ROOT,
+        check=True,
+        timeout=600,
+    )
+    (wheel,) = wheels.glob("cxpreview-*.whl")
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(wheel)], check=True, timeout=900
+    )
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    clean["CXPREVIEW_STATE_DIR"] = str(tmp_path / "state")
+    cxpreview = str(env_dir / "bin" / "cxpreview")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [cxpreview, *args],
+            check=False,
+            cwd=work,
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    demo = run("--db", "demo.db", "demo", "--contacts", "2000")
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "active" in demo.stdout
+    init = run("init")
+    assert init.returncode == 0, init.stderr
+    assert (work / "preview.toml").read_bytes() == EXAMPLE_SPEC.read_bytes()
+    assert run("init").returncode == 2, "an existing spec is not overwritten"
+    checked = run("check", "preview.toml")
+    assert checked.returncode == 0, checked.stderr
+    status = run("--db", "demo.db", "status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert '"state": "active"' in status.stdout
