@@ -155,8 +155,9 @@ def put_and_close(
         outcome = ActivationFailed(step_id, result.status, str(result), ms)
     elif isinstance(result, RemoteError):
         raise StepInDoubt(
-            f"activation of campaign {s.id} is in doubt ({result}); its intent is "
-            "journaled and recovery will settle it by reading the campaign from CXone"
+            f"activation of campaign {s.id} is in doubt ({result}); its intent is journaled: "
+            f"`cxpreview recover {s.id}` (or a supervisor) settles it by reading the campaign "
+            "from CXone"
         ) from result
     else:
         outcome = ActivationSucceeded(step_id, result.version, ms)

@@ -7,6 +7,7 @@ CxpreviewError                          (events/errors.py)
     ├── InvalidTransition               the campaign's state does not allow that command
     ├── StepInDoubt                     an earlier call's outcome is unknown: recover first
     ├── CampaignBusy                    another process holds the campaign's lease
+    ├── CampaignMoved                   another process wrote the campaign meanwhile
     ├── CampaignClaimed                 another live campaign writes to that CXone campaign
     ├── IllegalEvent                    a stored event the state machine does not allow
     └── RemoteError                     what a gateway raises; never an httpx exception
@@ -50,13 +51,23 @@ class CampaignNotFound(EngineError, LookupError):
     exit_code = EXIT_USAGE
 
 
+COMMAND_FOR = {"register_webhook": "run (registers the launch webhook)"}
+"""How an operator issues a trigger that has no command of its own."""
+
+
 class InvalidTransition(EngineError):
-    """A command the campaign's current state does not allow."""
+    """A command the campaign's current state does not allow (a usage error: exit 2)."""
+
+    exit_code = EXIT_USAGE
 
     def __init__(self, campaign_id: str, state: str, command: str, allowed: Sequence[str]) -> None:
         self.campaign_id, self.state, self.command = campaign_id, state, command
         self.allowed = tuple(allowed)
-        options = ", ".join(self.allowed) if self.allowed else "none (the state is final)"
+        options = (
+            ", ".join(COMMAND_FOR.get(a, a) for a in self.allowed)
+            if self.allowed
+            else "none (the state is final)"
+        )
         super().__init__(f"campaign {campaign_id} is {state}: cannot {command}; allowed: {options}")
 
 
@@ -75,6 +86,22 @@ class CampaignBusy(EngineError):
             f"campaign {campaign_id} is being worked on by {owner} (its lease runs until "
             f"{expires_at} unless renewed): leave it to that process, or try again once it "
             "has stopped; `cxpreview status` shows where it is"
+        )
+
+
+class CampaignMoved(EngineError):
+    """Another process wrote the campaign between this command's read and its write (two
+    runs racing): nothing was written by this one."""
+
+    exit_code = EXIT_HELD
+
+    def __init__(self, campaign_id: str, read: int, now: int) -> None:
+        self.campaign_id, self.read, self.now = campaign_id, read, now
+        super().__init__(
+            f"campaign {campaign_id} was changed by another process while this command ran "
+            f"(read at version {read}, now at {now}); nothing was written here. "
+            f"`cxpreview show {campaign_id}` shows where it is; run the command again if it "
+            "still applies"
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from engine.aggregate import CampaignState, fold
+from engine.claims import CLAIM_PREFIX
 from engine.errors import CampaignNotFound, IllegalEvent
 from engine.replay import Replay, gc_paused, illegal_at
 from engine.steps import Steps
@@ -18,6 +19,30 @@ class Queries:
     """What an engine reads: mixed into ``Engine``, over its ``steps``."""
 
     steps: Steps
+
+    def find(self, ref: str) -> str:
+        """The campaign ``ref`` names: its id, the start of exactly one id (four characters
+        at least), or the CXone campaign it writes to (the live campaign that claims it, else
+        the last one that did). ``CampaignNotFound`` saying which, or naming the candidates."""
+        journal = self.steps.journal
+        if journal.stream_version(ref):
+            return ref
+        holder = journal.claim_holder(f"{CLAIM_PREFIX}{ref}")
+        if holder is not None:
+            return holder[0]
+        matches = [] if len(ref) < 4 else [s for s, _ in journal.streams() if s.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        where = journal.recorder.where
+        if matches:
+            shown = ", ".join(matches[:3]) + (", …" if len(matches) > 3 else "")
+            raise CampaignNotFound(
+                f"{ref!r} starts {len(matches)} campaign ids in {where} ({shown}): give more of it"
+            )
+        raise CampaignNotFound(
+            f"no campaign {ref!r} in {where}: it is neither a campaign id, the start of one "
+            "(4 characters at least), nor a CXone campaign id a campaign was drafted for"
+        )
 
     def load(self, campaign_id: str) -> CampaignState:
         """The campaign's state, folded from its events."""

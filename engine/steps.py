@@ -25,6 +25,7 @@ from engine.claims import CLAIM_PREFIX, claimed
 from engine.contacts import Progress
 from engine.errors import (
     CampaignClaimed,
+    CampaignMoved,
     CampaignNotFound,
     EngineError,
     IllegalEvent,
@@ -36,7 +37,7 @@ from engine.ports import CXoneGateway
 from engine.replay import first_illegal, illegal_at
 from engine.steplog import STEP_LOG, log_transitions
 from events import Clock, Event, EventDecodeError, crash_point
-from journal import ClaimRefused, Journal, JournalCorrupt, StoredEvent
+from journal import ClaimRefused, ConcurrencyError, Journal, JournalCorrupt, StoredEvent
 from journal.verify import check_stream_rows
 
 T = TypeVar("T")
@@ -127,7 +128,7 @@ class Steps:
         """The campaign's state folded from its events (the lean read: nothing checked)."""
         events = self.journal.read_events(campaign_id)
         if not events:
-            raise CampaignNotFound(f"no campaign {campaign_id!r} in {self.journal!r}")
+            raise CampaignNotFound(f"no campaign {campaign_id!r} in {self.journal.recorder.where}")
         try:
             return fold(campaign_id, events)
         except IllegalEvent:
@@ -143,7 +144,7 @@ class Steps:
         """``read``, with the campaign's events as stored."""
         raw = self.journal.stream_raw(campaign_id)
         if not raw:
-            raise CampaignNotFound(f"no campaign {campaign_id!r} in {self.journal!r}")
+            raise CampaignNotFound(f"no campaign {campaign_id!r} in {self.journal.recorder.where}")
         check_stream_rows(campaign_id, raw)
         try:
             stored = [row.decoded() for row in raw]
@@ -193,7 +194,8 @@ class Steps:
         if s.pending is not None:
             raise StepInDoubt(
                 f"campaign {s.id} has an unfinished {s.pending.step} step "
-                f"({s.pending.step_id}); finish it before {command}"
+                f"({s.pending.step_id}); `cxpreview recover {s.id}` (or a supervisor, or "
+                f"`cxpreview run {s.id}`) settles it before {command}"
             )
         if command not in machine.allowed(s.state):
             raise InvalidTransition(s.id, s.state, command, machine.allowed(s.state))
@@ -284,6 +286,8 @@ class Steps:
             )
         except ClaimRefused as exc:
             raise self.claimed(s.id, exc) from exc
+        except ConcurrencyError as exc:
+            raise CampaignMoved(s.id, exc.expected, exc.actual) from exc
         if stored[-1].version != after[-1].version:  # the command had been applied before
             return self.load(s.id)
         self._seen[s.id] = (after[-1].version, command_id)

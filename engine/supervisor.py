@@ -79,10 +79,38 @@ class Supervisor:
         return decisions
 
     def run_forever(self, interval: float) -> None:
-        """Passes every ``interval`` seconds until ``stop`` is set."""
+        """Passes every ``interval`` seconds until ``stop`` is set; logs its start, every pass
+        that did something, and its stop."""
+        log.info(
+            "%s: supervising (a pass every %gs, leases of %gs)",
+            self.owner,
+            interval,
+            self.lease_ttl,
+            extra={"owner": self.owner, "decision": "start"},
+        )
+        passes = 0
         while not self.stop.is_set():
-            self.run_once()
+            decisions = self.run_once()
+            passes += 1
+            moved = [d for d in decisions if d.before != d.after]
+            if moved:
+                finished = sum(d.outcome == "finished" for d in decisions)
+                log.info(
+                    "%s: pass %d: %d campaign(s) moved on, %d finished, %d looked at",
+                    self.owner,
+                    passes,
+                    len(moved),
+                    finished,
+                    len(decisions),
+                    extra={"owner": self.owner, "decision": "pass"},
+                )
             self.stop.wait(interval)
+        log.info(
+            "%s: stopped after %d pass(es); every lease released",
+            self.owner,
+            passes,
+            extra={"owner": self.owner, "decision": "stop"},
+        )
 
     def finish(self, campaign_id: str) -> Decision:
         """Lease, recover and carry on one campaign; release the lease whatever happens."""

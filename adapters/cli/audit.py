@@ -129,6 +129,7 @@ def audit_replay_cmd(
     Example: cxpreview audit replay 3f2a9c0d1e4b5a69 --as-of 2026-11-29T10:00:00Z
     """
     engine = open_engine(ctx, gateway=False)
+    campaign_id = engine.find(campaign_id)
     if as_of is None:
         state = engine.inspect(campaign_id)
     else:
@@ -192,13 +193,17 @@ def _export(journal: Journal, fmt: str, output: IO[str]) -> None:
 
 @audit_group.command("import")
 @click.argument("source", type=click.File("r"))
+@json_option("Print how many events were imported as JSON.")
 @click.pass_context
 @errors_to_exit_codes
-def audit_import_cmd(ctx: click.Context, source: Any) -> None:
+def audit_import_cmd(ctx: click.Context, source: Any, as_json: bool) -> None:
     """Load a JSONL export into an empty journal, checking every row against the chain.
 
     Example: cxpreview --db copy.db audit import export.jsonl
     """
     journal = open_journal(ctx, create=True)
     count = journal.import_rows(read_jsonl(source, source.name), replay_visitor(journal))
-    click.echo(f"imported {count} events")
+    if as_json:
+        print_json({"imported": count, "head": list(journal.verify().head)})
+    else:
+        click.echo(f"imported {count} events")

@@ -50,16 +50,29 @@ def open_engine(
     gateway: bool = True,
     create: bool = False,
     role: str | None = None,
-    actor: str = "cxpreview",
+    actor: str | None = None,
 ) -> Engine:
     """The engine for a command: the journal from --db and (with ``gateway``) CXone from the
-    global flags, both closed when the command ends."""
+    global flags, both closed when the command ends; its events name ``actor``, else the
+    global ``--actor`` (the OS user at this host unless told otherwise)."""
     return engine_with(
         open_journal(ctx, create=create),
         open_gateway(ctx) if gateway else None,
-        actor=actor,
+        actor=actor or ctx.find_root().obj.get("actor") or default_actor(),
         role=role,
     )
+
+
+def default_actor() -> str:
+    """``user@host``: who runs this process, as the journal names them by default."""
+    return f"{_user()}@{socket.gethostname()}"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid
+        return str(os.getuid())
 
 
 def scratch_engine(ctx: click.Context) -> Engine:
@@ -99,11 +112,7 @@ def open_gateway(ctx: click.Context) -> HttpCXoneGateway:
 def process_owner(role: str) -> str:
     """Who this process is on leases and in the journal: ``role:user@host:pid:pidns`` (the
     PID namespace tells processes of two containers with one hostname apart)."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid
-        user = str(os.getuid())
-    return f"{role}:{user}@{socket.gethostname()}:{os.getpid()}:{_pid_namespace()}"
+    return f"{role}:{_user()}@{socket.gethostname()}:{os.getpid()}:{_pid_namespace()}"
 
 
 def _pid_namespace() -> str:

@@ -14,19 +14,22 @@ import signal
 import sys
 from collections.abc import Callable
 
+import attrs
 import click
 
 from adapters.cli.audit import audit_group, diagram_cmd, metrics_cmd
-from adapters.cli.bootstrap import open_engine, process_owner, scratch_engine
+from adapters.cli.bootstrap import default_actor, open_engine, process_owner, scratch_engine
 from adapters.cli.kit import (
     COMMAND_ID,
     DEFAULT_DB,
     EXIT_CODES,
     Seconds,
     errors_to_exit_codes,
+    is_spec,
     json_option,
     parse_as_of,
     print_json,
+    report,
 )
 from adapters.cli.logs import configure as configure_logs
 from adapters.cli.simulator import demo_cmd, init_cmd, simulator_cmd
@@ -36,7 +39,6 @@ from adapters.cli.views import (
     plan_view,
     states_along,
     status_table,
-    summary,
     timeline,
 )
 from engine import (
@@ -44,12 +46,66 @@ from engine import (
     SpecError,
     Supervisor,
     load_spec,
+    machine,
 )
 from events import to_plain
 from events.errors import EXIT_CAMPAIGN, EXIT_USAGE
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Cxpreview(click.Group):
+    """The command group, taking its global options after the subcommand too:
+    ``cxpreview status --db f.db`` is ``cxpreview --db f.db status``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self._hoisted(list(args)))
+
+    def _hoisted(self, args: list[str]) -> list[str]:
+        valued = {
+            o: not p.is_flag for p in self.params if isinstance(p, click.Option) for o in p.opts
+        }
+
+        def width(word: str, i: int, words: list[str]) -> int:
+            """How many words a global option spans at ``i`` (0: it is not one)."""
+            name = word.split("=", 1)[0]
+            if name not in valued:
+                return 0
+            return 2 if valued[name] and "=" not in word and i + 1 < len(words) else 1
+
+        at, i = None, 0
+        while i < len(args) and at is None:
+            span = width(args[i], i, args)
+            if span == 0 and args[i] in self.commands:
+                at = i
+            i += span or 1
+        if at is None:
+            return args
+        own = _option_names(self.commands[args[at]])
+        tail, moved, rest, i = args[at + 1 :], [], [], 0
+        while i < len(tail):
+            word = tail[i]
+            if word == "--":
+                rest.extend(tail[i:])
+                break
+            span = 0 if word.split("=", 1)[0] in own else width(word, i, tail)
+            if span:
+                moved.extend(tail[i : i + span])
+                i += span
+                continue
+            rest.append(word)
+            i += 1
+        return [*args[:at], *moved, args[at], *rest]
+
+
+def _option_names(command: click.Command) -> set[str]:
+    """Every option string ``command`` (and any subcommand of it) defines."""
+    names = {o for p in command.params for o in getattr(p, "opts", ())}
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            names |= _option_names(sub)
+    return names
+
+
+@click.group(cls=_Cxpreview, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--db",
     default=lambda: os.environ.get("CXPREVIEW_DB", DEFAULT_DB),
@@ -81,6 +137,12 @@ from events.errors import EXIT_CAMPAIGN, EXIT_USAGE
     is_flag=True,
     help="Allow a plain http:// base URL that is not loopback (TLS is still verified on https).",
 )
+@click.option(
+    "--actor",
+    default=lambda: os.environ.get("CXPREVIEW_ACTOR") or default_actor(),
+    show_default="$CXPREVIEW_ACTOR or user@host",
+    help="Who the journal says did what this command writes.",
+)
 @click.version_option(package_name="cxpreview")
 @click.pass_context
 def cli(
@@ -88,6 +150,7 @@ def cli(
     db: str,
     debug: bool,
     log_json: bool,
+    actor: str,
     base_url: str | None,
     client_id: str | None,
     client_secret_file: str | None,
@@ -101,7 +164,7 @@ def cli(
 
     Example: cxpreview --db demo.db status
     """
-    ctx.obj = {"db": db, "debug": debug, "log_json": log_json}
+    ctx.obj = {"db": db, "debug": debug, "log_json": log_json, "actor": actor}
     configure_logs(as_json=log_json, level=logging.INFO if log_json else logging.WARNING)
 
 
@@ -130,29 +193,40 @@ def check_cmd(ctx: click.Context, spec: str, as_json: bool) -> None:
 @cli.command("draft")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @COMMAND_ID
+@json_option("Print the drafted campaign as JSON instead of its id.")
 @click.pass_context
 @errors_to_exit_codes
-def draft_cmd(ctx: click.Context, spec: str, command_id: str | None) -> None:
+def draft_cmd(ctx: click.Context, spec: str, command_id: str | None, as_json: bool) -> None:
     """Draft a campaign from a spec file; prints the new campaign's id.
 
     Example: cxpreview draft examples/preview.toml --command-id ticket-4711
     """
     engine = open_engine(ctx, gateway=False, create=True)
     campaign = engine.draft(load_spec(spec), command_id=command_id)
-    click.echo(campaign.id)
+    if as_json:
+        print_json(to_plain(campaign.snapshot))
+    else:
+        click.echo(campaign.id)
 
 
 @cli.command("status")
 @json_option("Print JSON.")
+@click.option(
+    "--state",
+    "only",
+    type=click.Choice(machine.STATES),
+    multiple=True,
+    help="Only campaigns in this state (again for several).",
+)
 @click.pass_context
 @errors_to_exit_codes
-def status_cmd(ctx: click.Context, as_json: bool) -> None:
+def status_cmd(ctx: click.Context, as_json: bool, only: tuple[str, ...]) -> None:
     """A table of every campaign: state, version, last event and how long ago it was.
 
     Example: cxpreview status --json
     """
     engine = open_engine(ctx, gateway=False)
-    rows = engine.overview()
+    rows = [(s, last) for s, last in engine.overview() if not only or s.state in only]
     if as_json:
         print_json(
             [
@@ -171,7 +245,8 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
         )
         return
     if not rows:
-        click.echo(f"no campaigns in {ctx.obj['db']}")
+        which = f" {' or '.join(only)}" if only else ""
+        click.echo(f"no{which} campaigns in {ctx.obj['db']}")
         return
     console().print(status_table(rows, engine.clock.now()))
 
@@ -187,9 +262,12 @@ def status_cmd(ctx: click.Context, as_json: bool) -> None:
     "the run is alive, so a supervisor takes the campaign over only once the run is gone).",
 )
 @COMMAND_ID
+@json_option("Print the campaign as it ends as JSON (the id line goes to stderr then).")
 @click.pass_context
 @errors_to_exit_codes
-def run_cmd(ctx: click.Context, target: str, lease_ttl: float, command_id: str | None) -> None:
+def run_cmd(
+    ctx: click.Context, target: str, lease_ttl: float, command_id: str | None, as_json: bool
+) -> None:
     """Take a campaign as far as it goes: validate, filter, activate, webhook.
 
     TARGET is a spec file or a campaign id. From a spec file a campaign is drafted, unless a
@@ -203,27 +281,30 @@ def run_cmd(ctx: click.Context, target: str, lease_ttl: float, command_id: str |
 
     Example: cxpreview run examples/preview.toml
     """
+    spec = load_spec(target) if is_spec(target) else None  # a spec's problems come first
     engine = open_engine(ctx, create=True, role="run")
 
     def announce(state: CampaignState, drafted: bool) -> None:
         how = "drafted" if drafted else f"carried on ({state.state}, live, from this spec)"
-        click.echo(f"campaign {state.id} {how} for CXone campaign {state.spec['campaign_id']}")
+        click.echo(
+            f"campaign {state.id} {how} for CXone campaign {state.spec['campaign_id']}",
+            err=as_json,
+        )
         sys.stdout.flush()
 
     def run(progress: Callable[[int], None] | None) -> CampaignState:
-        if os.path.isfile(target):
-            spec = load_spec(target)
+        if spec is not None:
             return engine.run_spec(
                 spec, progress, announce=announce, lease_ttl=lease_ttl, command_id=command_id
             )
-        return engine.run(target, progress, lease_ttl=lease_ttl)
+        return engine.run(engine.find(target), progress, lease_ttl=lease_ttl)
 
     if ctx.obj["log_json"]:  # stderr carries JSON lines only
         state = run(None)
     else:
         with filtering_progress(console(stderr=True)) as progress:
             state = run(progress)
-    click.echo(summary(state))
+    report(state, as_json)
     if state.state != "active":
         ctx.exit(EXIT_CAMPAIGN)
 
@@ -242,10 +323,11 @@ def plan_cmd(ctx: click.Context, target: str, as_json: bool) -> None:
 
     Example: cxpreview plan examples/preview.toml --json
     """
-    if os.path.isfile(target):
+    if is_spec(target):
         plan = scratch_engine(ctx).plan_spec(load_spec(target))
     else:
-        plan = open_engine(ctx).plan(target)
+        engine = open_engine(ctx)
+        plan = engine.plan(engine.find(target))
     if as_json:
         print_json({**to_plain(plan), "empty": plan.empty, "stale": plan.stale})
     else:
@@ -273,6 +355,7 @@ def plan_cmd(ctx: click.Context, target: str, as_json: bool) -> None:
     show_default=True,
     help="Seconds before a step that failed retryably is tried again.",
 )
+@json_option("With --once: print what the pass did as JSON.")
 @click.pass_context
 @errors_to_exit_codes
 def supervise_cmd(
@@ -282,6 +365,7 @@ def supervise_cmd(
     owner: str,
     lease_ttl: float,
     retry_after: float,
+    as_json: bool,
 ) -> None:
     """Find campaigns left unfinished (a crash mid-call, an interrupted run) and finish them.
 
@@ -300,7 +384,10 @@ def supervise_cmd(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: supervisor.stop.set())
     if once:
-        for d in supervisor.run_once():
+        decisions = supervisor.run_once()
+        if as_json:
+            print_json([attrs.asdict(d) for d in decisions])
+        for d in [] if as_json else decisions:
             click.echo(f"{d.campaign_id}  {d.before} -> {d.after}  {d.outcome}")
     else:
         supervisor.run_forever(interval)
@@ -310,9 +397,12 @@ def supervise_cmd(
 @click.argument("campaign_id")
 @click.option("--take-ours", is_flag=True, help="Our value on every conflict.")
 @click.option("--take-theirs", is_flag=True, help="CXone's value on every one.")
+@json_option("Print the campaign as it ends as JSON.")
 @click.pass_context
 @errors_to_exit_codes
-def resolve_cmd(ctx: click.Context, campaign_id: str, take_ours: bool, take_theirs: bool) -> None:
+def resolve_cmd(
+    ctx: click.Context, campaign_id: str, take_ours: bool, take_theirs: bool, as_json: bool
+) -> None:
     """Settle a conflict that could not merge, then activate (as run does).
 
     The conflicting fields are listed by `cxpreview run` and kept in the journal
@@ -324,9 +414,10 @@ def resolve_cmd(ctx: click.Context, campaign_id: str, take_ours: bool, take_thei
         raise click.UsageError("choose one of --take-ours or --take-theirs")
     side = "ours" if take_ours else "theirs"
     engine = open_engine(ctx)
+    campaign_id = engine.find(campaign_id)
     engine.resolve(campaign_id, side)
     campaign = engine.get(campaign_id).run()
-    click.echo(summary(campaign.snapshot))
+    report(campaign.snapshot, as_json)
     if campaign.state != "active":
         ctx.exit(EXIT_CAMPAIGN)
 
@@ -336,17 +427,17 @@ def _step(name: str, summary_line: str) -> None:
 
     @cli.command(name, help=f"{summary_line}\n\nExample: cxpreview {name} 3f2a9c0d1e4b5a69")
     @click.argument("campaign_id")
+    @json_option("Print the campaign after the step as JSON.")
     @click.pass_context
     @errors_to_exit_codes
-    def command(ctx: click.Context, campaign_id: str) -> None:
-        if name == "cancel":
-            engine = open_engine(ctx, gateway=False)
-            state = engine.cancel(campaign_id, "cancelled from the command line")
-        elif name == "recover":
-            state = open_engine(ctx, role="run").settle(campaign_id)
+    def command(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
+        if name == "recover":
+            engine = open_engine(ctx, role="run")
+            state = engine.settle(engine.find(campaign_id))
         else:
-            state = getattr(open_engine(ctx), name)(campaign_id)
-        click.echo(summary(state))
+            engine = open_engine(ctx)
+            state = getattr(engine, name)(engine.find(campaign_id))
+        report(state, as_json)
 
 
 for _name, _line in [
@@ -354,7 +445,6 @@ for _name, _line in [
     ("filter", "Compute the eligible contacts (rules, then phone numbers, then suppressions)."),
     ("activate", "PUT the preview configuration with If-Match on the version last read."),
     ("rebase", "After a conflict: read CXone's campaign and merge it with ours."),
-    ("cancel", "Abandon a campaign for good."),
     (
         "recover",
         "Settle a campaign's unfinished step, as a supervisor would, under its lease: a read "
@@ -364,20 +454,36 @@ for _name, _line in [
     _step(_name, _line)
 
 
+@cli.command("cancel")
+@click.argument("campaign_id")
+@click.option("--reason", default="cancelled from the command line", help="Why, for the journal.")
+@json_option("Print the cancelled campaign as JSON.")
+@click.pass_context
+@errors_to_exit_codes
+def cancel_cmd(ctx: click.Context, campaign_id: str, reason: str, as_json: bool) -> None:
+    """Abandon a campaign for good (not while an activation is in doubt: settle it first).
+
+    Example: cxpreview cancel 3f2a9c0d1e4b5a69 --reason "replaced by the autumn campaign"
+    """
+    engine = open_engine(ctx, gateway=False)
+    report(engine.cancel(engine.find(campaign_id), reason), as_json)
+
+
 @cli.command("revise")
 @click.argument("campaign_id")
 @click.argument("spec", type=click.Path(dir_okay=False))
 @click.option("--reason", default="", help="Why, for the journal.")
+@json_option("Print the revised campaign as JSON.")
 @click.pass_context
 @errors_to_exit_codes
-def revise_cmd(ctx: click.Context, campaign_id: str, spec: str, reason: str) -> None:
+def revise_cmd(ctx: click.Context, campaign_id: str, spec: str, reason: str, as_json: bool) -> None:
     """Replace a campaign's spec (from a draft, validated, filtered, failed or conflicted
     campaign); it is a draft again and is validated anew by the next run.
 
     Example: cxpreview revise 3f2a9c0d1e4b5a69 examples/preview.toml --reason "west only"
     """
-    state = open_engine(ctx, gateway=False).revise(campaign_id, load_spec(spec), reason)
-    click.echo(summary(state))
+    engine = open_engine(ctx, gateway=False)
+    report(engine.revise(engine.find(campaign_id), load_spec(spec), reason), as_json)
 
 
 @cli.command("show")
@@ -390,11 +496,8 @@ def show_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
 
     Example: cxpreview show 3f2a9c0d1e4b5a69 --json
     """
-    state = open_engine(ctx, gateway=False).inspect(campaign_id)
-    if as_json:
-        print_json(to_plain(state))
-    else:
-        click.echo(summary(state))
+    engine = open_engine(ctx, gateway=False)
+    report(engine.inspect(engine.find(campaign_id)), as_json)
 
 
 @cli.command("history")
@@ -410,7 +513,7 @@ def history_cmd(ctx: click.Context, campaign_id: str, as_of: str | None, as_json
     Example: cxpreview history 3f2a9c0d1e4b5a69 --as-of 2026-11-29T10:00:00Z
     """
     engine = open_engine(ctx, gateway=False)
-    history = engine.history(campaign_id)
+    history = engine.history(engine.find(campaign_id))
     if as_of is not None:
         seq, time = parse_as_of(as_of)
         history = [

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 
-from events import CxpreviewError, utc_text
+from adapters.cli.views import summary
+from engine import SpecError
+from events import CxpreviewError, FieldProblem, to_plain, utc_text
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DB = "cxpreview.db"
@@ -36,7 +40,12 @@ def errors_to_exit_codes(fn: F) -> F:
         except CxpreviewError as exc:
             if ctx.obj.get("debug"):
                 raise
-            click.echo(f"error: {exc}", err=True)
+            if ctx.find_root().obj.get("log_json"):  # stderr carries JSON lines only
+                logging.getLogger("cxpreview.cli").error(
+                    str(exc), extra={"error": type(exc).__name__, "exit_code": exc.exit_code}
+                )
+            else:
+                click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
 
     return wrapper  # type: ignore[return-value]
@@ -80,6 +89,16 @@ class Seconds(click.ParamType[float]):
         return seconds
 
 
+def is_spec(target: str) -> bool:
+    """Whether a TARGET (a spec file or a campaign) names a spec file: one that exists, or a
+    path that looks like one (``SpecError`` then: no such file, rather than no such campaign)."""
+    if os.path.isfile(target):
+        return True
+    if target.endswith(".toml") or os.sep in target:
+        raise SpecError([FieldProblem("(file)", "no such file")], target)
+    return False
+
+
 def parse_as_of(value: str) -> tuple[int | None, str | None]:
     """``--as-of``: a global seq (digits) or a time (ISO-8601, UTC unless it says otherwise),
     as ``(seq, None)`` or ``(None, utc_text)``."""
@@ -95,6 +114,14 @@ def parse_as_of(value: str) -> tuple[int | None, str | None]:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return None, utc_text(moment)
+
+
+def report(state: Any, as_json: bool) -> None:
+    """A command's resulting campaign: its summary, or (``--json``) the whole state."""
+    if as_json:
+        print_json(to_plain(state))
+    else:
+        click.echo(summary(state))
 
 
 def print_json(value: Any) -> None:

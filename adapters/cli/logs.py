@@ -34,6 +34,8 @@ FIELDS = (
     "path",
     "status",
     "attempt",
+    "error",
+    "exit_code",
 )
 """Record attributes a JSON line carries when a log call set them (``extra={...}``)."""
 

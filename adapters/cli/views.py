@@ -72,8 +72,22 @@ def cell(text: object) -> Text:
 def status_table(rows: Sequence[tuple[CampaignState, StoredEvent]], now: datetime) -> Table:
     """One row per campaign: id, name, state, version, its last event and how long ago."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    # What identifies is never cut (an id is what every other command takes): those columns
+    # keep their widest value; the name and the note fold onto more lines instead.
+    keep = {
+        "id": max((len(s.id) for s, _ in rows), default=2),
+        "state": max((len(s.state) for s, _ in rows), default=5),
+        "version": max((len(str(s.version)) for s, _ in rows), default=7),
+        "last event": max((len(last.type) for _, last in rows), default=10),
+    }
     for column in ("id", "name", "state", "version", "last event", "age", "note"):
-        table.add_column(column, justify="right" if column in ("version", "age") else "left")
+        table.add_column(
+            column,
+            justify="right" if column in ("version", "age") else "left",
+            min_width=keep.get(column),
+            no_wrap=column in keep or column == "age",
+            overflow="fold",
+        )
     for state, last in rows:
         note = ""
         if state.pending:
@@ -126,14 +140,29 @@ def plan_view(plan: Plan) -> Group:
 
 def timeline(history: Sequence[StoredEvent]) -> Table:
     """The campaign's events: seq, time, event, state before -> after, latency, actor."""
+    moves, before = [], "-"
+    for state in states_along(history):
+        moves.append((before, state.state))
+        before = state.state
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    # Event types and states are never cut ("activation.requested" and "activation.succeeded"
+    # must not both read "activation.…"); the time and the actor fold instead.
+    keep = {
+        "seq": max((len(str(e.seq)) for e in history), default=3),
+        "event": max((len(e.type) for e in history), default=5),
+        "state": max((len(f"{a} -> {b}") for a, b in moves), default=5),
+    }
     for column in ("seq", "time (UTC)", "event", "state", "latency", "actor"):
-        table.add_column(column, justify="right" if column in ("seq", "latency") else "left")
-    before = "-"
-    for stored, state in zip(history, states_along(history), strict=True):
+        table.add_column(
+            column,
+            justify="right" if column in ("seq", "latency") else "left",
+            min_width=keep.get(column),
+            no_wrap=column in keep,
+            overflow="fold",
+        )
+    for stored, (was, now) in zip(history, moves, strict=True):
         latency = getattr(stored.event, "latency_ms", None)
-        after = state.state
-        moved = f"{before} -> {_styled(after)}" if after != before else _styled(after)
+        moved = f"{was} -> {_styled(now)}" if now != was else _styled(now)
         table.add_row(
             str(stored.seq),
             cell(stored.recorded_at[:10] + " " + stored.recorded_at[11:23]),
@@ -142,7 +171,6 @@ def timeline(history: Sequence[StoredEvent]) -> Table:
             "" if latency is None else f"{latency:,.1f} ms",
             cell(stored.meta.get("actor", "")),
         )
-        before = after
     return table
 
 

@@ -290,7 +290,7 @@ def test_step_commands(tmp_path: Path) -> None:
             "CXONE_CLIENT_SECRET": "y",
         },
     )
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2  # a command the state does not allow is a usage error
     assert "is draft: cannot activate; allowed: validate" in refused.stderr
     cancelled = runner.invoke(cli, ["--db", db, "cancel", campaign_id])
     assert ": cancelled" in cancelled.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sqlite3
@@ -9,8 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from adapters.cli import cli
+from adapters.cli.views import status_table, timeline
+from engine import CampaignSpec, Engine, load_spec
+from journal import SQLiteJournal
 from tests.adapters.test_cli import _journal_with_history
 from tests.conftest import EXAMPLE_SPEC
 from tests.hardening import report
@@ -100,7 +105,7 @@ def test_revise_makes_a_draft_again(tmp_path: Path) -> None:
     assert json.loads(out)[-1]["event"]["reason"] == "summer"
     invoke(db, "cancel", campaign_id)
     code, _, err = invoke(db, "revise", campaign_id, str(revised))
-    assert code == 1
+    assert code == 2  # a command the state does not allow is a usage error
     assert "is cancelled: cannot revise" in err
 
 
@@ -204,3 +209,26 @@ def test_every_view_names_an_edited_row_instead_of_showing_it(tmp_path: Path) ->
         assert "seq 1" in result.stderr, args
         assert "FORGED" not in result.stdout + result.stderr, args
     report.record("forged rows (deep data, meta not an object)", handled=True)
+
+
+def test_in_80_columns_nothing_that_identifies_is_cut(tmp_path: Path) -> None:
+    db, campaign_id = _journal_with_history(tmp_path)
+    with SQLiteJournal(db) as journal:
+        engine = Engine(journal)
+        spec = load_spec(EXAMPLE_SPEC)
+        name = ("A spring renewals campaign for the whole west coast " * 2)[:200]
+        long = CampaignSpec.from_dict({**spec.to_dict(), "name": name, "campaign_id": "cmp-1002"})
+        other = engine.draft(long).id
+        rows = engine.overview()
+        history = engine.history(campaign_id)
+        now = engine.clock.now()
+    out = Console(width=80, record=True, file=io.StringIO())
+    out.print(status_table(rows, now))
+    out.print(timeline(history))
+    screen = out.export_text()
+    assert max(len(line) for line in screen.splitlines()) <= 80
+    for whole in (campaign_id, other, "webhook.registered", "draft", "active"):
+        assert whole in screen, whole
+    for event in {e.type for e in history}:
+        assert event in screen, event
+    assert "…" not in screen

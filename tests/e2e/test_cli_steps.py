@@ -44,7 +44,7 @@ def test_one_step_at_a_time(cx: Cli) -> None:
         assert done.exit_code == 0, done.stderr
         assert f": {state} (v" in done.stdout
     again = cx("filter", campaign_id)
-    assert again.exit_code == 1
+    assert again.exit_code == 2  # a command the state does not allow is a usage error
     assert "is filtered: cannot filter; allowed: activate, revise, cancel" in again.stderr
     assert cx("activate", campaign_id).exit_code == 0
     shown = json.loads(cx("show", campaign_id, "--json").stdout)
@@ -84,7 +84,8 @@ def test_debug_shows_the_traceback(cx: Cli) -> None:
     cx("draft", str(EXAMPLE_SPEC))  # a journal, without the campaign asked for
     quiet = cx("show", "nope")
     assert quiet.exit_code == 2
-    assert quiet.stderr.startswith("error: no campaign 'nope' in SQLiteJournal(")
+    assert quiet.stderr.startswith("error: no campaign 'nope' in ")
+    assert "SQLiteJournal(" not in quiet.stderr
     assert quiet.stderr.count("\n") == 1
     assert "Traceback" not in quiet.stderr
     loud = cx("--debug", "show", "nope")

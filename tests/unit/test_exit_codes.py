@@ -28,7 +28,7 @@ from journal import JournalBusy, JournalCorrupt, JournalError, LeaseLost, NoJour
         (SpecError, 2),
         (CampaignNotFound, 2),
         (EngineError, 1),
-        (InvalidTransition, 1),
+        (InvalidTransition, 2),
         (StepInDoubt, 1),
         (RemoteUnavailable, 1),
         (JournalError, 3),

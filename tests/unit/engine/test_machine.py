@@ -53,7 +53,9 @@ def test_the_machine_is_built_once_and_has_no_models() -> None:
 
 def test_invalid_transition_names_the_state_and_what_is_allowed() -> None:
     error = InvalidTransition("c1", "active", "validate", machine.allowed("active"))
-    assert str(error) == "campaign c1 is active: cannot validate; allowed: register_webhook"
+    assert str(error) == (
+        "campaign c1 is active: cannot validate; allowed: run (registers the launch webhook)"
+    )
     final = InvalidTransition("c1", "cancelled", "validate", ())
     assert "none (the state is final)" in str(final)
 
