@@ -3,6 +3,7 @@ pipeline run against it; and the starter spec written where an operator wants it
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
 import threading
@@ -12,14 +13,34 @@ import click
 
 from adapters.cli.demo import run_demo, starter_spec
 from adapters.cli.kit import errors_to_exit_codes
+from adapters.cxone.auth import is_loopback
 from adapters.simulator import Dataset, FaultPlan, Simulator, SimulatorServer
 
 
 @click.command("simulator")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=0, show_default=True, help="Port (0: any free one).")
-@click.option("--contacts", default=10_000, show_default=True, help="Contacts on cl-2001.")
-@click.option("--suppressions", default=None, type=int, help="Suppressed numbers [contacts/10].")
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Bind an address other hosts can reach (its client secret is public: never on a "
+    "network you do not own).",
+)
+@click.option(
+    "--port", default=0, type=click.IntRange(0, 65535), show_default=True, help="Port (0: any)."
+)
+@click.option(
+    "--contacts",
+    default=10_000,
+    type=click.IntRange(0, 100_000_000),
+    show_default=True,
+    help="Contacts on cl-2001.",
+)
+@click.option(
+    "--suppressions",
+    default=None,
+    type=click.IntRange(0, 100_000_000),
+    help="Suppressed numbers [contacts/10].",
+)
 @click.option("--seed", default=7, show_default=True, help="Seed of the generated dataset.")
 @click.option(
     "--faults",
@@ -28,15 +49,27 @@ from adapters.simulator import Dataset, FaultPlan, Simulator, SimulatorServer
 )
 @errors_to_exit_codes
 def simulator_cmd(
-    host: str, port: int, contacts: int, suppressions: int | None, seed: int, faults: str | None
+    host: str,
+    allow_remote: bool,
+    port: int,
+    contacts: int,
+    suppressions: int | None,
+    seed: int,
+    faults: str | None,
 ) -> None:
     """Serve the CXone simulator until interrupted (SIGINT or SIGTERM stop it cleanly).
 
-    Prints its base URL first. Its client id is cxpreview and its client secret
-    simulated-secret.
+    Prints its base URL first, then what it holds: its campaigns, its contact list, and the
+    credentials it accepts (client id cxpreview, client secret simulated-secret: public, so
+    it binds loopback only unless --allow-remote).
 
     Example: cxpreview simulator --port 8700 --contacts 100000 --faults plan.toml
     """
+    if not is_loopback(host) and not allow_remote:
+        raise click.UsageError(
+            f"--host {host} would let other hosts reach a server whose secret is public; "
+            "add --allow-remote if that is really meant"
+        )
     try:
         plan = FaultPlan.from_toml(faults) if faults else None
     except ValueError as exc:
@@ -46,11 +79,25 @@ def simulator_cmd(
         contacts=contacts,
         suppressions=contacts // 10 if suppressions is None else suppressions,
     )
+    simulator = Simulator(dataset, faults=plan)
+    try:
+        server = SimulatorServer(simulator, host, port)
+    except OSError as exc:
+        reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc})"
+        raise click.UsageError(f"{host}:{port} {reason}; choose another --port") from None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with SimulatorServer(Simulator(dataset, faults=plan), host, port) as server:
+    with server:
         click.echo(server.base_url)
+        click.echo(
+            f"  campaigns: {', '.join(sorted(simulator.campaigns))}\n"
+            f"  contact list: {dataset.contact_list_id} ({dataset.contacts:,} contacts, "
+            f"{dataset.suppressions:,} suppressed numbers, seed {seed})\n"
+            f"  credentials: client id {simulator.client_id}, client secret simulated-secret\n"
+            f"  try: CXONE_BASE_URL={server.base_url} CXONE_CLIENT_ID={simulator.client_id} "
+            "CXONE_CLIENT_SECRET=simulated-secret cxpreview run preview.toml"
+        )
         sys.stdout.flush()
         stop.wait()
 

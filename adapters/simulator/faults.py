@@ -19,6 +19,7 @@ The same plan comes from Python (``FaultPlan().add(...)``) or a TOML file::
 
 from __future__ import annotations
 
+import difflib
 import threading
 import tomllib
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 import attrs
 
 from adapters.simulator.chaos import VARIANTS
+from engine.spec_lines import locate
 
 ROUTES = (
     "token",
@@ -90,15 +92,75 @@ class FaultPlan:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> FaultPlan:
-        """A plan from a TOML file of ``[[fault]]`` tables; ``ValueError`` names a bad entry."""
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        unknown = set(data) - {"fault"}
-        if unknown:
-            raise ValueError(f"{path}: unknown top-level keys {sorted(unknown)}; use [[fault]]")
+        """A plan from a TOML file of ``[[fault]]`` tables; ``ValueError`` listing every
+        problem, each with its line and, for a near miss, what was meant."""
+        text = Path(path).read_text(encoding="utf-8")
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not TOML: {exc}") from None
+        problems = [
+            f"{key}: unknown top-level key{_meant(key, ['fault'])}; a plan is [[fault]] tables"
+            for key in data
+            if key != "fault"
+        ]
+        entries = data.get("fault", [])
+        if not isinstance(entries, list):
+            entries, problems = [], [*problems, "fault: write each fault as a [[fault]] table"]
         faults = []
-        for i, entry in enumerate(data.get("fault", [])):
-            try:
+        for i, entry in enumerate(entries):
+            found = _problems(f"fault[{i}]", entry)
+            problems += found
+            if not found:
                 faults.append(Fault(**entry))
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"{path}: fault[{i}]: {exc}") from None
+        if problems:
+            lines = [f"  {_at(text, p)}{p}" for p in problems]
+            count = len(problems)
+            head = f"{path}: {count} problem{'s' * (count != 1)} in the fault plan"
+            raise ValueError("\n".join([head, *lines]))
         return cls(faults)
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "route": ROUTES,
+    "kind": KINDS,
+    "retry_after": ("seconds", "date", "none"),
+    "variant": VARIANTS,
+}
+_NUMBERS: dict[str, type] = {"times": int, "after": int, "status": int, "size": int}
+_OPTIONS = tuple(a.name for a in attrs.fields(Fault) if a.init)
+
+
+def _problems(where: str, entry: Any) -> list[str]:
+    """Everything wrong with one ``[[fault]]`` table (empty: it makes a ``Fault``)."""
+    if not isinstance(entry, dict):
+        return [f"{where}: a fault is a table of options"]
+    out = []
+    for key, value in entry.items():
+        if key not in _OPTIONS:
+            out.append(f"{where}.{key}: unknown option{_meant(key, _OPTIONS)}")
+        elif key in _CHOICES and value not in _CHOICES[key]:
+            out.append(
+                f"{where}.{key}: {value!r} is not one of {', '.join(_CHOICES[key])}"
+                f"{_meant(str(value), _CHOICES[key])}"
+            )
+        elif key in _NUMBERS and (type(value) is not int or value < 0):
+            out.append(f"{where}.{key}: expected a whole number of 0 or more, found {value!r}")
+        elif key == "seconds" and (type(value) not in (int, float) or not 0 <= value < 3600):
+            out.append(f"{where}.seconds: expected seconds from 0 to 3600, found {value!r}")
+        elif key == "field" and not isinstance(value, str):
+            out.append(f"{where}.field: expected a field name, found {value!r}")
+    for key in ("route", "kind"):
+        if key not in entry:
+            out.append(f"{where}.{key}: missing (one of {', '.join(_CHOICES[key])})")
+    return out
+
+
+def _meant(word: str, known: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _at(text: str, problem: str) -> str:
+    line = locate(text, problem.split(":", 1)[0])
+    return f"line {line}: " if line else ""

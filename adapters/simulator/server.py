@@ -23,8 +23,12 @@ def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     # Accepted connections inherit this: without it, a reply written as headers then body
     # waits out the client's delayed ACK (~40 ms a request on loopback).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    sock.listen(128)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
