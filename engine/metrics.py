@@ -38,21 +38,43 @@ class Metrics:
     reconciled: int
     latency_ms: dict[str, float | None]
     transitions: dict[str, int]
+    campaigns_attempted: int = 0
+    campaigns_activated: int = 0
+    campaigns_conflicted: int = 0
 
     @property
     def success_rate(self) -> float | None:
-        """Successful activations over activation outcomes (``None`` before the first)."""
+        """Per attempt: successful activations over activation outcomes (``None`` before the
+        first). A campaign that conflicted, rebased and then landed counts 1 of 2 here."""
         return self.succeeded / self.activations if self.activations else None
 
     @property
     def conflict_rate(self) -> float | None:
-        """412s over activation outcomes."""
+        """Per attempt: 412s over activation outcomes."""
         return self.conflicted / self.activations if self.activations else None
+
+    @property
+    def campaign_success_rate(self) -> float | None:
+        """Per campaign: campaigns an activation landed for, over campaigns that tried one
+        (the conflicted-then-landed campaign counts 1 of 1 here)."""
+        attempted = self.campaigns_attempted
+        return self.campaigns_activated / attempted if attempted else None
+
+    @property
+    def campaign_conflict_rate(self) -> float | None:
+        """Per campaign: campaigns that met at least one 412, over campaigns that tried."""
+        attempted = self.campaigns_attempted
+        return self.campaigns_conflicted / attempted if attempted else None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data, for ``--json``."""
         plain: dict[str, Any] = attrs.asdict(self)
-        plain.update(success_rate=self.success_rate, conflict_rate=self.conflict_rate)
+        plain.update(
+            success_rate=self.success_rate,
+            conflict_rate=self.conflict_rate,
+            campaign_success_rate=self.campaign_success_rate,
+            campaign_conflict_rate=self.campaign_conflict_rate,
+        )
         return plain
 
 
@@ -71,6 +93,9 @@ def measure(journal: Journal) -> Metrics:
     latencies: list[float] = []
     transitions: Counter[str] = Counter()
     reconciled = events = 0
+    attempted: set[str] = set()
+    activated: set[str] = set()
+    conflicted: set[str] = set()
     with gc_paused():
         for stored in checked_rows(journal.raw_rows()):  # a forged row is named, not counted
             stream_id, event = stored.stream_id, stored.event
@@ -83,6 +108,11 @@ def measure(journal: Journal) -> Metrics:
             if kind in ACTIVATION_OUTCOMES:
                 latencies.append(event.latency_ms)  # type: ignore[attr-defined]
                 reconciled += bool(getattr(event, "reconciled", False))
+                attempted.add(stream_id)
+                if kind is ActivationSucceeded:
+                    activated.add(stream_id)
+                elif kind is ActivationConflicted:
+                    conflicted.add(stream_id)
             # An edge of the machine was taken when the event left the state where its
             # trigger leads (intents that only open a step take none).
             trigger = RULES[kind].trigger
@@ -105,6 +135,9 @@ def measure(journal: Journal) -> Metrics:
             "max": latencies[-1] if latencies else None,
         },
         transitions=dict(transitions),
+        campaigns_attempted=len(attempted),
+        campaigns_activated=len(activated),
+        campaigns_conflicted=len(conflicted),
     )
 
 

@@ -53,6 +53,11 @@ class Queries:
         versions, recorded digests): a forged row is named by seq, never shown."""
         return self.steps.read(campaign_id)
 
+    def details(self, campaign_id: str) -> tuple[CampaignState, list[StoredEvent]]:
+        """The campaign's state and its events as stored, from one checked read (``inspect``
+        and ``history`` at once)."""
+        return self.steps.read_whole(campaign_id)
+
     def check(self, campaign_id: str) -> None:
         """Before acting: the campaign's rows are as written and each recorded state digest
         is what folding them gives now; ``JournalCorrupt`` names the seq."""

@@ -35,10 +35,12 @@ from adapters.cli.logs import configure as configure_logs
 from adapters.cli.simulator import demo_cmd, init_cmd, simulator_cmd
 from adapters.cli.views import (
     console,
+    exclusions,
     filtering_progress,
     plan_view,
     states_along,
     status_table,
+    summary,
     timeline,
 )
 from engine import (
@@ -497,7 +499,12 @@ def show_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
     Example: cxpreview show 3f2a9c0d1e4b5a69 --json
     """
     engine = open_engine(ctx, gateway=False)
-    report(engine.inspect(engine.find(campaign_id)), as_json)
+    state, history = engine.details(engine.find(campaign_id))
+    left_out = exclusions(history)
+    if as_json:
+        print_json({**to_plain(state), "excluded": left_out})
+    else:
+        click.echo(summary(state, left_out))
 
 
 @cli.command("history")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import IO
+from typing import IO, Any
 
 from rich import box
 from rich.console import Console, Group
@@ -24,7 +24,17 @@ from rich.text import Text
 from engine import CampaignState, Plan
 from engine.aggregate import steps
 from engine.metrics import Metrics
-from events import canonical_json, parse_utc_text
+from events import (
+    ActivationConflicted,
+    ActivationSucceeded,
+    ConflictRebased,
+    ConflictResolved,
+    ContactsFiltered,
+    Event,
+    ValidationFailed,
+    canonical_json,
+    parse_utc_text,
+)
 from journal import StoredEvent
 
 WIDTH_WHEN_PIPED = 160
@@ -138,6 +148,49 @@ def plan_view(plan: Plan) -> Group:
     return Group(*parts)
 
 
+def _conflicted(e: ActivationConflicted) -> str:
+    found = "unknown" if e.remote_version is None else f"v{e.remote_version}"
+    return f"CXone at {found}, expected v{e.expected_version}"
+
+
+def _rebased(e: ConflictRebased) -> str:
+    if e.merged:
+        return f"merged onto CXone v{e.remote_version}"
+    return "both changed: " + ", ".join(c.path for c in e.conflicts)
+
+
+def _succeeded(e: ActivationSucceeded) -> str:
+    return f"landed ({e.how}), CXone v{e.new_version}" if e.reconciled else ""
+
+
+_DETAILS: dict[type[Event], Callable[[Any], str]] = {
+    ActivationConflicted: _conflicted,
+    ConflictRebased: _rebased,
+    ActivationSucceeded: _succeeded,
+    ConflictResolved: lambda e: f"took {e.choice}",
+    ValidationFailed: lambda e: "; ".join(str(p) for p in e.problems),
+    ContactsFiltered: lambda e: f"{e.eligible:,} of {e.total:,} eligible",
+}
+
+
+def detail(event: Event) -> str:
+    """What an event says beyond its type, in one short phrase: a conflict's versions and
+    fields, a revise's or a cancel's reason, a failure's message, a filter's counts."""
+    say = _DETAILS.get(type(event))
+    if say is not None:
+        return say(event)
+    reason = getattr(event, "reason", None)  # revised, cancelled, run asked for, failures
+    return reason if isinstance(reason, str) else ""
+
+
+def exclusions(history: Sequence[StoredEvent]) -> dict[str, int] | None:
+    """Why contacts were left out, as the campaign's last filter run recorded it."""
+    for stored in reversed(history):
+        if isinstance(stored.event, ContactsFiltered):
+            return dict(stored.event.excluded)
+    return None
+
+
 def timeline(history: Sequence[StoredEvent]) -> Table:
     """The campaign's events: seq, time, event, state before -> after, latency, actor."""
     moves, before = [], "-"
@@ -152,7 +205,7 @@ def timeline(history: Sequence[StoredEvent]) -> Table:
         "event": max((len(e.type) for e in history), default=5),
         "state": max((len(f"{a} -> {b}") for a, b in moves), default=5),
     }
-    for column in ("seq", "time (UTC)", "event", "state", "latency", "actor"):
+    for column in ("seq", "time (UTC)", "event", "state", "latency", "actor", "detail"):
         table.add_column(
             column,
             justify="right" if column in ("seq", "latency") else "left",
@@ -170,6 +223,7 @@ def timeline(history: Sequence[StoredEvent]) -> Table:
             moved,
             "" if latency is None else f"{latency:,.1f} ms",
             cell(stored.meta.get("actor", "")),
+            cell(detail(stored.event)),
         )
     return table
 
@@ -194,8 +248,12 @@ def metrics_table(m: Metrics) -> Table:
     table.add_row("  succeeded", f"{m.succeeded} ({m.reconciled} reconciled)")
     table.add_row("  conflicted", str(m.conflicted))
     table.add_row("  failed", str(m.failed))
-    table.add_row("success rate", pct(m.success_rate))
-    table.add_row("conflict rate", pct(m.conflict_rate))
+    table.add_row("success rate per attempt", pct(m.success_rate))
+    table.add_row("conflict rate per attempt", pct(m.conflict_rate))
+    table.add_row(
+        f"success rate per campaign ({m.campaigns_attempted} tried)", pct(m.campaign_success_rate)
+    )
+    table.add_row("conflict rate per campaign", pct(m.campaign_conflict_rate))
     for key in ("p50", "p95", "max"):
         table.add_row(f"activation latency {key}", ms(m.latency_ms[key]))
     return table
@@ -209,11 +267,14 @@ def states_along(history: Sequence[StoredEvent]) -> list[CampaignState]:
     return steps(start, [h.event for h in history])
 
 
-def summary(state: CampaignState) -> str:
-    """What the campaign is, in a few lines."""
+def summary(state: CampaignState, left_out: dict[str, int] | None = None) -> str:
+    """What the campaign is, in a few lines (with ``left_out``, why contacts were excluded)."""
     lines = [f"campaign {visible(state.id)} {state.name!r}: {state.state} (v{state.version})"]
     if state.eligible is not None:
         lines.append(f"  eligible contacts: {state.eligible:,} (set {state.eligible_digest})")
+    if state.eligible is not None and left_out:
+        why = ", ".join(f"{reason} {count:,}" for reason, count in sorted(left_out.items()))
+        lines.append(f"  left out: {why}")
     if state.active_version is not None:
         lines.append(f"  CXone version: {state.active_version}, holding our configuration")
     if state.webhook_id:

@@ -243,7 +243,9 @@ def test_csv_metrics_replay_and_counts(tmp_path: Path) -> None:
         1.0,
         {"active": 1},
     )
-    assert re.search(r"success rate +100.0%", runner.invoke(cli, ["--db", db, "metrics"]).stdout)
+    shown = runner.invoke(cli, ["--db", db, "metrics"]).stdout
+    assert re.search(r"success rate per attempt +100.0%", shown)
+    assert re.search(r"success rate per campaign \(1 tried\) +100.0%", shown)
     replayed = runner.invoke(cli, ["--db", db, "audit", "replay", campaign_id, "--as-of", "4"])
     assert ": validated (v4)" in replayed.stdout
     assert (

@@ -45,14 +45,16 @@ def test_history_is_a_timeline_of_transitions(tmp_path: Path) -> None:
     code, out, _ = invoke(db, "history", campaign_id)
     assert code == 0
     lines = out.splitlines()
-    assert cells(lines[0]) == ["seq", "time (UTC)", "event", "state", "latency", "actor"]
+    assert cells(lines[0]) == ["seq", "time (UTC)", "event", "state", "latency", "actor", "detail"]
     rows = [cells(line) for line in lines[2:]]
     assert [r[0] for r in rows] == [str(n) for n in range(1, 11)]
     assert rows[0][2:] == ["campaign.drafted", "- -> draft", "cxpreview"]
     assert rows[3][2:4] == ["validation.passed", "draft -> validated"]
     assert rows[3][4].endswith(" ms")
     assert rows[7][2:4] == ["activation.succeeded", "activating -> active"]
-    assert all(r[-1] == "cxpreview" for r in rows)
+    assert all("cxpreview" in r for r in rows)
+    filtered = next(r for r in rows if r[2] == "filter.completed")
+    assert filtered[-1].endswith("eligible")  # the detail column says what came of it
 
 
 def test_history_and_replay_as_of_a_seq_or_a_time(tmp_path: Path) -> None:
@@ -232,3 +234,42 @@ def test_in_80_columns_nothing_that_identifies_is_cut(tmp_path: Path) -> None:
     for event in {e.type for e in history}:
         assert event in screen, event
     assert "…" not in screen
+
+
+def test_show_says_why_contacts_were_left_out_and_history_says_what_happened(
+    tmp_path: Path,
+) -> None:
+    from adapters.simulator import FakeCXoneGateway
+    from engine import Contact, RemoteCampaign
+
+    db = str(tmp_path / "told.db")
+    contacts = [
+        Contact("c1", "+14155550101", {"region": "west", "age": 30}),
+        Contact("c2", "+14155550102", {"region": "east", "age": 30}),
+        Contact("c3", None, {"region": "west", "age": 30}),
+        Contact("c4", "+14155550104", {"region": "west", "age": 30}),
+    ]
+    cxone = FakeCXoneGateway(
+        campaigns=[RemoteCampaign("cmp-1001", 4, "inactive", {})],
+        contacts=contacts,
+        suppressed=["+1 415 555 0104"],
+    )
+    example = load_spec(EXAMPLE_SPEC).to_dict()
+    spec = CampaignSpec.from_dict(
+        {**example, "constraints": {**example["constraints"], "min_eligible": 1}}
+    )
+    with SQLiteJournal(db) as journal:
+        c = Engine(journal, cxone).draft(spec).validate().filter()
+        cxone.edit_remotely("cmp-1001", schedule="weekdays")
+        c.activate().rebase().activate()
+        assert c.state == "active"
+        cid = c.id
+    code, out, _ = invoke(db, "show", cid)
+    assert code == 0
+    assert "left out: filter 1, phone_missing 1, suppressed 1" in out
+    code, out, _ = invoke(db, "show", cid, "--json")
+    assert json.loads(out)["excluded"] == {"filter": 1, "phone_missing": 1, "suppressed": 1}
+    code, out, _ = invoke(db, "history", cid)
+    assert "1 of 4 eligible" in out
+    assert "CXone at v5, expected v4" in out
+    assert "merged onto CXone v5" in out

@@ -35,6 +35,14 @@ def test_metrics_count_real_attempts(
     assert m.transitions["activating:succeed"] == 1
     assert m.transitions["active:register_webhook"] == 1
     assert m.as_dict()["success_rate"] == pytest.approx(1 / 3)
+    # Per campaign: three tried, one landed, one met a 412 (still conflicted).
+    assert (m.campaigns_attempted, m.campaigns_activated, m.campaigns_conflicted) == (3, 1, 1)
+    assert m.campaign_success_rate == pytest.approx(1 / 3)
+    conflicted.rebase().resolve("ours").activate()  # the second attempt lands
+    again = measure(engine.journal)
+    assert again.success_rate == pytest.approx(2 / 4)  # per attempt: 2 of 4 outcomes
+    assert again.campaign_success_rate == pytest.approx(2 / 3)  # per campaign: 2 of 3
+    assert again.as_dict()["campaign_conflict_rate"] == pytest.approx(1 / 3)
 
 
 def test_the_audit_log_has_the_tutorials_fields_and_a_computed_rate(
