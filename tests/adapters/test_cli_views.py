@@ -14,7 +14,8 @@ from rich.console import Console
 
 from adapters.cli import cli
 from adapters.cli.views import status_table, timeline
-from engine import CampaignSpec, Engine, load_spec
+from adapters.simulator import FakeCXoneGateway
+from engine import CampaignSpec, Contact, Engine, RemoteCampaign, load_spec
 from journal import SQLiteJournal
 from tests.adapters.test_cli import _journal_with_history
 from tests.conftest import EXAMPLE_SPEC
@@ -239,9 +240,6 @@ def test_in_80_columns_nothing_that_identifies_is_cut(tmp_path: Path) -> None:
 def test_show_says_why_contacts_were_left_out_and_history_says_what_happened(
     tmp_path: Path,
 ) -> None:
-    from adapters.simulator import FakeCXoneGateway
-    from engine import Contact, RemoteCampaign
-
     db = str(tmp_path / "told.db")
     contacts = [
         Contact("c1", "+14155550101", {"region": "west", "age": 30}),
