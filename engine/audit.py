@@ -1,4 +1,5 @@
-"""Auditing a journal: the chain, and a replay of every stream against its recorded digests.
+"""Auditing a journal: the chain, a replay of every stream against its recorded digests, and
+who activated what.
 
 ``verify(journal)`` walks the hash chain and, in the same pass, folds every event into its
 campaign: an event the state machine does not allow, or a state whose digest differs from the
@@ -9,9 +10,22 @@ change that would fold old events differently.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import attrs
+
 from engine.errors import IllegalEvent
 from engine.replay import Replay, gc_paused
-from events import ContactsFiltered
+from events import (
+    ActivationConflicted,
+    ActivationFailed,
+    ActivationRequested,
+    ActivationSucceeded,
+    CampaignDrafted,
+    ConfigRevised,
+    ContactsFiltered,
+    instant,
+)
 from journal import Anchor, BlobNotFound, ChainReport, Journal, JournalCorrupt, StoredEvent, Visitor
 
 
@@ -52,3 +66,58 @@ def verify(journal: Journal, anchor: Anchor | None = None) -> ChainReport:
     """
     with gc_paused():
         return journal.verify(replay_visitor(journal), anchor)
+
+
+@attrs.frozen
+class Activation:
+    """One activation's outcome, for an auditor: who, when, which campaigns, against which
+    version, and how it ended (the ``activations`` view of the journal holds the same rows)."""
+
+    seq: int
+    recorded_at: str
+    actor: str | None
+    campaign_id: str
+    cxone_campaign_id: str | None
+    if_match: int | None
+    new_version: int | None
+    outcome: str
+    reconciled: bool
+    how: str | None
+    latency_ms: float
+
+
+def activations(
+    journal: Journal, campaign: str | None = None, since: str | None = None
+) -> Iterator[Activation]:
+    """Every activation outcome in journal order; only those of ``campaign`` (a campaign id
+    or a CXone campaign id) and at or after ``since`` (ISO-8601) when given. One pass; holds
+    one small record per campaign."""
+    cxone_of: dict[str, str | None] = {}
+    if_match: dict[str, int | None] = {}
+    after = None if since is None else instant(since)
+    for stored in journal.read_all():
+        event, sid = stored.event, stored.stream_id
+        if isinstance(event, CampaignDrafted | ConfigRevised):
+            remote = event.spec.get("campaign_id")
+            cxone_of[sid] = remote if isinstance(remote, str) else None
+        elif isinstance(event, ActivationRequested):
+            if_match[sid] = event.expected_version
+        elif isinstance(event, ActivationSucceeded | ActivationConflicted | ActivationFailed):
+            row = Activation(
+                stored.seq,
+                stored.recorded_at,
+                stored.meta.get("actor"),
+                sid,
+                cxone_of.get(sid),
+                if_match.get(sid),
+                getattr(event, "new_version", None),
+                stored.type.removeprefix("activation."),
+                bool(getattr(event, "reconciled", False)),
+                getattr(event, "how", None),
+                event.latency_ms,
+            )
+            if campaign is not None and campaign not in (sid, row.cxone_campaign_id):
+                continue
+            if after is not None and row.recorded_at < after:
+                continue
+            yield row

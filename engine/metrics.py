@@ -17,7 +17,13 @@ import attrs
 from engine import machine
 from engine.lifecycle import RULES
 from engine.replay import Replay, gc_paused
-from events import ActivationConflicted, ActivationFailed, ActivationSucceeded
+from events import (
+    ActivationConflicted,
+    ActivationFailed,
+    ActivationSucceeded,
+    CampaignDrafted,
+    ConfigRevised,
+)
 from journal import Journal
 from journal.verify import checked_rows
 
@@ -146,15 +152,21 @@ def audit_log(journal: Journal) -> Iterator[dict[str, Any]]:
     success rate of activation attempts up to that point."""
     replay = Replay()
     attempts = successes = 0
+    cxone_of: dict[str, Any] = {}
     for stored in journal.read_all():
         replay.feed(stored.stream_id, stored.event)
+        if isinstance(stored.event, CampaignDrafted | ConfigRevised):
+            cxone_of[stored.stream_id] = stored.event.spec.get("campaign_id")
         if isinstance(stored.event, ACTIVATION_OUTCOMES):
             attempts += 1
             successes += isinstance(stored.event, ActivationSucceeded)
         yield {
+            "seq": stored.seq,
             "timestamp": stored.recorded_at,
             "action": stored.type,
             "campaignId": stored.stream_id,
+            "cxoneCampaignId": cxone_of.get(stored.stream_id),
+            "actor": stored.meta.get("actor"),
             "status": replay.state_of(stored.stream_id),
             "latencyMs": getattr(stored.event, "latency_ms", None),
             "successRate": round(successes / attempts, 4) if attempts else None,

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 import sqlite_utils
 
 from journal.errors import JournalError, JournalTooNew, NotAJournal
 
 APPLICATION_ID = 0x63787076  # "cxpv"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 EVENT_COLUMNS = (
     "seq, stream_id, version, type, schema, data, meta, recorded_at, state_digest, prev_hash, hash"
@@ -90,7 +91,54 @@ def _claims_v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _claims_v2]
+_SPEC_AT = (
+    "(SELECT json_extract(s.data, '$.spec.campaign_id') FROM events s "
+    "WHERE s.stream_id = {e}.stream_id AND s.seq <= {e}.seq "
+    "AND s.type IN ('campaign.drafted', 'campaign.revised') ORDER BY s.seq DESC LIMIT 1)"
+)
+
+ACTIVATIONS_VIEW = f"""
+SELECT o.seq, o.recorded_at,
+       json_extract(o.meta, '$.actor') AS actor,
+       o.stream_id AS campaign_id,
+       {_SPEC_AT.format(e="o")} AS cxone_campaign_id,
+       (SELECT json_extract(i.data, '$.expected_version') FROM events i
+         WHERE i.stream_id = o.stream_id AND i.seq < o.seq AND i.type = 'activation.requested'
+         ORDER BY i.seq DESC LIMIT 1) AS if_match,
+       json_extract(o.data, '$.new_version') AS new_version,
+       substr(o.type, 12) AS outcome,
+       coalesce(json_extract(o.data, '$.reconciled'), 0) AS reconciled,
+       json_extract(o.data, '$.how') AS how,
+       json_extract(o.data, '$.latency_ms') AS latency_ms
+  FROM events o
+ WHERE o.type IN ('activation.succeeded', 'activation.conflicted', 'activation.failed')
+"""  # noqa: S608 - made of constants only, never of input
+"""Who activated which CXone campaign, when, against which version: one row per outcome."""
+
+CAMPAIGNS_VIEW = f"""
+SELECT e.stream_id AS campaign_id,
+       (SELECT json_extract(s.data, '$.spec.name') FROM events s
+         WHERE s.stream_id = e.stream_id AND s.type IN ('campaign.drafted', 'campaign.revised')
+         ORDER BY s.seq DESC LIMIT 1) AS name,
+       {_SPEC_AT.format(e="e")} AS cxone_campaign_id,
+       e.version AS events,
+       e.type AS last_event,
+       e.recorded_at AS last_event_at,
+       (SELECT f.recorded_at FROM events f
+         WHERE f.stream_id = e.stream_id AND f.version = 1) AS drafted_at
+  FROM events e
+ WHERE e.version = (SELECT max(version) FROM events m WHERE m.stream_id = e.stream_id)
+"""  # noqa: S608 - made of constants only, never of input
+"""One row per campaign: its name and CXone campaign, how many events, its last event."""
+
+
+def _views_v3(db: sqlite_utils.Database) -> None:
+    """Schema 3: SQL views for auditors and Datasette (derived; they store nothing)."""
+    db.create_view("activations", ACTIVATIONS_VIEW)
+    db.create_view("campaigns", CAMPAIGNS_VIEW)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _claims_v2, _views_v3]
 """``MIGRATIONS[n]`` takes a journal from ``user_version`` n to n + 1."""
 
 
@@ -138,3 +186,45 @@ def check_and_migrate(conn: sqlite3.Connection, where: str) -> None:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def datasette_metadata(path: str) -> dict[str, object]:
+    """Datasette metadata (``datasette JOURNAL -m metadata.json``) for the journal at
+    ``path``: what its tables and views hold, and the canned queries auditors ask."""
+    name = Path(path).stem
+    return {
+        "title": f"cxpreview journal {name}",
+        "description": "Append-only, hash-chained events of NICE CXone preview campaigns.",
+        "databases": {
+            name: {
+                "tables": {
+                    "events": {"description": "Every event, in order (seq), hash-chained."},
+                    "activations": {"description": "One row per activation outcome."},
+                    "campaigns": {"description": "One row per campaign, with its last event."},
+                },
+                "queries": {
+                    "who_activated": {
+                        "title": "Who activated a CXone campaign, when, against which version",
+                        "sql": "SELECT seq, recorded_at, actor, campaign_id, if_match, "
+                        "new_version, outcome, reconciled, how, latency_ms FROM activations "
+                        "WHERE cxone_campaign_id = :cxone_campaign_id ORDER BY seq",
+                    },
+                    "reconciled_activations": {
+                        "title": "Activations settled by reading CXone (a 412 or a recovery)",
+                        "sql": "SELECT * FROM activations WHERE reconciled ORDER BY seq",
+                    },
+                    "campaigns_by_last_event": {
+                        "title": "Campaigns whose last event is of a kind",
+                        "sql": "SELECT * FROM campaigns WHERE last_event = :last_event "
+                        "ORDER BY last_event_at DESC",
+                    },
+                    "events_of_campaign": {
+                        "title": "A campaign's events",
+                        "sql": "SELECT seq, version, type, recorded_at, json_extract(meta, "
+                        "'$.actor') AS actor, data FROM events WHERE stream_id = :campaign_id "
+                        "ORDER BY version",
+                    },
+                },
+            }
+        },
+    }

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
+import attrs
 import click
 
 from adapters.cli.bootstrap import open_engine, open_journal
@@ -19,13 +20,14 @@ from adapters.cli.kit import (
     parse_as_of,
     print_json,
 )
-from adapters.cli.views import console, metrics_table, summary
+from adapters.cli.views import activations_table, console, metrics_table, summary
 from engine import mermaid, verify
-from engine.audit import replay_visitor
+from engine.audit import Activation, activations, replay_visitor
 from engine.metrics import audit_log, measure
 from events import to_plain
 from events.errors import EXIT_JOURNAL
 from journal import ChainReport, Journal
+from journal.schema import datasette_metadata
 from journal.transfer import read_jsonl, write_jsonl
 
 
@@ -185,7 +187,17 @@ def _export(journal: Journal, fmt: str, output: IO[str]) -> None:
         return
     writer = csv.DictWriter(
         output,
-        fieldnames=["timestamp", "action", "campaignId", "status", "latencyMs", "successRate"],
+        fieldnames=[
+            "seq",
+            "timestamp",
+            "action",
+            "campaignId",
+            "cxoneCampaignId",
+            "actor",
+            "status",
+            "latencyMs",
+            "successRate",
+        ],
     )
     writer.writeheader()
     writer.writerows(audit_log(journal))
@@ -207,3 +219,55 @@ def audit_import_cmd(ctx: click.Context, source: Any, as_json: bool) -> None:
         print_json({"imported": count, "head": list(journal.verify().head)})
     else:
         click.echo(f"imported {count} events")
+
+
+@audit_group.command("activations")
+@click.option("--campaign", help="Only this campaign: its id, or the CXone campaign id.")
+@click.option("--since", help="Only from this UTC time on (ISO-8601).")
+@json_option("Print JSON: one object per activation.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row.")
+@click.pass_context
+@errors_to_exit_codes
+def audit_activations_cmd(
+    ctx: click.Context, campaign: str | None, since: str | None, as_json: bool, as_csv: bool
+) -> None:
+    """Who activated which CXone campaign, when, against which version, and how it ended
+    (the journal's ``activations`` view holds the same rows, for SQL and Datasette).
+
+    Example: cxpreview audit activations --campaign cmp-1001 --since 2026-11-01 --csv
+    """
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json or --csv")
+    if since is not None:
+        parse_as_of(since)  # a bad time is a usage error naming --since
+    rows = [attrs.asdict(a) for a in activations(open_journal(ctx), campaign, since)]
+    if as_json:
+        print_json(rows)
+    elif as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=[f.name for f in attrs.fields(Activation)])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        console().print(activations_table(rows))
+
+
+@audit_group.command("datasette")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write here instead of stdout."
+)
+@click.pass_context
+@errors_to_exit_codes
+def audit_datasette_cmd(ctx: click.Context, output: str | None) -> None:
+    """Datasette metadata for this journal: titles, and canned queries an auditor asks
+    (who activated a CXone campaign, campaigns by their last event, activations that were
+    reconciled). Then: datasette demo.db -m metadata.json
+
+    Example: cxpreview --db demo.db audit datasette -o metadata.json
+    """
+    open_journal(ctx)  # a journal must be there, at a schema that has the views
+    text = json.dumps(datasette_metadata(ctx.obj["db"]), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8") as out:
+            out.write(text)

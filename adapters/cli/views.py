@@ -228,6 +228,31 @@ def timeline(history: Sequence[StoredEvent]) -> Table:
     return table
 
 
+def activations_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """Who activated what: seq, time, actor, campaign and CXone campaign, If-Match, the new
+    version, how it ended, latency."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    columns = ("seq", "time (UTC)", "actor", "campaign", "CXone", "if-match", "new", "outcome")
+    for column in (*columns, "latency"):
+        right = column in ("seq", "if-match", "new", "latency")
+        keep = column in ("seq", "campaign", "CXone", "outcome")
+        table.add_column(column, justify="right" if right else "left", no_wrap=keep)
+    for r in rows:
+        how = f" ({r['how']})" if r["reconciled"] and r["how"] else ""
+        table.add_row(
+            str(r["seq"]),
+            cell(r["recorded_at"][:10] + " " + r["recorded_at"][11:23]),
+            cell(r["actor"] or ""),
+            cell(r["campaign_id"]),
+            cell(r["cxone_campaign_id"] or ""),
+            "" if r["if_match"] is None else str(r["if_match"]),
+            "" if r["new_version"] is None else str(r["new_version"]),
+            cell(r["outcome"] + how),
+            f"{r['latency_ms']:,.1f} ms",
+        )
+    return table
+
+
 def metrics_table(m: Metrics) -> Table:
     """The journal's figures: campaigns by state, activations, rates, latency."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)

@@ -22,6 +22,7 @@ from adapters.simulator.inprocess import InProcessTransport
 from engine import Engine, Supervisor, fold, verify
 from engine.audit import replay_visitor
 from journal import SQLiteJournal
+from journal.schema import SCHEMA_VERSION
 from journal.transfer import read_jsonl, write_jsonl
 
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
@@ -52,7 +53,7 @@ def test_a_v1_journal_opens_migrates_and_verifies(tmp_path: Path) -> None:
         assert report.head == V1_HEAD, "migrating changed no event"
         events = {(h.stream_id, h.version): h.event for h in journal.read_all()}
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
     conn.close()
     # Schema 1 payloads, upcast: no plan was recorded then; the one success was the PUT's reply.

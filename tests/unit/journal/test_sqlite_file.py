@@ -23,6 +23,7 @@ from journal import (
     NotAJournal,
     SQLiteJournal,
 )
+from journal.schema import SCHEMA_VERSION
 from tests.hardening import report as hardening
 
 
@@ -41,7 +42,7 @@ def test_a_new_journal_is_private_wal_and_versioned(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     conn = raw(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x63787076
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"events", "leases", "blobs", "commands"} <= tables
