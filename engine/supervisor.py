@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 
 import attrs
@@ -58,13 +59,19 @@ class Supervisor:
         self.retry_after = retry_after
         self._monotonic = monotonic
         self.stop = threading.Event()
+        # Told, after every pass, how many campaigns it saw in each state (a service's
+        # metrics listen here).
+        self.on_pass: Callable[[dict[str, int]], None] | None = None
+        self._census: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"Supervisor({self.owner!r}, lease_ttl={self.lease_ttl:g})"
 
     def candidates(self) -> list[str]:
         """Campaigns that need finishing, in the order they were drafted."""
-        return [cid for cid, s in replay_all(self.engine.journal).items() if needs_finishing(s)]
+        states = replay_all(self.engine.journal)
+        self._census = dict(Counter(s.state for s in states.values()))
+        return [cid for cid, s in states.items() if needs_finishing(s)]
 
     def run_once(self) -> list[Decision]:
         """One pass over every campaign that needs finishing (until ``stop`` is set);
@@ -76,6 +83,13 @@ class Supervisor:
             if self.stop.is_set():
                 break
             decisions.append(self.finish(campaign_id))
+        if self.on_pass is not None:
+            census = dict(self._census)
+            for d in decisions:  # what the pass itself moved
+                if d.before != d.after and d.before in census:
+                    census[d.before] -= 1
+                    census[d.after] = census.get(d.after, 0) + 1
+            self.on_pass(census)
         return decisions
 
     def run_forever(self, interval: float) -> None:

@@ -32,6 +32,7 @@ from adapters.cli.kit import (
     report,
 )
 from adapters.cli.logs import configure as configure_logs
+from adapters.cli.service import WATCHED, SupervisorMetrics
 from adapters.cli.simulator import demo_cmd, init_cmd, simulator_cmd
 from adapters.cli.views import (
     console,
@@ -357,6 +358,15 @@ def plan_cmd(ctx: click.Context, target: str, as_json: bool) -> None:
     show_default=True,
     help="Seconds before a step that failed retryably is tried again.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    help="Serve Prometheus metrics at /metrics and health at /healthz on this port (0: any "
+    "free one; the address is printed).",
+)
+@click.option(
+    "--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port."
+)
 @json_option("With --once: print what the pass did as JSON.")
 @click.pass_context
 @errors_to_exit_codes
@@ -367,6 +377,8 @@ def supervise_cmd(
     owner: str,
     lease_ttl: float,
     retry_after: float,
+    metrics_port: int | None,
+    metrics_host: str,
     as_json: bool,
 ) -> None:
     """Find campaigns left unfinished (a crash mid-call, an interrupted run) and finish them.
@@ -385,6 +397,22 @@ def supervise_cmd(
     )
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: supervisor.stop.set())
+    if metrics_port is not None and not once:
+        metrics = SupervisorMetrics(interval)
+        for name in WATCHED:
+            logging.getLogger(name).addHandler(metrics)
+            logging.getLogger(name).setLevel(logging.INFO)
+        supervisor.on_pass = metrics.passed
+        try:
+            server = metrics.serve(metrics_host, metrics_port)
+        except OSError as exc:
+            raise click.UsageError(
+                f"--metrics-port {metrics_port} on {metrics_host} cannot be served: {exc}"
+            ) from None
+        ctx.call_on_close(server.shutdown)
+        port = server.server_address[1]
+        click.echo(f"metrics at http://{metrics_host}:{port}/metrics, health at /healthz")
+        sys.stdout.flush()
     if once:
         decisions = supervisor.run_once()
         if as_json:
