@@ -37,8 +37,8 @@ from adapters.cli.simulator import demo_cmd, init_cmd, simulator_cmd
 from adapters.cli.views import (
     console,
     exclusions,
-    filtering_progress,
     plan_view,
+    run_progress,
     states_along,
     status_table,
     summary,
@@ -305,7 +305,7 @@ def run_cmd(
     if ctx.obj["log_json"]:  # stderr carries JSON lines only
         state = run(None)
     else:
-        with filtering_progress(console(stderr=True)) as progress:
+        with run_progress(console(stderr=True)) as progress:
             state = run(progress)
     report(state, as_json)
     if state.state != "active":

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from adapters.cli.bootstrap import engine_with, gateway_for, journal_at
-from adapters.cli.views import console, filtering_progress, metrics_table, summary, timeline
+from adapters.cli.views import console, metrics_table, run_progress, summary, timeline
 from adapters.cxone import Credentials, Secret
 from adapters.simulator import Dataset, Simulator, SimulatorServer
 from engine import load_spec, parse_spec, verify
@@ -65,7 +65,7 @@ def run_demo(
                 f"drafted {campaign.id} from {spec_name}; running validate -> filter -> "
                 "activate -> webhook\n(someone edits the campaign in CXone just before our PUT)\n"
             )
-            with filtering_progress(out) as progress:
+            with run_progress(out) as progress:
                 campaign.run(progress=progress)
             say("")
             say(timeline(campaign.history()))

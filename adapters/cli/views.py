@@ -3,6 +3,8 @@ and the progress bar shown while contacts are filtered (all drawn with rich)."""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -11,8 +13,6 @@ from typing import IO, Any
 from rich import box
 from rich.console import Console, Group
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
     SpinnerColumn,
     TextColumn,
@@ -314,34 +314,82 @@ def summary(state: CampaignState, left_out: dict[str, int] | None = None) -> str
     return "\n".join(lines)
 
 
-@contextmanager
-def filtering_progress(out: Console) -> Iterator[Callable[[int], None]]:
-    """A progress bar for the filter step; yields the engine's ``progress`` callback.
+_DOING = {
+    "run.requested": "starting",
+    "validation.requested": "validating: asking CXone for the preview limit and the campaign",
+    "filter.requested": "filtering contacts",
+    "activation.requested": "activating: writing the configuration to CXone",
+    "rebase.requested": "rebasing: reading CXone's campaign to merge",
+    "webhook.requested": "registering the launch webhook",
+}
 
-    The length of a contact list is not known before its last page, so the bar pulses while
-    the count of contacts judged, the rate and the elapsed time go up.
-    """
+
+class _Watch(logging.Handler):
+    """Turns the engine's step log and the gateway's retries into what the line shows."""
+
+    def __init__(self, show: Callable[[str], None]) -> None:
+        super().__init__(level=logging.INFO)
+        self.show = show
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "decision", None) == "retry":
+            self.show(f"waiting on CXone: {visible(record.getMessage())}")
+            return
+        event = getattr(record, "event", None)
+        if isinstance(event, str):
+            self.show(_DOING.get(event, "waiting on CXone" if ".requested" in event else ""))
+
+
+@contextmanager
+def run_progress(out: Console) -> Iterator[Callable[[int], None]]:
+    """What a run is doing: a live line for the step under way (and, while contacts are
+    filtered, their count and rate), and a line kept for each step once it is over and for
+    every retry (why, and how long it waits); yields the engine's ``progress`` callback."""
     bar = Progress(
         SpinnerColumn(),
-        TextColumn("filtering contacts"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("judged"),
-        TextColumn("{task.fields[rate]}"),
+        TextColumn("{task.description}"),
+        TextColumn("{task.fields[counts]}"),
         TimeElapsedColumn(),
         console=out,
-        transient=False,
+        transient=True,
     )
-    task = bar.add_task("filter", total=None, rate="")
+    task = bar.add_task("waiting on CXone", total=None, counts="")
+    now: list[str] = ["", ""]  # the step under way and its counts
+    started = [time.monotonic()]
+
+    def finish() -> None:
+        if now[0]:
+            took = time.monotonic() - started[0]
+            counts = f": {now[1]}" if now[1] else ""
+            bar.console.print(Text(f"  {now[0]}{counts} ({took:.1f}s)"))
+
+    def show(doing: str) -> None:
+        if doing.startswith("waiting on CXone:"):
+            bar.console.print(Text(f"  {doing}"))
+        elif doing and doing != now[0]:
+            finish()
+            now[:] = [doing, ""]
+            started[0] = time.monotonic()
+            bar.update(task, description=doing, counts="")
 
     def report(done: int) -> None:
-        elapsed = bar.tasks[0].elapsed or 0.0
-        rate = f"{done / elapsed:,.0f}/s" if elapsed > 0 else ""
-        bar.update(task, completed=done, rate=rate)
+        elapsed = time.monotonic() - started[0]
+        rate = f", {done / elapsed:,.0f}/s" if elapsed > 0 else ""
+        now[:] = ["filtering contacts", f"{done:,} judged{rate}"]
+        bar.update(task, description=now[0], counts=now[1])
 
-    with bar:
-        yield report
-        bar.update(task, total=bar.tasks[0].completed)
+    logger = logging.getLogger("cxpreview")
+    watch, level = _Watch(show), logger.level
+    logger.addHandler(watch)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)  # the stderr handler keeps its own level
+    try:
+        with bar:
+            yield report
+            finish()
+    finally:
+        logger.removeHandler(watch)
+        logger.setLevel(level)
 
 
 _STYLES = {

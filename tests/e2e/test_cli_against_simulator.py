@@ -53,7 +53,9 @@ def test_simulator_and_run_as_separate_processes(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, done.stderr
         assert ": active (v10)" in done.stdout
-        assert re.search(r"filtering contacts .* 3000/3000 judged", done.stderr)
+        assert re.search(r"filtering contacts: 3,000 judged, [\d,]+/s", done.stderr)
+        assert "validating: asking CXone" in done.stderr
+        assert "0/0" not in done.stderr
         campaign_id = done.stdout.split()[1]
         history = subprocess.run(
             [CXPREVIEW, "--db", db, "history", campaign_id],
@@ -87,7 +89,8 @@ def test_the_demo(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert re.search(r"webhook\.registered +active +[\d.]+ ms +demo", result.output)
     assert re.search(r"activation\.conflicted +activating -> conflicted", result.output)
-    assert re.search(r"filtering contacts .* 3000/3000 judged", result.output)
+    assert re.search(r"filtering contacts: 3,000 judged", result.output)
+    assert "rebasing: reading CXone's campaign to merge" in result.output
     assert "chain intact" in result.output
     assert f"cxpreview --db {db} status" in result.output
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -148,3 +149,18 @@ def test_a_supervisor_logs_its_start_its_passes_and_its_stop(
     assert "pass" in decisions
     assert decisions[-1] == "stop"
     assert "1 finished" in next(r.getMessage() for r in records if r.decision == "pass")  # type: ignore[attr-defined]
+
+
+def test_a_run_shows_what_it_is_waiting_for(cx: Cli, simulator: Simulator) -> None:
+    simulator.faults.add("token", "rate_limit", times=1)  # CXone says wait, before anything
+    ran = cx("run", str(EXAMPLE_SPEC))
+    assert ran.exit_code == 0, ran.stderr
+    assert re.search(
+        r"waiting on CXone: token: .*429.*retrying in [\d.]+s \(attempt 2\)", ran.stderr
+    )
+    assert "filtering contacts: 300 judged" in ran.stderr
+    assert "0/0" not in ran.stderr
+    order = [
+        ran.stderr.index(s) for s in ("waiting on CXone", "validating", "filtering", "activating")
+    ]
+    assert order == sorted(order)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -24,10 +25,20 @@ def test_the_packaged_starter_spec_is_the_example() -> None:
 
 
 def test_the_wheel_runs_the_demo_from_any_directory(tmp_path: Path) -> None:
+    # Built from a copy of the source alone: a build/ folder left in the checkout would
+    # otherwise leak files that are gone from the tree into the wheel.
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+        ),
+    )
     wheels = tmp_path / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), "."],
-        cwd=ROOT,
+        cwd=source,
         check=True,
         timeout=600,
     )
