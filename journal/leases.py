@@ -5,8 +5,9 @@ holder that stalled past expiry and was taken over holds a smaller fence than th
 its renewals and releases are refused (``LeaseLost``) and what it writes is attributable.
 
 The rules are written once here; a backend stores one row per lease and writes it only by
-compare-and-set on ``(owner, fence)`` (``Recorder.write_lease``), so two processes racing for
-one lease cannot both win.
+compare-and-set on the whole row as it was read (``Recorder.write_lease``): two processes
+racing for one lease cannot both win, and a takeover decided on a row that its holder renewed
+meanwhile fails instead of stealing a lease that is held.
 """
 
 from __future__ import annotations
@@ -46,8 +47,7 @@ def acquire(
     ):
         return None
     lease = Lease(name, owner, (row[1] if row else 0) + 1, utc_text(now + span))
-    expect = None if row is None else (row[0], row[1])
-    if not recorder.write_lease(name, expect, (owner, lease.fence, lease.expires_at)):
+    if not recorder.write_lease(name, row, (owner, lease.fence, lease.expires_at)):
         return None
     return lease
 
@@ -57,7 +57,7 @@ def renew(recorder: Recorder, lease: Lease, ttl: float, now: datetime) -> Lease:
     span = check_ttl(ttl)
     renewed = Lease(lease.name, lease.owner, lease.fence, utc_text(now + span))
     new: LeaseRow = (lease.owner, lease.fence, renewed.expires_at)
-    if not recorder.write_lease(lease.name, (lease.owner, lease.fence), new):
+    if not recorder.write_lease(lease.name, (lease.owner, lease.fence, lease.expires_at), new):
         raise LeaseLost(
             f"lease {lease.name!r} (fence {lease.fence}) is no longer held by "
             f"{lease.owner!r}: stop working on it"
@@ -67,7 +67,8 @@ def renew(recorder: Recorder, lease: Lease, ttl: float, now: datetime) -> Lease:
 
 def release(recorder: Recorder, lease: Lease) -> bool:
     """Free ``lease`` (keeping its fence); false when it had already been lost."""
-    return recorder.write_lease(lease.name, (lease.owner, lease.fence), (None, lease.fence, ""))
+    held = (lease.owner, lease.fence, lease.expires_at)
+    return recorder.write_lease(lease.name, held, (None, lease.fence, ""))
 
 
 def current(recorder: Recorder, name: str, now: datetime) -> Lease | None:

@@ -186,11 +186,10 @@ class InMemoryRecorder:
         with self._lock:
             return self._leases.get(name)
 
-    def write_lease(self, name: str, expect: tuple[str | None, int] | None, new: LeaseRow) -> bool:
-        """Compare-and-set under the lock."""
+    def write_lease(self, name: str, expect: LeaseRow | None, new: LeaseRow) -> bool:
+        """Compare-and-set of the whole row, under the lock."""
         with self._lock:
-            row = self._leases.get(name)
-            if (None if row is None else row[:2]) != expect:
+            if self._leases.get(name) != expect:
                 return False
             self._leases[name] = new
             return True

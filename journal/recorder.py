@@ -8,7 +8,8 @@ A recorder knows nothing of events, hashes or rules. It keeps rows exactly as th
   the command, and settle the stream's claims (journal/claims.py decides; the recorder stores);
 - reads by stream (``stream_rows``) and by seq (``rows_after``), in full or lean columns;
 - ``load``: fill an empty store from checked rows, in one transaction;
-- blobs by digest; leases as one row each, written only by compare-and-set (``write_lease``).
+- blobs by digest; leases as one row each, written only by compare-and-set of the whole row
+  (``write_lease``).
 
 Everything else (the hash chain, decoding and upcasting, verify, export and import checks,
 what a lease or a claim allows) is written once, in ``Journal``. A new backend is one file
@@ -114,9 +115,9 @@ class Recorder(Protocol):
         """The lease row ``name``, if there is one."""
         ...
 
-    def write_lease(self, name: str, expect: tuple[str | None, int] | None, new: LeaseRow) -> bool:
-        """Write ``new`` if the row's ``(owner, fence)`` is ``expect`` (None: no row yet);
-        false, writing nothing, otherwise."""
+    def write_lease(self, name: str, expect: LeaseRow | None, new: LeaseRow) -> bool:
+        """Write ``new`` if the row is exactly ``expect`` (None: no row yet); false, writing
+        nothing, otherwise."""
         ...
 
     def integrity_problem(self) -> str | None:

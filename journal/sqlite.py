@@ -321,8 +321,8 @@ class SQLiteRecorder:
             ).fetchone()
         return None if row is None else (row[0], int(row[1]), str(row[2]))
 
-    def write_lease(self, name: str, expect: tuple[str | None, int] | None, new: LeaseRow) -> bool:
-        """Compare-and-set on ``(owner, fence)`` (``IS`` so that a free lease's NULL matches)."""
+    def write_lease(self, name: str, expect: LeaseRow | None, new: LeaseRow) -> bool:
+        """Compare-and-set on the whole row (``IS`` so that a free lease's NULL matches)."""
         with self._transaction("write_lease") as conn:
             if expect is None:
                 cursor = conn.execute(
@@ -332,7 +332,7 @@ class SQLiteRecorder:
             else:
                 cursor = conn.execute(
                     "UPDATE leases SET owner = ?, fence = ?, expires_at = ? "
-                    "WHERE name = ? AND owner IS ? AND fence = ?",
+                    "WHERE name = ? AND owner IS ? AND fence = ? AND expires_at = ?",
                     (*new, name, *expect),
                 )
             return cursor.rowcount == 1

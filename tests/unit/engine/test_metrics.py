@@ -53,9 +53,12 @@ def test_the_audit_log_has_the_tutorials_fields_and_a_computed_rate(
     engine.draft(for_campaign(spec, "cmp-1002")).run()
     rows = list(audit_log(engine.journal))
     assert set(rows[0]) == {
+        "seq",
         "timestamp",
         "action",
         "campaignId",
+        "cxoneCampaignId",
+        "actor",
         "status",
         "latencyMs",
         "successRate",
