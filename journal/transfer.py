@@ -1,7 +1,11 @@
 """Moving a journal between files: JSON Lines out, and back into an empty journal.
 
-An export line is one stored row, every column as stored (hashes included), in canonical JSON;
-the blobs the rows refer to (eligible sets) come first, a line each (``{"blob", "base64"}``).
+An export starts with a header line (``{"format": "cxpreview-export", "version": 2}``); then the
+blobs the rows refer to (eligible sets), a line each (``{"blob", "base64"}``); then one line per
+stored row, every column as stored (hashes included), in canonical JSON, with ``data`` and
+``meta`` written as the JSON objects they are (not as JSON text inside JSON). A row whose text
+is not canonical JSON (written by something else) keeps it as text, so an export is always
+lossless. Exports of version 1 (no header, ``data`` and ``meta`` as text) import as before.
 Importing checks each blob against its digest and each row exactly as ``verify`` does (seq,
 prev_hash, hash, versions, decodable event, and the engine's replay when given) before it is
 written, all in one transaction: a damaged or edited export is refused at the line that is
@@ -38,9 +42,13 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+EXPORT_FORMAT, EXPORT_VERSION = "cxpreview-export", 2
+
+
 def write_jsonl(rows: Iterable[RawRow], out: IO[str], blobs: Iterable[bytes] = ()) -> int:
-    """Write ``blobs`` (one line each: ``{"blob": digest, "base64": data}``), then ``rows``,
-    as JSON Lines; the number of rows written."""
+    """Write the header, ``blobs`` (one line each: ``{"blob": digest, "base64": data}``),
+    then ``rows``, as JSON Lines; the number of rows written."""
+    out.write(canonical_json({"format": EXPORT_FORMAT, "version": EXPORT_VERSION}) + "\n")
     for data in blobs:
         out.write(
             canonical_json({"blob": blob_digest(data), "base64": base64.b64encode(data).decode()})
@@ -48,35 +56,64 @@ def write_jsonl(rows: Iterable[RawRow], out: IO[str], blobs: Iterable[bytes] = (
         )
     count = 0
     for row in rows:
-        out.write(canonical_json(row._asdict()) + "\n")
+        line = row._asdict()
+        for name in ("data", "meta"):
+            value = _json_object(line[name])
+            if value is not None and canonical_json(value) == line[name]:
+                line[name] = value  # the object itself: the text it is stored as is its form
+        out.write(canonical_json(line) + "\n")
         count += 1
     return count
 
 
 def read_jsonl(lines: Iterable[str], source: str = "export") -> Iterator[RawRow | bytes]:
-    """Rows (and blobs, as bytes) from JSON Lines, each checked for shape (a blob against its
-    digest); ``JournalCorrupt`` names the bad line."""
+    """Rows (and blobs, as bytes) from JSON Lines of either export version, each checked for
+    shape (a blob against its digest); ``JournalCorrupt`` names the bad line."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        try:
-            data: Any = json.loads(line)
-        except ValueError as exc:
-            raise JournalCorrupt(f"{source} line {number}: not JSON ({exc})") from None
-        except RecursionError:
-            raise JournalCorrupt(f"{source} line {number}: nested too deeply to read") from None
-        if isinstance(data, dict) and set(data) == {"blob", "base64"}:
-            yield _blob(data, f"{source} line {number}")
-            continue
-        if not isinstance(data, dict) or set(data) != set(_TYPES):
-            raise JournalCorrupt(f"{source} line {number}: expected the fields {', '.join(_TYPES)}")
-        for name, kinds in _TYPES.items():
-            if type(data[name]) not in kinds:
-                raise JournalCorrupt(f"{source} line {number}: field {name!r} has the wrong type")
-        meta = _json_object(data["meta"])
-        if meta is None:
-            raise JournalCorrupt(f"{source} line {number}: field 'meta' is not a JSON object")
-        yield RawRow(**data)
+        where = f"{source} line {number}"
+        data = _line(line, where)
+        if isinstance(data, dict) and "format" in data and set(data) <= {"format", "version"}:
+            _header(data, number, where)
+        elif isinstance(data, dict) and set(data) == {"blob", "base64"}:
+            yield _blob(data, where)
+        else:
+            yield _row(data, where)
+
+
+def _line(line: str, where: str) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError as exc:
+        raise JournalCorrupt(f"{where}: not JSON ({exc})") from None
+    except RecursionError:
+        raise JournalCorrupt(f"{where}: nested too deeply to read") from None
+
+
+def _header(data: dict[str, Any], number: int, where: str) -> None:
+    if number != 1 or data.get("format") != EXPORT_FORMAT:
+        raise JournalCorrupt(f"{where}: not a cxpreview export header")
+    version = data.get("version")
+    if type(version) is not int or not 1 <= version <= EXPORT_VERSION:
+        raise JournalCorrupt(
+            f"{where}: export version {version!r}; this cxpreview reads versions 1 to "
+            f"{EXPORT_VERSION}: upgrade cxpreview to import it"
+        )
+
+
+def _row(data: Any, where: str) -> RawRow:
+    if not isinstance(data, dict) or set(data) != set(_TYPES):
+        raise JournalCorrupt(f"{where}: expected the fields {', '.join(_TYPES)}")
+    for name in ("data", "meta"):  # written as objects: stored as their canonical text
+        if isinstance(data[name], dict):
+            data[name] = canonical_json(data[name])
+    for name, kinds in _TYPES.items():
+        if type(data[name]) not in kinds:
+            raise JournalCorrupt(f"{where}: field {name!r} has the wrong type")
+    if _json_object(data["meta"]) is None:
+        raise JournalCorrupt(f"{where}: field 'meta' is not a JSON object")
+    return RawRow(**data)
 
 
 def _blob(data: dict[str, Any], where: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from events import (
     CampaignDrafted,
     ValidationFailed,
     ValidationRequested,
+    canonical_json,
 )
 from journal import (
     BlobNotFound,
@@ -297,15 +299,37 @@ def test_an_export_imports_into_an_empty_journal_and_verifies_identically(
             ],
             "seq 2: hash does not match",
         ),
-        (lambda lines: [*lines[:2], "{not json", *lines[3:]], "line 3: not JSON"),
-        (lambda lines: [*lines[:2], '{"seq": 3}', *lines[3:]], "line 3: expected the fields"),
+        (lambda lines: [*lines[:2], "{not json", *lines[3:]], "line 4: not JSON"),
+        (lambda lines: [*lines[:2], '{"seq": 3}', *lines[3:]], "line 4: expected the fields"),
     ],
 )
 def test_a_damaged_export_imports_nothing(any_journal: Journal, edit: Any, message: str) -> None:
-    lines = _exported(_source()).splitlines()
+    header, *rows = _exported(_source()).splitlines()  # the rows, after the export's header
     with pytest.raises(JournalCorrupt, match=message):
-        any_journal.import_rows(read_jsonl(edit(lines)))
+        any_journal.import_rows(read_jsonl([header, *edit(rows)]))
     assert any_journal.last_seq() == 0
+
+
+def test_an_export_writes_data_and_meta_as_objects_and_reads_either_shape(
+    any_journal: Journal,
+) -> None:
+    source = _source()
+    header, *lines = _exported(source).splitlines()
+    assert json.loads(header) == {"format": "cxpreview-export", "version": 2}
+    rows = [json.loads(line) for line in lines]
+    assert all(isinstance(r["data"], dict) and isinstance(r["meta"], dict) for r in rows)
+    as_text = [
+        canonical_json({**r, "data": canonical_json(r["data"]), "meta": canonical_json(r["meta"])})
+        for r in rows
+    ]  # what release 0.1.0 wrote: no header, JSON text inside JSON
+    assert any_journal.import_rows(read_jsonl(as_text)) == len(rows)
+    assert any_journal.verify().head == source.verify().head
+
+
+def test_an_export_from_a_newer_cxpreview_is_refused(any_journal: Journal) -> None:
+    newer = ['{"format":"cxpreview-export","version":3}']
+    with pytest.raises(JournalCorrupt, match="export version 3; this cxpreview reads"):
+        any_journal.import_rows(read_jsonl(newer))
 
 
 # --- claims: one live stream per named outside resource ------------------------------------

@@ -297,4 +297,4 @@ def test_exports_of_hostile_text_stay_one_line_per_event(tmp_path: Path) -> None
     out = io.StringIO()
     rows = [RawRow(1, "s\n1", 1, "t", 1, '{"x": "a\\nb"}', "{}", "now", None, "0" * 64, "h")]
     write_jsonl(rows, out)
-    assert out.getvalue().count("\n") == 1
+    assert out.getvalue().count("\n") == 2  # the header, and one line for the event
