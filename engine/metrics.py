@@ -147,6 +147,20 @@ def measure(journal: Journal) -> Metrics:
     )
 
 
+AUDIT_LOG_FIELDS = (
+    "seq",
+    "timestamp",
+    "action",
+    "campaignId",
+    "cxoneCampaignId",
+    "actor",
+    "status",
+    "latencyMs",
+    "successRate",
+)
+"""The columns of ``audit_log``'s rows, in order (the CSV export's header)."""
+
+
 def audit_log(journal: Journal) -> Iterator[dict[str, Any]]:
     """The tutorial's audit log, computed: one row per event, with the state it left and the
     success rate of activation attempts up to that point."""

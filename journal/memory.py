@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 
 from events.clock import Clock
-from journal import claims
+from journal import claims as claims_rules
 from journal.claims import ClaimChange, ClaimRow
 from journal.errors import ConcurrencyError, JournalError
 from journal.journal import Journal
@@ -89,7 +89,7 @@ class InMemoryRecorder:
             rows = rows_after(seq, version, prev)
             staged = _Claims(self)
             if claims is not None:
-                _settle(staged, stream_id, claims, rows[0][0] if version == 0 else None)
+                claims_rules.settle(staged, stream_id, claims, rows[0][0] if version == 0 else None)
             index = self.by_stream.setdefault(stream_id, [])
             index.extend(range(len(self.rows), len(self.rows) + len(rows)))
             self.rows.extend(rows)
@@ -102,7 +102,7 @@ class InMemoryRecorder:
         """Settle ``claims`` under the lock."""
         with self._lock:
             staged = _Claims(self)
-            _settle(staged, stream_id, claims, None)
+            claims_rules.settle(staged, stream_id, claims, None)
             staged.commit()
 
     def claim_row(self, name: str) -> ClaimRow | None:
@@ -200,7 +200,3 @@ class InMemoryRecorder:
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def _settle(store: _Claims, stream_id: str, change: ClaimChange, first: int | None) -> None:
-    claims.settle(store, stream_id, change, first)

@@ -16,7 +16,7 @@ from typing import Literal
 
 from events.clock import Clock, SystemClock, utc_text
 from events.crash import crash_point
-from journal import claims
+from journal import claims as claims_rules
 from journal.claims import ClaimChange, ClaimRow
 from journal.errors import (
     ConcurrencyError,
@@ -217,7 +217,7 @@ class SQLiteRecorder:
                 )
             if claims is not None:
                 first = rows[0][0] if expected_version == 0 else None
-                _settle(conn, stream_id, claims, first)
+                claims_rules.settle(_Claims(conn), stream_id, claims, first)
         if self._mark is not None:
             self._mark.write(rows[-1][0], rows[-1][10])
         return Appended(rows)
@@ -225,7 +225,7 @@ class SQLiteRecorder:
     def settle_claims(self, stream_id: str, claims: ClaimChange) -> None:
         """Settle ``claims`` in a write transaction of its own."""
         with self._transaction("hold_claim") as conn:
-            _settle(conn, stream_id, claims, None)
+            claims_rules.settle(_Claims(conn), stream_id, claims, None)
 
     def claim_row(self, name: str) -> ClaimRow | None:
         """The claim as stored."""
@@ -371,12 +371,6 @@ class SQLiteRecorder:
         if name.startswith("SQLITE_NOTADB"):
             return NotAJournal(f"{self.path} is not a cxpreview journal")
         return JournalCorrupt(f"{what} on {self.path} failed: {exc}")
-
-
-def _settle(
-    conn: sqlite3.Connection, stream_id: str, change: ClaimChange, first: int | None
-) -> None:
-    claims.settle(_Claims(conn), stream_id, change, first)
 
 
 class _Transaction:

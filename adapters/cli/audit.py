@@ -23,7 +23,7 @@ from adapters.cli.kit import (
 from adapters.cli.views import activations_table, console, metrics_table, summary
 from engine import mermaid, verify
 from engine.audit import Activation, activations, replay_visitor
-from engine.metrics import audit_log, measure
+from engine.metrics import AUDIT_LOG_FIELDS, audit_log, measure
 from events import to_plain
 from events.errors import EXIT_JOURNAL
 from journal import ChainReport, Journal
@@ -185,20 +185,7 @@ def _export(journal: Journal, fmt: str, output: IO[str]) -> None:
     if fmt == "jsonl":
         write_jsonl(journal.raw_rows(), output, journal.blobs())
         return
-    writer = csv.DictWriter(
-        output,
-        fieldnames=[
-            "seq",
-            "timestamp",
-            "action",
-            "campaignId",
-            "cxoneCampaignId",
-            "actor",
-            "status",
-            "latencyMs",
-            "successRate",
-        ],
-    )
+    writer = csv.DictWriter(output, fieldnames=AUDIT_LOG_FIELDS)
     writer.writeheader()
     writer.writerows(audit_log(journal))
 

@@ -9,14 +9,13 @@ import logging
 import math
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import click
 
 from adapters.cli.views import summary
 from engine import SpecError
-from events import CxpreviewError, FieldProblem, to_plain, utc_text
+from events import CxpreviewError, FieldProblem, instant, to_plain
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_DB = "cxpreview.db"
@@ -105,15 +104,12 @@ def parse_as_of(value: str) -> tuple[int | None, str | None]:
     if value.isdigit():
         return int(value), None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return None, instant(value)
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is neither a seq nor a time (e.g. 1042 or 2026-11-29T10:00:00Z)",
             param_hint="--as-of",
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return None, utc_text(moment)
 
 
 def report(state: Any, as_json: bool) -> None:
