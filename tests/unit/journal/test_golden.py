@@ -1,10 +1,11 @@
 """Journals written by earlier releases stay readable, verifiable and workable: kept forever.
 
-``tests/fixtures/golden/journal-v1.db`` was written by cxpreview 0.1.0 (journal schema 1,
-``activation.requested`` and ``activation.succeeded`` at event schema 1) and is never
-regenerated. Every release must open it (migrating the copy), verify it with the state digests
-that release recorded, decode its events through the upcasters, finish its interrupted
-activation and export it.
+``tests/fixtures/golden/journal-v1.db`` was written by cxpreview 0.1.0 at journal schema 1
+(``activation.requested`` and ``activation.succeeded`` at event schema 1),
+``journal-v3.db`` by the release at journal schema 3 (plans, claims, the SQL views; outcome
+events without their retries). Neither is ever regenerated. Every release must open them
+(migrating a copy), verify them with the state digests their release recorded, decode their
+events through the upcasters, finish their interrupted activation and export them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
 
 from adapters.cxone import Credentials, HttpCXoneGateway, RetryPolicy, Secret
 from adapters.simulator import Dataset, Simulator
@@ -27,44 +29,57 @@ from journal.transfer import read_jsonl, write_jsonl
 
 GOLDEN = Path(__file__).resolve().parents[2] / "fixtures" / "golden"
 V1_HEAD = (23, "6987be04e1135101b8369668624b65b96eb3bd6e5b14b3ead164970750b25244")
+V3_HEAD = (23, "47fe4268f493295ecf595f8194f34e7de4fe6992160ebff4c8e84a543b9575f5")
+GOLDENS = {"journal-v1.db": (1, V1_HEAD), "journal-v3.db": (3, V3_HEAD)}
+"""Each golden journal: its journal schema and its head (seq, hash)."""
+each_golden = pytest.mark.parametrize("name", sorted(GOLDENS))
 
 
-def copy_of_v1(tmp_path: Path) -> Path:
+def copy_of(name: str, tmp_path: Path) -> Path:
     path = tmp_path / "golden.db"
-    shutil.copyfile(GOLDEN / "journal-v1.db", path)
+    shutil.copyfile(GOLDEN / name, path)
     return path
 
 
-def test_the_v1_journal_is_as_committed() -> None:
-    conn = sqlite3.connect(f"file:{GOLDEN / 'journal-v1.db'}?mode=ro", uri=True)
+@each_golden
+def test_the_golden_journals_are_as_committed(name: str) -> None:
+    conn = sqlite3.connect(f"file:{GOLDEN / name}?mode=ro", uri=True)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        schema = conn.execute("PRAGMA user_version").fetchone()[0]
         head = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
     finally:
         conn.close()
-    assert tuple(head) == V1_HEAD
+    assert (schema, tuple(head)) == GOLDENS[name]
 
 
-def test_a_v1_journal_opens_migrates_and_verifies(tmp_path: Path) -> None:
-    path = copy_of_v1(tmp_path)
+@each_golden
+def test_a_golden_journal_opens_migrates_and_verifies(name: str, tmp_path: Path) -> None:
+    path = copy_of(name, tmp_path)
     with SQLiteJournal(path) as journal:
         report = verify(journal)
         assert report.ok, report
-        assert report.head == V1_HEAD, "migrating changed no event"
+        assert report.head == GOLDENS[name][1], "migrating changed no event"
         events = {(h.stream_id, h.version): h.event for h in journal.read_all()}
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    assert conn.execute("SELECT count(*) FROM claims").fetchone()[0] == 0
+    claims = conn.execute("SELECT count(*) FROM claims").fetchone()[0]
     conn.close()
-    # Schema 1 payloads, upcast: no plan was recorded then; the one success was the PUT's reply.
-    assert events[("gold1", 7)].plan is None  # type: ignore[attr-defined]
+    # Claims were first written at schema 2: the live campaigns hold theirs, v1 had none.
+    assert claims == (0 if name == "journal-v1.db" else 2)
+    # The one success of gold1 was the PUT's reply.
     assert events[("gold1", 12)].how == "put"  # type: ignore[attr-defined]
     assert events[("gold1", 12)].reconciled is False  # type: ignore[attr-defined]
+    if name == "journal-v1.db":  # schema 1 intents, upcast: no plan was recorded then
+        assert events[("gold1", 7)].plan is None  # type: ignore[attr-defined]
+    else:
+        assert [c.path for c in events[("gold1", 7)].plan][-1] == "name"  # type: ignore[attr-defined]
 
 
-def test_a_v1_journal_is_resumed_to_active_and_exported(tmp_path: Path) -> None:
-    path = copy_of_v1(tmp_path)
-    sim = Simulator(Dataset(seed=11, contacts=2600, suppressions=400))  # as make_v1.py had it
+@each_golden
+def test_a_golden_journal_is_resumed_to_active_and_exported(name: str, tmp_path: Path) -> None:
+    path = copy_of(name, tmp_path)
+    head = GOLDENS[name][1]
+    sim = Simulator(Dataset(seed=11, contacts=2600, suppressions=400))  # as make_v1.py and make_v3.py had it
     policy = RetryPolicy(deadline=5.0, sleep=lambda _: None, jitter=lambda: 0.5)
     client = httpx.Client(transport=InProcessTransport(sim.app))
     credentials = Credentials("https://cxone.test", "cxpreview", Secret("simulated-secret"))
@@ -87,7 +102,7 @@ def test_a_v1_journal_is_resumed_to_active_and_exported(tmp_path: Path) -> None:
     rows = [r for r in records if not isinstance(r, bytes)]
     assert len(rows) == written
     assert len(records) - len(rows) == 1, "the eligible set (both campaigns share it) travels too"
-    assert (rows[V1_HEAD[0] - 1].seq, rows[V1_HEAD[0] - 1].hash) == V1_HEAD
+    assert (rows[head[0] - 1].seq, rows[head[0] - 1].hash) == head
     with SQLiteJournal(tmp_path / "imported.db") as copy:
         copy.import_rows(records, replay_visitor(copy))
         assert verify(copy).ok
