@@ -23,7 +23,8 @@ PROGRESS_EVERY = 1000
 
 @attrs.frozen
 class FilterResult:
-    """Counts of one filter run, and the eligible set as bytes (``id<TAB>e164`` lines)."""
+    """Counts of one filter run, and the eligible set as bytes (``id<TAB>e164`` lines);
+    ``fields_seen`` counts the contacts carrying each field the rules name."""
 
     total: int
     matched: int
@@ -31,6 +32,17 @@ class FilterResult:
     eligible: int
     excluded: dict[str, int]
     eligible_set: bytes
+    fields_seen: dict[str, int] = attrs.field(factory=dict)
+
+    @property
+    def fields_absent(self) -> list[str]:
+        """The fields a rule names that no contact carries."""
+        return absent(self.fields_seen, self.total)
+
+
+def absent(fields_seen: dict[str, int] | None, total: int) -> list[str]:
+    """Of ``fields_seen``, the fields on no contact (none when no contact was read)."""
+    return [name for name, count in (fields_seen or {}).items() if count == 0 and total]
 
 
 def filter_contacts(
@@ -45,10 +57,14 @@ def filter_contacts(
         if e164 is not None:
             suppressed_numbers.add(e164)
     excluded: Counter[str] = Counter()
+    seen = dict.fromkeys(sorted({rule.field for rule in spec.filter}), 0)
     eligible = bytearray()
     total = matched = kept = 0
     for contact in gateway.iter_contacts(spec.contact_list_id):
         total += 1
+        for name in seen:
+            if contact.fields.get(name) is not None:
+                seen[name] += 1
         if total % PROGRESS_EVERY == 0:
             if progress is not None:
                 progress(total)
@@ -68,4 +84,4 @@ def filter_contacts(
     if progress is not None and total % PROGRESS_EVERY:
         progress(total)
     counts = dict(sorted(excluded.items()))
-    return FilterResult(total, matched, excluded["suppressed"], kept, counts, bytes(eligible))
+    return FilterResult(total, matched, excluded["suppressed"], kept, counts, bytes(eligible), seen)

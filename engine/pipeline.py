@@ -94,13 +94,22 @@ def _filtered(
     if isinstance(result, RemoteError):
         return FilterFailed(step_id, str(result), result.retryable, ms)
     if result.eligible < spec.constraints.min_eligible:
+        missing = result.fields_absent
+        why = (
+            f"; no contact of {result.total:,} has the field "
+            + ", ".join(repr(name) for name in missing)
+            + " a filter rule names"
+            if missing
+            else ""
+        )
         return FilterFailed(
             step_id,
             f"{result.eligible} contacts are eligible; the spec needs at least "
-            f"{spec.constraints.min_eligible} (constraints.min_eligible)",
+            f"{spec.constraints.min_eligible} (constraints.min_eligible){why}",
             False,
             ms,
             result.eligible,
+            fields_seen=result.fields_seen,
         )
     digest = steps.journal.put_blob(result.eligible_set)
     rules = tuple(to_plain(r) for r in spec.filter)
@@ -114,6 +123,7 @@ def _filtered(
         result.excluded,
         digest,
         ms,
+        fields_seen=result.fields_seen,
     )
 
 

@@ -2,12 +2,15 @@
 
 The engine is handed a ``CXoneGateway``; it never imports one. A gateway raises only the
 engine's ``RemoteError`` family (engine/errors.py), so the engine never sees an HTTP library's
-exception. Values crossing the port are frozen attrs classes.
+exception. Values crossing the port are frozen attrs classes. A gateway that retries says so
+with ``retried()``, and the step records the count in its outcome event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -79,3 +82,27 @@ class CXoneGateway(Protocol):
     def ensure_webhook(self, name: str, uri: str, event: str) -> WebhookRef:
         """The webhook ``name`` at ``uri``: found by name and URI, or created."""
         ...
+
+
+# --- retries ------------------------------------------------------------------------------
+
+_tally: ContextVar[list[int] | None] = ContextVar("cxpreview_retries", default=None)
+
+
+def retried() -> None:
+    """A gateway calls this each time it sends a request again (after a 429, a 5xx, a lost
+    connection), so the step whose call it is records how many times CXone was retried."""
+    tally = _tally.get()
+    if tally is not None:
+        tally[0] += 1
+
+
+@contextmanager
+def counting_retries() -> Iterator[list[int]]:
+    """The retries ``retried()`` reports in this thread while the block runs, as ``[n]``."""
+    tally = [0]
+    token = _tally.set(tally)
+    try:
+        yield tally
+    finally:
+        _tally.reset(token)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import secrets
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -33,7 +34,7 @@ from engine.errors import (
     RemoteError,
     StepInDoubt,
 )
-from engine.ports import CXoneGateway
+from engine.ports import CXoneGateway, counting_retries
 from engine.replay import first_illegal, illegal_at
 from engine.steplog import STEP_LOG, log_transitions
 from events import Clock, Event, EventDecodeError, crash_point
@@ -93,6 +94,9 @@ class Steps:
         # Per campaign, the version last read whole and checked here, and its newest event's
         # command id: a command acting on that version needs no second read.
         self._seen: dict[str, tuple[int, str | None]] = {}
+        # Per thread, the retries of the calls made since the step in hand began: its outcome
+        # records them (``close``).
+        self._retries = threading.local()
 
     def bound(self, before_append: Callable[[], None] | None = None, **meta: Any) -> Steps:
         """These steps writing ``meta`` into every event's meta and calling ``before_append``
@@ -165,6 +169,7 @@ class Steps:
                 seq,
             )
         self._seen[campaign_id] = (state.version, stored[-1].meta.get("command_id"))
+        self._retries.count = 0  # a step begins with a read: calls before it were another's
         return state, stored
 
     def checked(self, s: CampaignState) -> CampaignState:
@@ -212,6 +217,7 @@ class Steps:
             s = self.checked(s)  # the step is redone: act on an intact campaign only
             assert s.pending is not None
             return s, s.pending.step_id, self.cause_of(s)
+        self._retries.count = 0
         command_id = self.ids()
         s = self.append(s, [intent(self.ids())], command_id)
         assert s.pending is not None
@@ -219,16 +225,23 @@ class Steps:
         return s, s.pending.step_id, command_id
 
     def call(self, fn: Callable[[], T]) -> tuple[T | RemoteError, float]:
-        """``fn()`` timed in milliseconds; a ``RemoteError`` it raises is returned."""
+        """``fn()`` timed in milliseconds; a ``RemoteError`` it raises is returned. The
+        retries the gateway reports meanwhile are counted for the step's outcome."""
         started = self.clock.monotonic()
-        try:
-            result: T | RemoteError = fn()
-        except RemoteError as exc:
-            result = exc
+        with counting_retries() as tally:
+            try:
+                result: T | RemoteError = fn()
+            except RemoteError as exc:
+                result = exc
+        self._retries.count = getattr(self._retries, "count", 0) + tally[0]
         return result, round((self.clock.monotonic() - started) * 1000, 3)
 
     def close(self, s: CampaignState, outcome: Event, cause: str, step: str) -> CampaignState:
-        """Append the outcome of the step whose intent was command ``cause``."""
+        """Append the outcome of the step whose intent was command ``cause``, with the
+        retries its calls took."""
+        retries, self._retries.count = getattr(self._retries, "count", 0), 0
+        if hasattr(outcome, "retries"):  # every outcome event has them (events/lifecycle.py)
+            outcome = attrs.evolve(outcome, retries=retries)  # type: ignore[misc]
         crash_point(f"after-{step}-response")
         return self.append(s, [outcome], self.ids(), causation=cause)
 

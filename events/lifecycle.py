@@ -3,7 +3,9 @@
 Every step that talks to CXone is a pair: an intent (``…Requested``, committed before the call)
 and exactly one outcome (``…Succeeded``/``Passed``/``Filtered``, ``…Conflicted`` or
 ``…Failed``, committed after it) carrying the same ``step_id`` and the call's latency. An intent
-with no outcome is how the journal says "the process died mid-call".
+with no outcome is how the journal says "the process died mid-call". Every outcome also
+records ``retries``: how many times the step's requests were sent again (429s, 5xx, lost
+connections) before it had its answer; ``None`` on outcomes written before they were counted.
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ class ValidationRequested(Event):
     attempt: int = 1
 
 
-@event("validation.passed")
+@event("validation.passed", schema=2)
 @attrs.frozen
 class ValidationPassed(Event):
     """The constraints hold; ``remote_version``/``remote_config`` are the base we activate on."""
@@ -107,9 +109,10 @@ class ValidationPassed(Event):
     remote_version: int
     remote_config: dict[str, Any]
     latency_ms: float
+    retries: int | None = 0
 
 
-@event("validation.failed")
+@event("validation.failed", schema=2)
 @attrs.frozen
 class ValidationFailed(Event):
     """Validation did not pass: every problem found, and whether trying again may help."""
@@ -118,6 +121,7 @@ class ValidationFailed(Event):
     problems: tuple[FieldProblem, ...]
     retryable: bool
     latency_ms: float
+    retries: int | None = 0
 
 
 # --- filter: contacts through the demographic filter and the suppression lists --------------
@@ -132,10 +136,12 @@ class FilterRequested(Event):
     attempt: int = 1
 
 
-@event("filter.completed")
+@event("filter.completed", schema=2)
 @attrs.frozen
 class ContactsFiltered(Event):
-    """The eligible set was computed; the set itself is the blob ``eligible_digest``."""
+    """The eligible set was computed; the set itself is the blob ``eligible_digest``.
+    ``fields_seen`` is how many contacts carry each field the rules name (a field on none
+    is a misspelt rule, or a list without it); ``None`` when written before it was counted."""
 
     step_id: str
     rules: tuple[dict[str, Any], ...]
@@ -146,18 +152,23 @@ class ContactsFiltered(Event):
     excluded: dict[str, int]
     eligible_digest: str
     latency_ms: float
+    retries: int | None = 0
+    fields_seen: dict[str, int] | None = None
 
 
-@event("filter.failed")
+@event("filter.failed", schema=2)
 @attrs.frozen
 class FilterFailed(Event):
-    """Filtering did not produce a usable set (too few eligible, or the remote failed)."""
+    """Filtering did not produce a usable set (too few eligible, or the remote failed); when
+    the contacts were read, ``fields_seen`` counts those carrying each field a rule names."""
 
     step_id: str
     reason: str
     retryable: bool
     latency_ms: float
     eligible: int | None = None
+    retries: int | None = 0
+    fields_seen: dict[str, int] | None = None
 
 
 # --- activate: the PUT with If-Match --------------------------------------------------------
@@ -194,7 +205,7 @@ LANDED_HOW = {
 """How an activation is known to have landed (``ActivationSucceeded.how``)."""
 
 
-@event("activation.succeeded", schema=2)
+@event("activation.succeeded", schema=3)
 @attrs.frozen
 class ActivationSucceeded(Event):
     """CXone holds our configuration; ``reconciled`` when learnt by reading, not from the PUT's
@@ -205,6 +216,7 @@ class ActivationSucceeded(Event):
     latency_ms: float
     reconciled: bool = False
     how: str = "put"
+    retries: int | None = 0
 
 
 @REGISTRY.upcaster("activation.succeeded", 1)
@@ -213,7 +225,7 @@ def _activation_succeeded_v1(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "how": "recovered" if payload.get("reconciled") else "put"}
 
 
-@event("activation.conflicted")
+@event("activation.conflicted", schema=2)
 @attrs.frozen
 class ActivationConflicted(Event):
     """CXone refused the PUT: the campaign changed since ``expected_version`` (412)."""
@@ -222,9 +234,10 @@ class ActivationConflicted(Event):
     expected_version: int
     remote_version: int | None
     latency_ms: float
+    retries: int | None = 0
 
 
-@event("activation.failed")
+@event("activation.failed", schema=2)
 @attrs.frozen
 class ActivationFailed(Event):
     """CXone refused the PUT for good (a non-retryable 4xx)."""
@@ -233,6 +246,7 @@ class ActivationFailed(Event):
     status: int | None
     reason: str
     latency_ms: float
+    retries: int | None = 0
 
 
 # --- rebase: three-way merge after a conflict -----------------------------------------------
@@ -247,7 +261,7 @@ class RebaseRequested(Event):
     attempt: int
 
 
-@event("rebase.completed")
+@event("rebase.completed", schema=2)
 @attrs.frozen
 class ConflictRebased(Event):
     """The remote campaign was read and merged; ``merged`` false leaves field conflicts."""
@@ -259,6 +273,7 @@ class ConflictRebased(Event):
     config: dict[str, Any]
     conflicts: tuple[FieldConflict, ...]
     latency_ms: float
+    retries: int | None = 0
 
 
 @event("conflict.resolved")
@@ -271,7 +286,7 @@ class ConflictResolved(Event):
     remote_version: int
 
 
-@event("rebase.failed")
+@event("rebase.failed", schema=2)
 @attrs.frozen
 class RebaseFailed(Event):
     """The remote campaign could not be read for the merge."""
@@ -280,6 +295,7 @@ class RebaseFailed(Event):
     reason: str
     retryable: bool
     latency_ms: float
+    retries: int | None = 0
 
 
 # --- webhook: after activation, registered idempotently -------------------------------------
@@ -295,7 +311,7 @@ class WebhookRegistrationRequested(Event):
     uri: str
 
 
-@event("webhook.registered")
+@event("webhook.registered", schema=2)
 @attrs.frozen
 class WebhookRegistered(Event):
     """The launch webhook exists; ``created`` is false when it was found already there."""
@@ -304,9 +320,10 @@ class WebhookRegistered(Event):
     webhook_id: str
     created: bool
     latency_ms: float
+    retries: int | None = 0
 
 
-@event("webhook.failed")
+@event("webhook.failed", schema=2)
 @attrs.frozen
 class WebhookRegistrationFailed(Event):
     """The webhook could not be registered."""
@@ -315,3 +332,38 @@ class WebhookRegistrationFailed(Event):
     reason: str
     retryable: bool
     latency_ms: float
+    retries: int | None = 0
+
+
+# --- retries: every outcome counts them since the release after journal schema 3 ------------
+
+RETRIES_SINCE = {
+    "validation.passed": 2,
+    "validation.failed": 2,
+    "filter.completed": 2,
+    "filter.failed": 2,
+    "activation.succeeded": 3,
+    "activation.conflicted": 2,
+    "activation.failed": 2,
+    "rebase.completed": 2,
+    "rebase.failed": 2,
+    "webhook.registered": 2,
+    "webhook.failed": 2,
+}
+"""Each outcome event type and the schema that added ``retries`` to it."""
+
+
+def _retries_unknown(payload: dict[str, Any]) -> dict[str, Any]:
+    return {**payload, "retries": None}
+
+
+for _type, _schema in RETRIES_SINCE.items():
+    if not _type.startswith("filter."):
+        REGISTRY.upcaster(_type, _schema - 1)(_retries_unknown)
+
+
+@REGISTRY.upcaster("filter.completed", 1)
+@REGISTRY.upcaster("filter.failed", 1)
+def _filter_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    # Schema 2 also counts the contacts carrying each rule's field.
+    return {**payload, "retries": None, "fields_seen": None}

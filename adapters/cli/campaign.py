@@ -16,6 +16,7 @@ from adapters.cli.kit import (
 from adapters.cli.views import (
     console,
     exclusions,
+    fields_absent,
     states_along,
     summary,
     timeline,
@@ -136,11 +137,11 @@ def show_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
     """
     engine = open_engine(ctx, gateway=False)
     state, history = engine.details(engine.find(campaign_id))
-    left_out = exclusions(history)
+    left_out, missing = exclusions(history), fields_absent(history)
     if as_json:
-        print_json({**to_plain(state), "excluded": left_out})
+        print_json({**to_plain(state), "excluded": left_out, "fields_absent": missing})
     else:
-        click.echo(summary(state, left_out))
+        click.echo(summary(state, left_out, missing))
 
 
 @click.command("history")

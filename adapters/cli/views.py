@@ -23,6 +23,7 @@ from rich.text import Text
 
 from engine import CampaignState, Plan
 from engine.aggregate import steps
+from engine.contacts import absent
 from engine.metrics import Metrics
 from events import (
     ActivationConflicted,
@@ -31,6 +32,7 @@ from events import (
     ConflictResolved,
     ContactsFiltered,
     Event,
+    FilterFailed,
     ValidationFailed,
     canonical_json,
     parse_utc_text,
@@ -175,12 +177,19 @@ _DETAILS: dict[type[Event], Callable[[Any], str]] = {
 
 def detail(event: Event) -> str:
     """What an event says beyond its type, in one short phrase: a conflict's versions and
-    fields, a revise's or a cancel's reason, a failure's message, a filter's counts."""
+    fields, a revise's or a cancel's reason, a failure's message, a filter's counts, and how
+    many times its requests were retried."""
     say = _DETAILS.get(type(event))
     if say is not None:
-        return say(event)
-    reason = getattr(event, "reason", None)  # revised, cancelled, run asked for, failures
-    return reason if isinstance(reason, str) else ""
+        said = say(event)
+    else:
+        reason = getattr(event, "reason", None)  # revised, cancelled, run asked for, failures
+        said = reason if isinstance(reason, str) else ""
+    retries = getattr(event, "retries", None)
+    if retries:
+        again = f"{retries} {'retry' if retries == 1 else 'retries'}"
+        said = f"{said} ({again})" if said else again
+    return said
 
 
 def exclusions(history: Sequence[StoredEvent]) -> dict[str, int] | None:
@@ -189,6 +198,18 @@ def exclusions(history: Sequence[StoredEvent]) -> dict[str, int] | None:
         if isinstance(stored.event, ContactsFiltered):
             return dict(stored.event.excluded)
     return None
+
+
+def fields_absent(history: Sequence[StoredEvent]) -> list[str]:
+    """The fields a rule of the campaign's last filter run names that no contact carried
+    (none when that run did not count them, or read no contact)."""
+    for stored in reversed(history):
+        event = stored.event
+        if isinstance(event, ContactsFiltered):
+            return absent(event.fields_seen, event.total)
+        if isinstance(event, FilterFailed) and event.fields_seen is not None:
+            return absent(event.fields_seen, 1)
+    return []
 
 
 def timeline(history: Sequence[StoredEvent]) -> Table:
@@ -292,14 +313,22 @@ def states_along(history: Sequence[StoredEvent]) -> list[CampaignState]:
     return steps(start, [h.event for h in history])
 
 
-def summary(state: CampaignState, left_out: dict[str, int] | None = None) -> str:
-    """What the campaign is, in a few lines (with ``left_out``, why contacts were excluded)."""
+def summary(
+    state: CampaignState, left_out: dict[str, int] | None = None, missing: Sequence[str] = ()
+) -> str:
+    """What the campaign is, in a few lines (with ``left_out``, why contacts were excluded,
+    and ``missing``, the filter fields no contact has)."""
     lines = [f"campaign {visible(state.id)} {state.name!r}: {state.state} (v{state.version})"]
     if state.eligible is not None:
         lines.append(f"  eligible contacts: {state.eligible:,} (set {state.eligible_digest})")
     if state.eligible is not None and left_out:
         why = ", ".join(f"{reason} {count:,}" for reason, count in sorted(left_out.items()))
         lines.append(f"  left out: {why}")
+    for name in missing:
+        lines.append(
+            f"  warning: no contact has the field {visible(name)!r} a filter rule names "
+            "(misspelt, or not in this contact list): the rule excludes every contact"
+        )
     if state.active_version is not None:
         lines.append(f"  CXone version: {state.active_version}, holding our configuration")
     if state.webhook_id:

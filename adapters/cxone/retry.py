@@ -4,6 +4,7 @@ Retried: 429 (honouring ``Retry-After`` in seconds or as an HTTP date, or a rate
 header), 5xx and transport errors, with jittered exponential backoff when the server gives no
 hint. Never retried: any other 4xx. Everything is bounded by one overall deadline measured on
 an injected clock, and the sleep is injected too, so tests record the waits instead of waiting.
+Each retry is reported to the engine (``engine.ports.retried``): outcome events count them.
 The tutorial slept a fixed 2 s once and then gave up, or looped forever on contact pages.
 """
 
@@ -19,6 +20,8 @@ from typing import Any, TypeVar
 import attrs
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
+
+from engine.ports import retried
 
 T = TypeVar("T")
 log = logging.getLogger("cxpreview.http")
@@ -105,6 +108,7 @@ class RetryPolicy:
             return self.backoff(state.attempt_number)
 
         def tell(state: RetryCallState) -> None:
+            retried()  # counted for the outcome event of the step making this call
             log.info(
                 "%s; retrying in %.2fs (attempt %d)",
                 last[0].cause,

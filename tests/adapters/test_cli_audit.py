@@ -19,7 +19,7 @@ from engine import Engine, RemoteCampaign, RemoteRejected, load_spec
 from engine.audit import activations
 from journal import SQLiteJournal
 from tests.conftest import EXAMPLE_SPEC, for_campaign, make_contacts
-from tests.unit.journal.test_golden import copy_of_v1
+from tests.unit.journal.test_golden import copy_of
 
 
 def busy_journal(tmp_path: Path) -> tuple[str, dict[str, str]]:
@@ -83,7 +83,7 @@ def test_the_cli_and_the_view_tell_the_same_activations(tmp_path: Path) -> None:
 
 
 def test_the_views_hold_on_a_journal_written_by_an_earlier_release(tmp_path: Path) -> None:
-    db = copy_of_v1(tmp_path)
+    db = copy_of("journal-v1.db", tmp_path)
     with SQLiteJournal(db) as journal:  # migrated to the schema that has the views
         expected = list(activations(journal))
     viewed = view_rows(str(db))

@@ -8,14 +8,16 @@ import re
 import sqlite3
 from pathlib import Path
 
+import attrs
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
 from adapters.cli import cli
-from adapters.cli.views import status_table, timeline
+from adapters.cli.views import detail, status_table, timeline
 from adapters.simulator import FakeCXoneGateway
 from engine import CampaignSpec, Contact, Engine, RemoteCampaign, load_spec
+from events import FilterFailed, ValidationPassed
 from journal import SQLiteJournal
 from tests.adapters.test_cli import _journal_with_history
 from tests.conftest import EXAMPLE_SPEC
@@ -271,3 +273,32 @@ def test_show_says_why_contacts_were_left_out_and_history_says_what_happened(
     assert "1 of 4 eligible" in out
     assert "CXone at v5, expected v4" in out
     assert "merged onto CXone v5" in out
+
+
+def test_show_warns_of_a_filter_field_no_contact_has_and_history_counts_retries(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "absent.db")
+    no_age = [Contact(f"c{i}", f"+1415555010{i}", {"region": "west"}) for i in range(3)]
+    cxone = FakeCXoneGateway(
+        campaigns=[RemoteCampaign("cmp-1001", 4, "inactive", {})], contacts=no_age
+    )
+    example = load_spec(EXAMPLE_SPEC).to_dict()
+    spec = CampaignSpec.from_dict(
+        {**example, "constraints": {**example["constraints"], "min_eligible": 0}}
+    )
+    with SQLiteJournal(db) as journal:
+        cid = Engine(journal, cxone).draft(spec).validate().filter().id
+    code, out, _ = invoke(db, "show", cid)
+    assert code == 0
+    assert "no contact has the field 'age' a filter rule names" in out
+    assert "'region'" not in out
+    code, out, _ = invoke(db, "show", cid, "--json")
+    assert json.loads(out)["fields_absent"] == ["age"]
+    # Retries are the gateway's to count: the outcome's detail says how many there were.
+    passed = ValidationPassed("s1", 0, 4, {}, 12.0, retries=2)
+    assert detail(passed) == "2 retries"
+    assert detail(attrs.evolve(passed, retries=1)) == "1 retry"
+    assert detail(attrs.evolve(passed, retries=None)) == detail(attrs.evolve(passed, retries=0))
+    failed = FilterFailed("s2", "CXone answered 503", True, 30.0, retries=4)
+    assert detail(failed) == "CXone answered 503 (4 retries)"

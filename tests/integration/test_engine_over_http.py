@@ -101,3 +101,60 @@ def test_a_put_that_dies_with_a_500_leaves_the_activation_in_doubt(
         campaign.activate()
     assert campaign.refresh().state == "activating"
     assert verify(engine.journal).ok
+
+
+def test_outcomes_record_how_often_their_requests_were_retried(
+    engine: Engine, sim: Simulator
+) -> None:
+    sim.faults.add("campaigns", "rate_limit", times=2)  # the active-previews count: 429, 429
+    sim.faults.add("contacts", "status", status=503, after=1)  # the second contacts page
+    sim.faults.add("put_campaign", "rate_limit")  # a 429 is refused before the PUT is applied
+    campaign = engine.draft(load_spec(EXAMPLE_SPEC)).run()
+    assert campaign.state == "active"
+    history = engine.history(campaign.id)
+    retries = {h.type: h.event.retries for h in history if hasattr(h.event, "retries")}  # type: ignore[attr-defined]
+    assert retries == {
+        "validation.passed": 2,
+        "filter.completed": 1,
+        "activation.succeeded": 1,
+        "webhook.registered": 0,
+    }
+
+
+def test_retries_of_a_step_left_in_doubt_are_not_counted_on_the_next_outcome(
+    tmp_path: Path, sim: Simulator, time_: RecordedTime
+) -> None:
+    # A PUT retried (429) until the deadline: in doubt. Its retries belong to no outcome; the
+    # recovery that settles it by reading records only its own.
+    gateway = make_gateway(sim, time_, deadline=5.0)
+    with SQLiteJournal(tmp_path / "j.db") as journal:
+        engine = Engine(journal, gateway, ids=sequential_ids())
+        campaign = engine.draft(load_spec(EXAMPLE_SPEC)).validate().filter()
+        sim.faults.add("put_campaign", "rate_limit", times=50)
+        with pytest.raises(StepInDoubt):
+            campaign.activate()
+        sim.faults.faults.clear()
+        settled = engine.recover(campaign.id)
+        last = engine.history(campaign.id)[-1].event
+    gateway.close()
+    assert settled.state == "active"
+    assert (type(last).__name__, last.retries) == ("ActivationSucceeded", 0)  # type: ignore[attr-defined]
+
+
+def test_a_filter_rule_on_a_field_no_contact_has_is_named(engine: Engine) -> None:
+    spec = load_spec(EXAMPLE_SPEC)
+    rules = [{"field": "regoin", "op": "eq", "value": "west"}]
+    misspelt = spec.from_dict({**spec.to_dict(), "filter": rules})
+    campaign = engine.draft(misspelt).validate()
+    failed = campaign.filter()
+    assert failed.state == "validated", "a refused filter leaves the campaign as it was"
+    assert failed.last_error is not None
+    assert "no contact of 2,600 has the field 'regoin' a filter rule names" in failed.last_error
+    event = engine.history(campaign.id)[-1].event
+    assert event.fields_seen == {"regoin": 0}  # type: ignore[attr-defined]
+    # Spelt right, the field is on every contact the simulator makes.
+    engine.revise(campaign.id, spec, "the field is region")
+    fine = engine.get(campaign.id).validate().filter()
+    assert fine.state == "filtered"
+    seen = engine.history(campaign.id)[-1].event.fields_seen  # type: ignore[attr-defined]
+    assert seen == {"age": 2600, "region": 2600}

@@ -66,6 +66,11 @@ def test_a_golden_journal_opens_migrates_and_verifies(name: str, tmp_path: Path)
     conn.close()
     # Claims were first written at schema 2: the live campaigns hold theirs, v1 had none.
     assert claims == (0 if name == "journal-v1.db" else 2)
+    # Outcomes written before retries were counted say so, rather than claim none.
+    outcomes = [e for e in events.values() if hasattr(e, "retries")]
+    assert len(outcomes) == 8
+    assert {e.retries for e in outcomes} == {None}  # type: ignore[attr-defined]
+    assert events[("gold1", 6)].fields_seen is None  # type: ignore[attr-defined]
     # The one success of gold1 was the PUT's reply.
     assert events[("gold1", 12)].how == "put"  # type: ignore[attr-defined]
     assert events[("gold1", 12)].reconciled is False  # type: ignore[attr-defined]
@@ -79,7 +84,7 @@ def test_a_golden_journal_opens_migrates_and_verifies(name: str, tmp_path: Path)
 def test_a_golden_journal_is_resumed_to_active_and_exported(name: str, tmp_path: Path) -> None:
     path = copy_of(name, tmp_path)
     head = GOLDENS[name][1]
-    sim = Simulator(Dataset(seed=11, contacts=2600, suppressions=400))  # as make_v1.py and make_v3.py had it
+    sim = Simulator(Dataset(seed=11, contacts=2600, suppressions=400))  # as the make_v*.py had it
     policy = RetryPolicy(deadline=5.0, sleep=lambda _: None, jitter=lambda: 0.5)
     client = httpx.Client(transport=InProcessTransport(sim.app))
     credentials = Credentials("https://cxone.test", "cxpreview", Secret("simulated-secret"))
