@@ -1,5 +1,6 @@
 # `make test` and `make demo` work on a fresh machine: the first run creates .venv and installs
-# the project (editable, with its dev extra); later runs reinstall only when pyproject.toml changes.
+# the project (editable, with its dev and simulator extras); later runs reinstall only when
+# pyproject.toml changes.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -15,7 +16,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,simulator]'
 	touch $(STAMP)
 
 lint: setup

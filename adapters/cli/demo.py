@@ -10,15 +10,19 @@ from __future__ import annotations
 import time
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from adapters import simulator as bundled
 from adapters.cli.bootstrap import engine_with, gateway_for, journal_at
 from adapters.cli.views import console, metrics_table, run_progress, summary, timeline
 from adapters.cxone import Credentials, Secret
-from adapters.simulator import Dataset, Simulator, SimulatorServer
 from engine import load_spec, parse_spec, verify
 from engine.metrics import measure
+
+if TYPE_CHECKING:
+    from adapters.simulator.app import Simulator
 
 
 def starter_spec() -> str:
@@ -45,14 +49,17 @@ def run_demo(
     say = out.print
     spec = parse_spec(starter_spec(), "preview.toml") if spec_path is None else load_spec(spec_path)
     spec_name = "preview.toml" if spec_path is None else spec_path.name
-    simulator = simulator or Simulator(
-        Dataset(seed=seed, contacts=contacts, suppressions=contacts // 10), client_secret=secret
+    # Served by uvicorn: the 'simulator' extra (SimulatorMissing, exit 2, names it when absent).
+    served = bundled.SimulatorServer
+    simulator = simulator or bundled.Simulator(
+        bundled.Dataset(seed=seed, contacts=contacts, suppressions=contacts // 10),
+        client_secret=secret,
     )
     # Someone edits the campaign in CXone just before our PUT (a field we do not set), so the
     # run shows a 412, the three-way rebase that merges it, and the activation that follows.
     simulator.faults.add("put_campaign", "concurrent_edit", field="schedule")
     started = time.monotonic()
-    with SimulatorServer(simulator) as server, journal_at(db, create=True) as journal:
+    with served(simulator) as server, journal_at(db, create=True) as journal:
         say(
             f"CXone simulator at {server.base_url}: {contacts:,} contacts, "
             f"{contacts // 10:,} suppressions, seed {seed}"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
+from adapters import simulator as bundled
 from adapters.cli.demo import run_demo, starter_spec
 from adapters.cli.kit import errors_to_exit_codes
 from adapters.cxone.auth import is_loopback
-from adapters.simulator import Dataset, FaultPlan, Simulator, SimulatorServer
 
 
 @click.command("simulator")
@@ -71,17 +71,17 @@ def simulator_cmd(
             "add --allow-remote if that is really meant"
         )
     try:
-        plan = FaultPlan.from_toml(faults) if faults else None
+        plan = bundled.FaultPlan.from_toml(faults) if faults else None
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    dataset = Dataset(
+    dataset = bundled.Dataset(
         seed=seed,
         contacts=contacts,
         suppressions=contacts // 10 if suppressions is None else suppressions,
     )
-    simulator = Simulator(dataset, faults=plan)
+    simulator = bundled.Simulator(dataset, faults=plan)
     try:
-        server = SimulatorServer(simulator, host, port)
+        server = bundled.SimulatorServer(simulator, host, port)
     except OSError as exc:
         reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc})"
         raise click.UsageError(f"{host}:{port} {reason}; choose another --port") from None

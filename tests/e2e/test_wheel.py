@@ -66,6 +66,28 @@ def test_the_wheel_runs_the_demo_from_any_directory(tmp_path: Path) -> None:
             timeout=300,
         )
 
+    # The core alone: the served simulator is the 'simulator' extra, and says so.
+    bare = run("--db", "demo.db", "demo", "--contacts", "2000")
+    assert bare.returncode == 2, bare.stdout + bare.stderr
+    assert "pip install 'cxpreview[simulator]'" in bare.stderr
+    assert "Traceback" not in bare.stderr
+    assert not (work / "demo.db").exists(), "nothing is written before the simulator is there"
+    module = subprocess.run(
+        [str(python), "-m", "cxpreview", "--help"],
+        check=False,
+        cwd=work,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert module.returncode == 0, module.stderr
+    assert module.stdout.startswith("Usage: cxpreview [OPTIONS] COMMAND")
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", f"{wheel}[simulator]"],
+        check=True,
+        timeout=900,
+    )
     demo = run("--db", "demo.db", "demo", "--contacts", "2000")
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "active" in demo.stdout
