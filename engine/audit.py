@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import attrs
 
 from engine.errors import IllegalEvent
+from engine.heads import head_fields
 from engine.replay import Replay, gc_paused
 from events import (
     ActivationConflicted,
@@ -29,13 +30,20 @@ from events import (
 from journal import Anchor, BlobNotFound, ChainReport, Journal, JournalCorrupt, StoredEvent, Visitor
 
 
-def replay_visitor(journal: Journal) -> Visitor:
+def replay_visitor(
+    journal: Journal,
+    replay: Replay | None = None,
+    last: dict[str, StoredEvent] | None = None,
+) -> Visitor:
     """What verify (and an import) checks of each event beyond the chain: that it may follow
     its campaign's earlier events, that the recorded state digest is the fold's, and that the
-    blob it refers to (the eligible set) is there with its digest."""
-    replay = Replay()
+    blob it refers to (the eligible set) is there with its digest. Folds into ``replay`` and
+    notes each campaign's newest event in ``last`` when given."""
+    replay = Replay() if replay is None else replay
 
     def visit(stored: StoredEvent) -> str | None:
+        if last is not None:
+            last[stored.stream_id] = stored
         try:
             replay.feed(stored.stream_id, stored.event)
         except IllegalEvent as exc:
@@ -64,8 +72,47 @@ def verify(journal: Journal, anchor: Anchor | None = None) -> ChainReport:
 
     ``anchor``: a ``(seq, hash)`` noted from an earlier report, which must still be on the chain.
     """
+    replay, last = Replay(), {}  # type: ignore[var-annotated]
     with gc_paused():
-        return journal.verify(replay_visitor(journal), anchor)
+        report = journal.verify(replay_visitor(journal, replay, last), anchor)
+    if not report.ok or not journal.heads_ready():
+        return report
+    problem = heads_problem(journal, replay, last)
+    if problem is None:
+        return report
+    seq, why = problem
+    return ChainReport(False, report.events, seq, why, report.head)
+
+
+def heads_problem(
+    journal: Journal, replay: Replay, last: dict[str, StoredEvent]
+) -> tuple[int, str] | None:
+    """The first campaign whose stored head is not what its events give, as ``(seq of its
+    newest event, what differs)``; None when every head holds."""
+    rebuild = "heads are derived: `cxpreview audit rebuild-heads` writes them again"
+    seen = set()
+    for head in journal.heads():
+        seen.add(head.stream_id)
+        stored = last.get(head.stream_id)
+        if stored is None:
+            return 0, f"campaign {head.stream_id} has a head but no events ({rebuild})"
+        want = {
+            **attrs.asdict(head_fields(replay.state(head.stream_id)), recurse=False),
+            "version": stored.version,
+            "last_seq": stored.seq,
+            "last_type": stored.type,
+            "last_at": stored.recorded_at,
+        }
+        for field, value in want.items():
+            if getattr(head, field) != value:
+                return stored.seq, (
+                    f"campaign {head.stream_id}'s head says {field} {getattr(head, field)!r}, "
+                    f"its events give {value!r} ({rebuild})"
+                )
+    for stream_id, stored in last.items():
+        if stream_id not in seen:
+            return stored.seq, f"campaign {stream_id} has no head ({rebuild})"
+    return None
 
 
 @attrs.frozen

@@ -3,15 +3,19 @@ on (a changed row, or a recorded digest the fold does not give, is named by its 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
+
+import attrs
 
 from engine.aggregate import CampaignState, fold
 from engine.claims import CLAIM_PREFIX
 from engine.errors import CampaignNotFound, IllegalEvent
+from engine.heads import fields_of_events, head_fields
 from engine.replay import Replay, gc_paused, illegal_at
 from engine.steps import Steps
 from events import instant
-from journal import StoredEvent
+from journal import Head, StoredEvent
 from journal.verify import checked_rows
 
 
@@ -63,9 +67,36 @@ class Queries:
         is what folding them gives now; ``JournalCorrupt`` names the seq."""
         self.steps.read(campaign_id)
 
-    def overview(self) -> list[tuple[CampaignState, StoredEvent]]:
-        """Every campaign with its last event (for ``status``), in one pass over the journal."""
+    def heads(
+        self,
+        *,
+        state: Sequence[str] = (),
+        since: str | datetime | None = None,
+        limit: int | None = None,
+        newest: bool = False,
+    ) -> list[Head]:
+        """Every campaign's head (for ``status``), in the order they were drafted (``newest``
+        first when asked): those in ``state`` (any of), whose last event is at or after
+        ``since``, at most ``limit``. Read from the journal's heads, or, on a journal whose
+        heads are not built yet, folded from every event (each row checked) as they would be.
+        """
+        journal = self.steps.journal
+        after = None if since is None else instant(since)
+        if journal.heads_ready():
+            return journal.heads(state=state, since=after, limit=limit, newest=newest)
+        heads = [
+            h
+            for h in self._folded_heads()
+            if (not state or h.state in state) and (after is None or h.last_at >= after)
+        ]
+        if newest:
+            heads.reverse()
+        return heads if limit is None else heads[:limit]
+
+    def _folded_heads(self) -> list[Head]:
+        """Every campaign's head, folded from the journal in one pass (no heads stored)."""
         replay = Replay()
+        first: dict[str, int] = {}
         last: dict[str, StoredEvent] = {}
         with gc_paused():
             for stored in checked_rows(self.steps.journal.raw_rows()):
@@ -73,8 +104,26 @@ class Queries:
                     replay.feed(stored.stream_id, stored.event)
                 except IllegalEvent as exc:
                     raise illegal_at(stored.seq, exc) from exc
+                first.setdefault(stored.stream_id, stored.seq)
                 last[stored.stream_id] = stored
-            return [(replay.state(stream_id), stored) for stream_id, stored in last.items()]
+        return [
+            Head(
+                stream_id=stream_id,
+                first_seq=first[stream_id],
+                version=stored.version,
+                **attrs.asdict(head_fields(replay.state(stream_id)), recurse=False),
+                last_seq=stored.seq,
+                last_type=stored.type,
+                last_at=stored.recorded_at,
+            )
+            for stream_id, stored in last.items()
+        ]
+
+    def rebuild_heads(self, progress: Callable[[int], None] | None = None) -> int:
+        """Build every campaign's head from its events (one campaign at a time, in one
+        transaction); the number of campaigns. Journals written before heads existed get
+        theirs this way once; afterwards every append keeps them."""
+        return self.steps.journal.rebuild_heads(fields_of_events, progress)
 
     def state_at(
         self, campaign_id: str, *, seq: int | None = None, time: str | datetime | None = None

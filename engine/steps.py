@@ -34,6 +34,7 @@ from engine.errors import (
     RemoteError,
     StepInDoubt,
 )
+from engine.heads import head_fields
 from engine.ports import CXoneGateway, counting_retries
 from engine.replay import first_illegal, illegal_at
 from engine.steplog import STEP_LOG, log_transitions
@@ -296,6 +297,7 @@ class Steps:
                 claim=name if live else None,
                 release=(was if was != name or not live else None) if was else None,
                 fresh_claim=was != name,
+                head=head_fields(now),
             )
         except ClaimRefused as exc:
             raise self.claimed(s.id, exc) from exc

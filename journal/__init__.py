@@ -20,6 +20,7 @@ from journal.errors import (
     NoJournal,
     NotAJournal,
 )
+from journal.heads import Head, HeadFields
 from journal.journal import Journal
 from journal.memory import InMemoryJournal, InMemoryRecorder
 from journal.recorder import Recorder
@@ -34,6 +35,8 @@ __all__ = [
     "Clock",
     "CommandConflict",
     "ConcurrencyError",
+    "Head",
+    "HeadFields",
     "InMemoryJournal",
     "InMemoryRecorder",
     "Journal",

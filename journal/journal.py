@@ -22,6 +22,7 @@ from journal.errors import (
     JournalCorrupt,
     JournalError,
 )
+from journal.heads import Head, HeadFields
 from journal.recorder import Recorder, Row
 from journal.records import (
     Anchor,
@@ -86,6 +87,7 @@ class Journal:
         claim: str | None = None,
         release: str | None = None,
         fresh_claim: bool = False,
+        head: HeadFields | None = None,
     ) -> list[StoredEvent]:
         """Append ``events`` after ``expected_version`` of the stream, all or nothing.
 
@@ -93,7 +95,9 @@ class Journal:
         already applied, the earlier events are returned and nothing is written
         (``CommandConflict`` if they differ from these). ``claim``: the stream holds that
         claim after the append, or nothing is written (``ClaimRefused``); ``release``: it
-        gives that claim up (journal/claims.py).
+        gives that claim up (journal/claims.py). ``head``: what the stream is after the
+        append, stored as its head in the same transaction (journal/heads.py); an append
+        without one leaves the heads to be rebuilt.
         """
         prep = prepare_append(
             stream_id, events, expected_version, meta, state_digests, command_id=command_id
@@ -115,6 +119,7 @@ class Journal:
             claims=None
             if claim is None and release is None
             else ClaimChange(claim, release, fresh_claim),
+            head=head,
         )
         if done.replayed is None:
             return built[-1]
@@ -217,6 +222,49 @@ class Journal:
     def streams(self) -> Iterator[tuple[str, int]]:
         """Every stream with its newest version, in the order the streams began."""
         return iter(self.recorder.streams())
+
+    # --- heads (journal/heads.py) ------------------------------------------------------
+
+    def heads_ready(self) -> bool:
+        """Whether every stream's head is stored (else readers fold the events)."""
+        return self.recorder.heads_ready()
+
+    def heads(
+        self,
+        *,
+        state: Sequence[str] = (),
+        since: str | None = None,
+        unfinished: bool = False,
+        limit: int | None = None,
+        newest: bool = False,
+    ) -> list[Head]:
+        """The streams' heads, in the order the streams began (``newest`` first when asked),
+        filtered by the backend: see ``Recorder.heads``."""
+        rows = self.recorder.heads(
+            state=state, since=since, unfinished=unfinished, limit=limit, newest=newest
+        )
+        return [Head.from_row(r) for r in rows]
+
+    def head_of(self, stream_id: str) -> Head | None:
+        """One stream's head, if stored."""
+        row = self.recorder.head_of(stream_id)
+        return None if row is None else Head.from_row(row)
+
+    def census(self) -> dict[str, int]:
+        """How many streams' heads are in each state."""
+        return self.recorder.census()
+
+    def rebuild_heads(
+        self,
+        make: Callable[[list[StoredEvent]], HeadFields],
+        progress: Callable[[int], None] | None = None,
+    ) -> int:
+        """Every head again, from the events: ``make`` is handed one stream's events at a
+        time; the number of streams. ``JournalCorrupt`` names the seq of a row that does not
+        decode."""
+        self._writable()
+
+        return self.recorder.rebuild_heads(lambda rows: make(decode_rows(rows)), progress)
 
     def last_seq(self) -> int:
         """The seq of the newest event (0 when empty)."""

@@ -9,11 +9,14 @@ the same on a file.
 from __future__ import annotations
 
 import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
 
 from events.clock import Clock
 from journal import claims as claims_rules
 from journal.claims import ClaimChange, ClaimRow
 from journal.errors import ConcurrencyError, JournalError
+from journal.heads import HeadFields, HeadRow, head_row
 from journal.journal import Journal
 from journal.recorder import Appended, Commands, Feed, LeaseRow, Row, RowsAfter
 from journal.records import GENESIS
@@ -67,6 +70,8 @@ class InMemoryRecorder:
         self._leases: dict[str, LeaseRow] = {}
         self._blobs: dict[str, bytes] = {}
         self.claims: dict[str, ClaimRow] = {}
+        self._heads: dict[str, HeadRow] = {}  # in first-append order (dicts keep it)
+        self._heads_ready = True
 
     def append(
         self,
@@ -76,6 +81,7 @@ class InMemoryRecorder:
         *,
         command: tuple[str, str] | None,
         claims: ClaimChange | None,
+        head: HeadFields | None = None,
     ) -> Appended:
         """All under the lock: nothing is kept if a claim is refused."""
         with self._lock:
@@ -96,6 +102,12 @@ class InMemoryRecorder:
             if command is not None:
                 self._commands[command[0]] = (rows[0][0], rows[-1][0], command[1])
             staged.commit()
+            if head is not None:
+                had = self._heads.get(stream_id)
+                self._heads[stream_id] = head_row(head, had[1] if had else rows[0][0], rows[-1])
+            else:
+                self._heads.pop(stream_id, None)
+                self._heads_ready = False
         return Appended(rows)
 
     def settle_claims(self, stream_id: str, claims: ClaimChange) -> None:
@@ -130,12 +142,65 @@ class InMemoryRecorder:
                     self.rows.append(row)
                 for command_id, _, first, last, fingerprint in commands():
                     self._commands[command_id] = (first, last, fingerprint)
+                if good:
+                    self._heads_ready = False
         except BaseException:
             with self._lock:
                 for digest in staged:
                     self._blobs.pop(digest, None)
             raise
         return len(good)
+
+    def heads_ready(self) -> bool:
+        """Whether every stream's head is there."""
+        with self._lock:
+            return self._heads_ready
+
+    def heads(
+        self,
+        *,
+        state: Sequence[str] = (),
+        since: str | None = None,
+        unfinished: bool = False,
+        limit: int | None = None,
+        newest: bool = False,
+    ) -> list[HeadRow]:
+        """Heads in draft order (``newest`` first when asked), filtered."""
+        with self._lock:
+            rows = list(self._heads.values())
+        rows = [
+            r
+            for r in (reversed(rows) if newest else rows)
+            if (not state or r[3] in state)
+            and (since is None or r[11] >= since)
+            and (not unfinished or r[7])
+        ]
+        return rows if limit is None else rows[:limit]
+
+    def head_of(self, stream_id: str) -> HeadRow | None:
+        """One stream's head, if kept."""
+        with self._lock:
+            return self._heads.get(stream_id)
+
+    def census(self) -> dict[str, int]:
+        """How many streams are in each state."""
+        with self._lock:
+            return dict(Counter(r[3] for r in self._heads.values()))
+
+    def rebuild_heads(
+        self, make: Callable[[list[Row]], HeadFields], progress: Callable[[int], None] | None
+    ) -> int:
+        """Every head again from the rows, one stream at a time, under the lock."""
+        with self._lock:
+            heads: dict[str, HeadRow] = {}
+            for stream_id, index in self.by_stream.items():
+                rows = [self.rows[i] for i in index]
+                heads[stream_id] = head_row(make(rows), rows[0][0], rows[-1])
+                if progress is not None:
+                    progress(len(heads))
+            self._heads = dict(sorted(heads.items(), key=lambda kv: kv[1][1]))
+            self._heads_ready = True
+            return len(heads)
 
     def put_blob(self, digest: str, data: bytes) -> None:
         """Keep the blob (once)."""

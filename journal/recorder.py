@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from journal.claims import ClaimChange, ClaimRow
+from journal.heads import HeadFields, HeadRow
 
 Row = tuple[Any, ...]
 """A journal row in ``RawRow`` column order."""
@@ -63,10 +64,47 @@ class Recorder(Protocol):
         *,
         command: tuple[str, str] | None,
         claims: ClaimChange | None,
+        head: HeadFields | None = None,
     ) -> Appended:
         """One transaction: a recorded ``command`` ``(id, fingerprint)`` answers with its
         rows; else ``ConcurrencyError`` unless the stream is at ``expected_version``, then
-        insert ``rows_after(head)``, record the command, settle ``claims``."""
+        insert ``rows_after(head)``, record the command, settle ``claims``, and store the
+        stream's ``head`` (journal/heads.py: ``head_row`` of it and the rows; its first seq
+        kept from the stream's first append). With no ``head`` the stream's is dropped and
+        the heads are no longer ready."""
+        ...
+
+    def heads_ready(self) -> bool:
+        """Whether every stream has its head (built, and kept by every append since)."""
+        ...
+
+    def heads(
+        self,
+        *,
+        state: Sequence[str] = (),
+        since: str | None = None,
+        unfinished: bool = False,
+        limit: int | None = None,
+        newest: bool = False,
+    ) -> list[HeadRow]:
+        """Heads in the order of the streams' first events (``newest`` first when asked):
+        only those in ``state`` (any of), whose last event is at or after ``since``, that are
+        ``unfinished``; at most ``limit``."""
+        ...
+
+    def head_of(self, stream_id: str) -> HeadRow | None:
+        """One stream's head."""
+        ...
+
+    def census(self) -> dict[str, int]:
+        """How many streams' heads are in each state."""
+        ...
+
+    def rebuild_heads(
+        self, make: Callable[[list[Row]], HeadFields], progress: Callable[[int], None] | None
+    ) -> int:
+        """In one transaction, every head again: ``make`` is handed each stream's rows (one
+        stream at a time, by version); ``progress`` told how many streams are done."""
         ...
 
     def settle_claims(self, stream_id: str, claims: ClaimChange) -> None:

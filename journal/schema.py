@@ -17,7 +17,7 @@ import sqlite_utils
 from journal.errors import JournalError, JournalTooNew, NotAJournal
 
 APPLICATION_ID = 0x63787076  # "cxpv"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 EVENT_COLUMNS = (
     "seq, stream_id, version, type, schema, data, meta, recorded_at, state_digest, prev_hash, hash"
@@ -138,7 +138,47 @@ def _views_v3(db: sqlite_utils.Database) -> None:
     db.create_view("campaigns", CAMPAIGNS_VIEW)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_create_v1, _claims_v2, _views_v3]
+def _heads_v4(db: sqlite_utils.Database) -> None:
+    """Schema 4: stream heads (journal/heads.py), written with every append, and ``derived``
+    (which derived tables are complete). A journal with events has no heads yet: until they
+    are built from its events (``cxpreview audit rebuild-heads``, or the first command that
+    opens it to write), ``derived`` has no ``heads`` row and readers fold the events."""
+    db.table("heads").create(
+        {
+            "stream_id": str,
+            "first_seq": int,
+            "version": int,
+            "state": str,
+            "name": str,
+            "remote_id": str,
+            "open_step": str,
+            "unfinished": int,
+            "last_error": str,
+            "last_seq": int,
+            "last_type": str,
+            "last_at": str,
+        },
+        pk="stream_id",
+        not_null={"first_seq", "version", "state", "name", "unfinished", "last_seq"},
+        strict=True,
+    )
+    db.table("heads").create_index(["state", "first_seq"])
+    db.table("heads").create_index(["last_at"])
+    # The supervisor's question: the few unfinished campaigns, oldest first.
+    db.execute("CREATE INDEX idx_heads_unfinished ON heads (first_seq) WHERE unfinished = 1")
+    db.table("derived").create(
+        {"name": str, "state": str}, pk="name", not_null={"state"}, strict=True
+    )
+    if db.execute("SELECT 1 FROM events LIMIT 1").fetchone() is None:
+        db.execute("INSERT INTO derived VALUES ('heads', 'built')")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _create_v1,
+    _claims_v2,
+    _views_v3,
+    _heads_v4,
+]
 """``MIGRATIONS[n]`` takes a journal from ``user_version`` n to n + 1."""
 
 
@@ -201,6 +241,10 @@ def datasette_metadata(path: str) -> dict[str, object]:
                     "events": {"description": "Every event, in order (seq), hash-chained."},
                     "activations": {"description": "One row per activation outcome."},
                     "campaigns": {"description": "One row per campaign, with its last event."},
+                    "heads": {
+                        "description": "One row per campaign as of its last event: state, "
+                        "open step, whether it needs finishing (derived; audit verify checks it)."
+                    },
                 },
                 "queries": {
                     "who_activated": {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from events.clock import Clock, SystemClock, utc_text
@@ -26,6 +27,7 @@ from journal.errors import (
     JournalFull,
     NotAJournal,
 )
+from journal.heads import HEAD_COLUMNS, HeadFields, HeadRow, head_row
 from journal.journal import Journal
 from journal.marks import HeadMark
 from journal.recorder import Appended, Commands, Feed, LeaseRow, Row, RowsAfter
@@ -44,6 +46,13 @@ _LEAN_ALL = "SELECT seq, stream_id, type, schema, data FROM events"
 _HEAD = (
     "SELECT (SELECT max(version) FROM events WHERE stream_id = ?), seq, hash "
     "FROM events ORDER BY seq DESC LIMIT 1"
+)
+_KEPT = ", ".join(
+    f"{c} = excluded.{c}" for c in HEAD_COLUMNS if c not in ("stream_id", "first_seq")
+)
+_PUT_HEAD = (  # a stream's first seq stays as its first append wrote it
+    f"INSERT INTO heads ({', '.join(HEAD_COLUMNS)}) "  # noqa: S608 - constants only
+    f"VALUES ({', '.join('?' * len(HEAD_COLUMNS))}) ON CONFLICT(stream_id) DO UPDATE SET {_KEPT}"
 )
 
 
@@ -185,6 +194,7 @@ class SQLiteRecorder:
         *,
         command: tuple[str, str] | None,
         claims: ClaimChange | None,
+        head: HeadFields | None = None,
     ) -> Appended:
         """One ``BEGIN IMMEDIATE`` transaction (see ``Recorder.append``)."""
         with self._transaction("append") as conn:
@@ -199,8 +209,8 @@ class SQLiteRecorder:
                     ).fetchall()
                     return Appended(rows, found[2])
             # The stream's version and the chain's head in one statement (the hot path).
-            head = conn.execute(_HEAD, (stream_id,)).fetchone()
-            version, seq, prev = head if head is not None else (None, 0, GENESIS)
+            tip = conn.execute(_HEAD, (stream_id,)).fetchone()
+            version, seq, prev = tip if tip is not None else (None, 0, GENESIS)
             version = version or 0
             if version != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, version)
@@ -218,6 +228,11 @@ class SQLiteRecorder:
             if claims is not None:
                 first = rows[0][0] if expected_version == 0 else None
                 claims_rules.settle(_Claims(conn), stream_id, claims, first)
+            if head is not None:
+                conn.execute(_PUT_HEAD, head_row(head, rows[0][0], rows[-1]))
+            else:  # written without a head: the heads are incomplete until rebuilt
+                conn.execute("DELETE FROM heads WHERE stream_id = ?", (stream_id,))
+                conn.execute("DELETE FROM derived WHERE name = 'heads'")
         if self._mark is not None:
             self._mark.write(rows[-1][0], rows[-1][10])
         return Appended(rows)
@@ -255,6 +270,8 @@ class SQLiteRecorder:
                     batch.clear()
             conn.executemany(_INSERT, batch)
             conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?, ?)", commands())
+            if count:  # imported rows come without heads: built from them afterwards
+                conn.execute("DELETE FROM derived WHERE name = 'heads'")
         return count
 
     def put_blob(self, digest: str, data: bytes) -> None:
@@ -299,6 +316,82 @@ class SQLiteRecorder:
                 "GROUP BY stream_id ORDER BY first"
             ).fetchall()
         return [(r[0], r[1]) for r in rows]
+
+    # --- heads ---------------------------------------------------------------------------
+
+    def heads_ready(self) -> bool:
+        """Whether every stream's head is there (built, and kept by every append since)."""
+        with self._reading() as conn:
+            return conn.execute("SELECT 1 FROM derived WHERE name = 'heads'").fetchone() is not None
+
+    def heads(
+        self,
+        *,
+        state: Sequence[str] = (),
+        since: str | None = None,
+        unfinished: bool = False,
+        limit: int | None = None,
+        newest: bool = False,
+    ) -> list[HeadRow]:
+        """Heads in draft order (``newest`` first when asked), filtered in SQL."""
+        where: list[str] = ["1"]
+        args: list[object] = []
+        if state:
+            where.append(f"state IN ({', '.join('?' * len(state))})")
+            args.extend(state)
+        if since is not None:
+            where.append("last_at >= ?")
+            args.append(since)
+        if unfinished:
+            where.append("unfinished = 1")
+        order = "DESC" if newest else "ASC"
+        query = (
+            f"SELECT {', '.join(HEAD_COLUMNS)} FROM heads WHERE {' AND '.join(where)} "  # noqa: S608
+            f"ORDER BY first_seq {order} LIMIT ?"
+        )
+        args.append(-1 if limit is None else limit)
+        with self._reading() as conn:
+            return conn.execute(query, args).fetchall()
+
+    def head_of(self, stream_id: str) -> HeadRow | None:
+        """One stream's head, if stored."""
+        with self._reading() as conn:
+            return conn.execute(  # type: ignore[no-any-return]
+                f"SELECT {', '.join(HEAD_COLUMNS)} FROM heads WHERE stream_id = ?",  # noqa: S608
+                (stream_id,),
+            ).fetchone()
+
+    def census(self) -> dict[str, int]:
+        """How many streams are in each state."""
+        with self._reading() as conn:
+            rows = conn.execute("SELECT state, count(*) FROM heads GROUP BY state").fetchall()
+        return {r[0]: r[1] for r in rows}
+
+    def rebuild_heads(
+        self, make: Callable[[list[Row]], HeadFields], progress: Callable[[int], None] | None
+    ) -> int:
+        """Every head again from the rows, one stream at a time (by stream and version), in
+        one transaction; the number of streams."""
+        with self._transaction("rebuild heads") as conn:
+            conn.execute("DELETE FROM heads")
+            cursor = conn.execute(f"{_FULL} ORDER BY stream_id, version")
+            count, rows = 0, []  # type: ignore[var-annotated]
+            reader = self._conn.cursor()
+            for row in cursor:
+                if rows and row[1] != rows[0][1]:
+                    reader.execute(_PUT_HEAD, head_row(make(rows), rows[0][0], rows[-1]))
+                    count += 1
+                    if progress is not None:
+                        progress(count)
+                    rows = []
+                rows.append(row)
+            if rows:
+                reader.execute(_PUT_HEAD, head_row(make(rows), rows[0][0], rows[-1]))
+                count += 1
+                if progress is not None:
+                    progress(count)
+            conn.execute("INSERT OR REPLACE INTO derived VALUES ('heads', 'built')")
+        return count
 
     def blob_digests(self) -> list[str]:
         """Every blob's digest, sorted."""

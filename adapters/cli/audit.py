@@ -13,7 +13,7 @@ from typing import IO, Any
 import attrs
 import click
 
-from adapters.cli.bootstrap import open_engine, open_journal
+from adapters.cli.bootstrap import build_heads, open_engine, open_journal
 from adapters.cli.kit import (
     errors_to_exit_codes,
     json_option,
@@ -21,7 +21,7 @@ from adapters.cli.kit import (
     print_json,
 )
 from adapters.cli.views import activations_table, console, metrics_table, summary
-from engine import mermaid, verify
+from engine import Engine, mermaid, verify
 from engine.audit import Activation, activations, replay_visitor
 from engine.metrics import AUDIT_LOG_FIELDS, audit_log, measure
 from events import to_plain
@@ -202,10 +202,29 @@ def audit_import_cmd(ctx: click.Context, source: Any, as_json: bool) -> None:
     """
     journal = open_journal(ctx, create=True)
     count = journal.import_rows(read_jsonl(source, source.name), replay_visitor(journal))
+    build_heads(Engine(journal))  # imported rows come without their campaigns' heads
     if as_json:
         print_json({"imported": count, "head": list(journal.verify().head)})
     else:
         click.echo(f"imported {count} events")
+
+
+@audit_group.command("rebuild-heads")
+@json_option("Print how many campaigns' heads were built as JSON.")
+@click.pass_context
+@errors_to_exit_codes
+def audit_rebuild_heads_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Write every campaign's head again from its events (the one-row-per-campaign read
+    model that status, metrics and the supervisor read; audit verify checks it). Needed only
+    after a head was changed by hand: every append keeps them, and a journal from before
+    heads existed gets them built the first time a command opens it.
+
+    Example: cxpreview audit rebuild-heads
+    """
+    journal = open_journal(ctx)
+    count = build_heads(Engine(journal))
+    if as_json:
+        print_json({"campaigns": count})
 
 
 @audit_group.command("activations")

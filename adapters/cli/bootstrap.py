@@ -14,6 +14,7 @@ import socket
 
 import click
 
+from adapters.cli.views import building_heads, console
 from adapters.cxone import Credentials, HttpCXoneGateway
 from engine import CXoneGateway, Engine
 from journal import InMemoryJournal, Journal, SQLiteJournal
@@ -55,12 +56,23 @@ def open_engine(
     """The engine for a command: the journal from --db and (with ``gateway``) CXone from the
     global flags, both closed when the command ends; its events name ``actor``, else the
     global ``--actor`` (the OS user at this host unless told otherwise)."""
-    return engine_with(
+    engine = engine_with(
         open_journal(ctx, create=create),
         open_gateway(ctx) if gateway else None,
         actor=actor or ctx.find_root().obj.get("actor") or default_actor(),
         role=role,
     )
+    if not engine.journal.heads_ready():
+        build_heads(engine)
+    return engine
+
+
+def build_heads(engine: Engine) -> int:
+    """Build the campaigns' heads from the events, with a bar on stderr (a journal written
+    before heads existed, or imported: once; every append keeps them afterwards)."""
+    total = sum(1 for _ in engine.journal.streams())
+    with building_heads(console(stderr=True), total) as progress:
+        return engine.rebuild_heads(progress)
 
 
 def default_actor() -> str:

@@ -217,37 +217,62 @@ def draft_cmd(ctx: click.Context, spec: str, command_id: str | None, as_json: bo
     multiple=True,
     help="Only campaigns in this state (again for several).",
 )
+@click.option(
+    "--since",
+    help="Only campaigns whose last event is at or after this UTC time (ISO-8601).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    help="Only the N campaigns drafted last.",
+)
 @click.pass_context
 @errors_to_exit_codes
-def status_cmd(ctx: click.Context, as_json: bool, only: tuple[str, ...]) -> None:
+def status_cmd(
+    ctx: click.Context,
+    as_json: bool,
+    only: tuple[str, ...],
+    since: str | None,
+    limit: int | None,
+) -> None:
     """A table of every campaign: state, version, last event and how long ago it was.
 
-    Example: cxpreview status --json
+    Read from the campaigns' heads (one row each, kept with every append), so it costs the
+    campaigns shown, not the journal's length.
+
+    Example: cxpreview status --state active --since 2026-11-30T00:00:00Z --limit 50
     """
     engine = open_engine(ctx, gateway=False)
-    rows = [(s, last) for s, last in engine.overview() if not only or s.state in only]
+    try:
+        heads = engine.heads(state=only, since=since, limit=limit, newest=limit is not None)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    if limit is not None:
+        heads.reverse()  # the last N, still in the order they were drafted
     if as_json:
         print_json(
             [
                 {
-                    "id": s.id,
-                    "name": s.name,
-                    "state": s.state,
-                    "version": s.version,
-                    "pending": s.pending.step if s.pending else None,
-                    "last_error": s.last_error,
-                    "last_event": last.type,
-                    "last_event_at": last.recorded_at,
+                    "id": h.stream_id,
+                    "name": h.name,
+                    "state": h.state,
+                    "version": h.version,
+                    "cxone_campaign_id": h.remote_id,
+                    "pending": h.open_step,
+                    "unfinished": h.unfinished,
+                    "last_error": h.last_error,
+                    "last_event": h.last_type,
+                    "last_event_at": h.last_at,
                 }
-                for s, last in rows
+                for h in heads
             ]
         )
         return
-    if not rows:
+    if not heads:
         which = f" {' or '.join(only)}" if only else ""
         click.echo(f"no{which} campaigns in {ctx.obj['db']}")
         return
-    console().print(status_table(rows, engine.clock.now()))
+    console().print(status_table(heads, engine.clock.now()))
 
 
 @cli.command("run")

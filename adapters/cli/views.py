@@ -13,6 +13,8 @@ from typing import IO, Any
 from rich import box
 from rich.console import Console, Group
 from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
     Progress,
     SpinnerColumn,
     TextColumn,
@@ -37,7 +39,7 @@ from events import (
     canonical_json,
     parse_utc_text,
 )
-from journal import StoredEvent
+from journal import Head, StoredEvent
 
 WIDTH_WHEN_PIPED = 160
 """Rich wraps to 80 columns when it is not writing to a terminal; a pipe or a file gets this."""
@@ -81,16 +83,16 @@ def cell(text: object) -> Text:
     return Text(visible(text))
 
 
-def status_table(rows: Sequence[tuple[CampaignState, StoredEvent]], now: datetime) -> Table:
+def status_table(heads: Sequence[Head], now: datetime) -> Table:
     """One row per campaign: id, name, state, version, its last event and how long ago."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     # What identifies is never cut (an id is what every other command takes): those columns
     # keep their widest value; the name and the note fold onto more lines instead.
     keep = {
-        "id": max((len(s.id) for s, _ in rows), default=2),
-        "state": max((len(s.state) for s, _ in rows), default=5),
-        "version": max((len(str(s.version)) for s, _ in rows), default=7),
-        "last event": max((len(last.type) for _, last in rows), default=10),
+        "id": max((len(h.stream_id) for h in heads), default=2),
+        "state": max((len(h.state) for h in heads), default=5),
+        "version": max((len(str(h.version)) for h in heads), default=7),
+        "last event": max((len(h.last_type) for h in heads), default=10),
     }
     for column in ("id", "name", "state", "version", "last event", "age", "note"):
         table.add_column(
@@ -100,19 +102,19 @@ def status_table(rows: Sequence[tuple[CampaignState, StoredEvent]], now: datetim
             no_wrap=column in keep or column == "age",
             overflow="fold",
         )
-    for state, last in rows:
+    for h in heads:
         note = ""
-        if state.pending:
-            note = f"unfinished {state.pending.step}"
-        elif state.last_error:
-            note = state.last_error
+        if h.open_step:
+            note = f"unfinished {h.open_step}"
+        elif h.last_error:
+            note = h.last_error
         table.add_row(
-            cell(state.id),
-            cell(state.name),
-            _styled(state.state),
-            str(state.version),
-            cell(last.type),
-            age(last.recorded_at, now),
+            cell(h.stream_id),
+            cell(h.name),
+            _styled(h.state),
+            str(h.version),
+            cell(h.last_type),
+            age(h.last_at, now),
             cell(note),
             end_section=False,
         )
@@ -367,6 +369,25 @@ class _Watch(logging.Handler):
         event = getattr(record, "event", None)
         if isinstance(event, str):
             self.show(_DOING.get(event, "waiting on CXone" if ".requested" in event else ""))
+
+
+@contextmanager
+def building_heads(out: Console, total: int) -> Iterator[Callable[[int], None]]:
+    """A bar while the campaigns' heads are built from the events (once, on a journal from
+    before they existed); yields the ``progress`` callback, told campaigns done."""
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("building campaign heads from the events (once)"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=out,
+        transient=not out.is_terminal,
+    )
+    task = bar.add_task("heads", total=total)
+    with bar:
+        yield lambda done: bar.update(task, completed=done)
+    out.print(Text(f"built the heads of {total:,} campaigns"))
 
 
 @contextmanager

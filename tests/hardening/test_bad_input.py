@@ -224,7 +224,8 @@ def test_generated_journal_rows_give_only_journal_errors_naming_the_seq(
         engine = Engine(journal)
         for step in (
             engine.campaigns,
-            engine.overview,
+            engine.heads,
+            engine.rebuild_heads,
             *[lambda sid=sid: engine.load(sid) for sid, _ in journal.streams()],
         ):
             try:

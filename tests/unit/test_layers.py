@@ -25,6 +25,7 @@ ENGINE_ORDER = (
     "aggregate",
     "claims",
     "replay",
+    "heads",
     "contacts",
     "steplog",
     "audit",

@@ -60,6 +60,18 @@ def test_a_golden_journal_opens_migrates_and_verifies(name: str, tmp_path: Path)
         assert report.ok, report
         assert report.head == GOLDENS[name][1], "migrating changed no event"
         events = {(h.stream_id, h.version): h.event for h in journal.read_all()}
+        # Written before heads existed: built once from the events, then checked by verify.
+        assert not journal.heads_ready()
+        assert Engine(journal).rebuild_heads() == 3
+        assert journal.heads_ready()
+        assert verify(journal).ok
+        heads = {h.stream_id: h for h in journal.heads()}
+        assert [(h.state, h.open_step, h.unfinished) for h in heads.values()] == [
+            ("active", None, False),
+            ("activating", "activation", True),
+            ("cancelled", None, False),
+        ]
+        assert (heads["gold21"].remote_id, heads["gold21"].version) == ("cmp-1002", 7)
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     claims = conn.execute("SELECT count(*) FROM claims").fetchone()[0]

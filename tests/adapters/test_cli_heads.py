@@ -1,0 +1,68 @@
+"""The campaigns' heads at the command line: built once on a journal from before them, read
+by status (with --state, --since, --limit), checked by audit verify, rebuilt on demand."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from adapters.cli import cli
+from journal import SQLiteJournal
+from tests.unit.journal.test_golden import copy_of
+
+
+def invoke(db: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--db", str(db), *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_journal_from_before_heads_gets_them_once_and_status_reads_them(
+    tmp_path: Path,
+) -> None:
+    db = copy_of("journal-v3.db", tmp_path)
+    code, out, err = invoke(db, "status", "--json")
+    assert code == 0, err
+    assert "built the heads of 3 campaigns" in err
+    assert [(c["id"], c["state"], c["unfinished"]) for c in json.loads(out)] == [
+        ("gold1", "active", False),
+        ("gold21", "activating", True),
+        ("gold32", "cancelled", False),
+    ]
+    code, out, err = invoke(db, "status", "--json")
+    assert "built" not in err, "once"
+    _, out, _ = invoke(db, "status", "--json", "--state", "cancelled", "--state", "active")
+    assert [c["id"] for c in json.loads(out)] == ["gold1", "gold32"]
+    _, out, _ = invoke(db, "status", "--json", "--limit", "2")
+    assert [c["id"] for c in json.loads(out)] == ["gold21", "gold32"], "the last two drafted"
+    _, out, _ = invoke(db, "status", "--json", "--since", "2026-01-01T00:02:00Z")
+    assert [c["id"] for c in json.loads(out)] == ["gold32"]
+    _, out, _ = invoke(db, "status", "--json", "--since", "2026-01-01T01:02:00+01:00")
+    assert [c["id"] for c in json.loads(out)] == ["gold32"], "an instant, in any zone"
+    code, _, err = invoke(db, "status", "--since", "yesterday")
+    assert code == 2
+    assert "--since" in err
+    assert "'yesterday' is not an ISO-8601 time" in err
+
+
+def test_a_head_changed_by_hand_is_named_by_verify_and_rebuilt(tmp_path: Path) -> None:
+    db = copy_of("journal-v1.db", tmp_path)
+    code, out, err = invoke(db, "audit", "rebuild-heads", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"campaigns": 3}
+    assert invoke(db, "audit", "verify")[0] == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE heads SET state = 'active', unfinished = 0 WHERE stream_id = 'gold21'")
+    conn.close()
+    code, out, err = invoke(db, "audit", "verify")
+    assert code == 3
+    said = out + err
+    assert "seq 21" in said
+    assert "campaign gold21's head says state 'active', its events give 'activating'" in said
+    assert "cxpreview audit rebuild-heads" in said
+    assert invoke(db, "audit", "rebuild-heads")[0] == 0
+    assert invoke(db, "audit", "verify")[0] == 0
+    with SQLiteJournal(db) as journal:
+        assert [h.stream_id for h in journal.heads(unfinished=True)] == ["gold21"]

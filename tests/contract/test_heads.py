@@ -1,0 +1,84 @@
+"""Stream heads, against every backend: written in the transaction of each append, kept
+in draft order with their first seq, filtered by the backend, dropped (and the heads no
+longer ready) by an append without one, rebuilt from the events."""
+
+from __future__ import annotations
+
+import pytest
+
+from events import CampaignCancelled, CampaignDrafted, RunRequested
+from journal import (
+    ConcurrencyError,
+    HeadFields,
+    InMemoryJournal,
+    Journal,
+    SQLiteJournal,
+    StoredEvent,
+)
+
+
+def fields(state: str, unfinished: bool = False, error: str | None = None) -> HeadFields:
+    return HeadFields(state, "spring", "cmp-1", None, unfinished, error)
+
+
+def drafted() -> CampaignDrafted:
+    return CampaignDrafted({"name": "spring", "campaign_id": "cmp-1"})
+
+
+def test_every_append_writes_its_streams_head(any_journal: SQLiteJournal | InMemoryJournal) -> None:
+    j: Journal = any_journal
+    assert j.heads_ready(), "a new journal has (no) heads, all of them"
+    j.append("a", [drafted()], 0, head=fields("draft"))
+    j.append("b", [drafted(), RunRequested("go")], 0, head=fields("draft", unfinished=True))
+    j.append("a", [CampaignCancelled("no")], 1, head=fields("cancelled"))
+    with pytest.raises(ConcurrencyError):  # nothing is written, the head neither
+        j.append("a", [CampaignCancelled("again")], 1, head=fields("draft", error="lost"))
+    a, b = j.heads()
+    assert (a.stream_id, a.first_seq, a.version, a.state, a.last_seq) == ("a", 1, 2, "cancelled", 4)
+    assert (a.last_type, a.last_at) == ("campaign.cancelled", j.read_stream("a")[-1].recorded_at)
+    assert (b.stream_id, b.first_seq, b.version, b.last_type) == ("b", 2, 2, "run.requested")
+    assert (a.name, a.remote_id, a.open_step, a.last_error) == ("spring", "cmp-1", None, None)
+    assert [h.stream_id for h in j.heads(unfinished=True)] == ["b"]
+    assert [h.stream_id for h in j.heads(state=["cancelled", "active"])] == ["a"]
+    assert [h.stream_id for h in j.heads(newest=True, limit=1)] == ["b"]
+    assert [h.stream_id for h in j.heads(since="9999-01-01T00:00:00.000000Z")] == []
+    assert j.census() == {"cancelled": 1, "draft": 1}
+    assert j.head_of("b") == b
+    assert j.head_of("nothing") is None
+
+
+def test_an_append_without_a_head_leaves_the_heads_to_be_rebuilt(
+    any_journal: SQLiteJournal | InMemoryJournal,
+) -> None:
+    j: Journal = any_journal
+    j.append("a", [drafted()], 0, head=fields("draft"))
+    j.append("b", [drafted()], 0)  # a writer that knows nothing of heads
+    assert not j.heads_ready()
+    assert [h.stream_id for h in j.heads()] == ["a"]
+    seen: list[list[StoredEvent]] = []
+    done: list[int] = []
+
+    def make(stored: list[StoredEvent]) -> HeadFields:
+        seen.append(stored)
+        return fields("draft", error=stored[0].stream_id)
+
+    assert j.rebuild_heads(make, done.append) == 2
+    assert j.heads_ready()
+    assert [[e.seq for e in s] for s in seen] == [[1], [2]], "one stream at a time, in order"
+    assert done == [1, 2]
+    assert [(h.stream_id, h.first_seq, h.last_error) for h in j.heads()] == [
+        ("a", 1, "a"),
+        ("b", 2, "b"),
+    ]
+
+
+def test_an_import_leaves_the_heads_to_be_built(
+    any_journal: SQLiteJournal | InMemoryJournal,
+) -> None:
+    source = InMemoryJournal()
+    source.append("a", [drafted()], 0, head=fields("draft"))
+    j: Journal = any_journal
+    j.import_rows(source.raw_rows())
+    assert not j.heads_ready()
+    assert j.rebuild_heads(lambda stored: fields("draft")) == 1
+    assert j.heads_ready()
