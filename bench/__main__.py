@@ -7,7 +7,7 @@ import sys
 import tempfile
 
 from bench import filter as filter_bench
-from bench import journal, recovery
+from bench import journal, recovery, scale
 from bench.common import table
 
 
@@ -17,7 +17,12 @@ def main() -> None:
     # The journals' head marks go with the benchmark's throwaway journals, not into the home.
     with tempfile.TemporaryDirectory(prefix="cxpreview-bench-state-") as state:
         os.environ["CXPREVIEW_STATE_DIR"] = state
-        figures = [*journal.run(quick), *filter_bench.run(quick), *recovery.run(quick)]
+        figures = [
+            *journal.run(quick),
+            *filter_bench.run(quick),
+            *recovery.run(quick),
+            *scale.run(quick),
+        ]
     print(table(figures))
 
 

@@ -22,6 +22,7 @@ class Figure:
     unit: str
     target: str  # e.g. ">= 0.8" (ratio) or "<= 100" (value)
     higher_is_better: bool = True
+    absolute: bool = False  # the target bounds the value itself, not its ratio to the baseline
 
     @property
     def ratio(self) -> float:
@@ -32,7 +33,8 @@ class Figure:
         if not self.target:  # a figure reported for its own sake, with nothing to compare
             return True
         op, bound = self.target.split()
-        subject = self.value if self.unit == "us" and op == "<=" else self.ratio
+        absolute = self.absolute or (self.unit == "us" and op == "<=")
+        subject = self.value if absolute else self.ratio
         return subject >= float(bound) if op == ">=" else subject <= float(bound)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench import filter as filter_bench
-from bench import journal, recovery
+from bench import journal, recovery, scale
 from bench.common import Figure, table
 
 pytestmark = pytest.mark.slow
@@ -47,3 +47,13 @@ def test_the_recovery_benchmark_produces_its_figures(
     assert rate.value > 0
     assert requests.value <= 2, "one GET and at most one PUT per recovered activation"
     assert ratio.baseline > 0
+
+
+def test_the_scale_benchmark_produces_its_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    figures = scale.run(quick=True)
+    assert len(figures) == 9
+    assert all(f.value > 0 and f.baseline > 0 for f in figures)
+    assert os.listdir(tmp_path) == [], "its journals are cleaned up"

@@ -1,0 +1,259 @@
+"""bench/scale.py: what looking across campaigns costs on big journals, against raw SQL.
+
+Journals of N campaigns x 11 events (drafted, a refused validation, validated, filtered,
+activated, the webhook registered; 10 of them left with an open activation, for the supervisor
+to find), built with synchronous OFF. Each figure is beside the raw SQL lower bound
+measured in the same run: for a CLI command, a ``python -c`` process running the same query
+with sqlite3 alone (interpreter start-up included on both sides); RSS is the whole process's
+peak (``wait4``).
+
+- the supervisor's candidate query (its census and the unfinished campaigns), in process;
+- ``status --json`` over every campaign, and ``status --limit 50``, as whole CLI processes;
+- ``metrics --json``;
+- ``audit verify``: events per second and RSS, against reading and hashing every row.
+
+    python -m bench.scale [--quick]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import attrs
+
+from bench.common import Figure, table
+from bench.journal import digests, lifecycle
+from engine import Engine, Supervisor
+from engine.aggregate import CampaignState, steps
+from engine.heads import head_fields
+from events import ContactsFiltered, Event, WebhookRegistered
+from journal import SQLiteJournal
+
+UNFINISHED = 10
+CLI = [sys.executable, "-m", "adapters.cli"]
+
+
+def build(path: Path, campaigns: int) -> None:
+    """``campaigns`` campaigns through ``Journal.append`` with their heads, 10 of them
+    stopped after their activation intent."""
+    stuck = {campaigns * k // UNFINISHED for k in range(UNFINISHED)}
+    with SQLiteJournal(path, synchronous="OFF") as journal:
+        eligible = journal.put_blob(b"c1\t+14155550101\n")  # verify checks the set is there
+        for i in range(campaigns):
+            cid = f"cmp{i:07d}"
+            events: list[Event] = [*lifecycle(i), WebhookRegistered(f"w{i}", f"wh{i}", True, 80.2)]
+            events = [
+                attrs.evolve(e, eligible_digest=eligible) if isinstance(e, ContactsFiltered) else e
+                for e in events
+            ]
+            if i in stuck:
+                events = events[:8]  # ... activation.requested: the PUT's outcome unknown
+            final = steps(CampaignState(cid, 0, "", "", {}), events)[-1]
+            journal.append(
+                cid,
+                events,
+                0,
+                meta={"actor": "bench"},
+                state_digests=digests(cid, events),
+                head=head_fields(final),
+            )
+
+
+def best_of(rounds: int, fn: object) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def process(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Milliseconds and peak RSS (MB) of one process, its output discarded."""
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        # Our own CLI, or python -c with a script of this file: never input.
+        child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        took = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            said = err.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"{' '.join(args)} exited {child.returncode}: {said}")
+    return took * 1000, usage.ru_maxrss / 1024
+
+
+def best_process(args: list[str], env: dict[str, str], rounds: int) -> tuple[float, float]:
+    runs = [process(args, env) for _ in range(rounds)]
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+RAW_STATUS = """
+import json, sqlite3, sys
+conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+limit = int(sys.argv[2])
+rows = conn.execute("SELECT * FROM heads ORDER BY first_seq DESC LIMIT ?", (limit,)).fetchall()
+json.dump([list(r) for r in rows], sys.stdout)
+"""
+RAW_METRICS = """
+import json, sqlite3, sys
+conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+n = 0
+for t, d in conn.execute("SELECT type, data FROM events"):
+    if t.endswith(("succeeded", "conflicted", "failed")):
+        n += json.loads(d).get("latency_ms", 0) > 0
+print(n)
+"""
+RAW_VERIFY = """
+import hashlib, sqlite3, sys
+conn = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+prev = "0" * 64
+for row in conn.execute("SELECT * FROM events ORDER BY seq"):
+    prev = hashlib.sha256((prev + "|".join(map(str, row[:9]))).encode()).hexdigest()
+print(prev)
+"""
+
+
+def measure(path: Path, campaigns: int, rounds: int) -> dict[str, float]:
+    """Every figure of one journal."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    out: dict[str, float] = {}
+    with SQLiteJournal(path) as journal:
+        supervisor = Supervisor(Engine(journal), "bench")
+        found = supervisor.candidates()
+        assert len(found) == UNFINISHED, len(found)
+        out["candidates"] = best_of(rounds * 5, supervisor.candidates) * 1000
+        conn = journal.recorder.connection
+
+        def raw_candidates() -> None:
+            conn.execute("SELECT state, count(*) FROM heads GROUP BY state").fetchall()
+            conn.execute(
+                "SELECT stream_id FROM heads WHERE unfinished = 1 ORDER BY first_seq"
+            ).fetchall()
+
+        out["candidates_raw"] = best_of(rounds * 5, raw_candidates) * 1000
+    db = ["--db", str(path)]
+    raw = [sys.executable, "-c"]
+    out["status"], out["status_rss"] = best_process([*CLI, *db, "status", "--json"], env, rounds)
+    out["status_raw"], out["status_raw_rss"] = best_process(
+        [*raw, RAW_STATUS, str(path), "-1"], env, rounds
+    )
+    out["status50"], _ = best_process([*CLI, *db, "status", "--limit", "50"], env, rounds)
+    out["status50_raw"], _ = best_process([*raw, RAW_STATUS, str(path), "50"], env, rounds)
+    out["metrics"], _ = best_process([*CLI, *db, "metrics", "--json"], env, 1)
+    out["metrics_raw"], _ = best_process([*raw, RAW_METRICS, str(path)], env, 1)
+    out["verify"], out["verify_rss"] = best_process([*CLI, *db, "audit", "verify"], env, 1)
+    out["verify_raw"], out["verify_raw_rss"] = best_process([*raw, RAW_VERIFY, str(path)], env, 1)
+    out["events"] = campaigns * 11 - UNFINISHED * 3
+    return out
+
+
+def run(quick: bool = False) -> list[Figure]:
+    """The figures at two sizes (``quick``: 1k and 2k campaigns, for a smoke run)."""
+    small, big = (1_000, 2_000) if quick else (10_000, 100_000)
+    rounds = 1 if quick else 3
+    with tempfile.TemporaryDirectory(dir=".") as d:
+        built = {}
+        for n in (small, big):
+            path = Path(d) / f"scale-{n}.db"
+            started = time.perf_counter()
+            build(path, n)
+            print(
+                f"scale: built {n:,} campaigns in {time.perf_counter() - started:.0f}s",
+                file=sys.stderr,
+            )
+            built[n] = measure(path, n, rounds)
+    s, b = built[small], built[big]
+    k, sk = f"{big // 1000}k", f"{small // 1000}k"
+    events_per_s = b["events"] / b["verify"] * 1000
+    return [
+        Figure(
+            f"scale {k}: supervisor candidates (ms) <= 50",
+            b["candidates"],
+            b["candidates_raw"],
+            "ms",
+            "<= 50",
+            False,
+            True,
+        ),
+        Figure(
+            f"scale {k}/{sk}: supervisor candidates (ms)",
+            b["candidates"],
+            s["candidates"],
+            "ms",
+            "<= 1.5",
+            False,
+        ),
+        Figure(
+            f"scale {k}: status --json (ms) <= 2000",
+            b["status"],
+            b["status_raw"],
+            "ms",
+            "<= 2000",
+            False,
+            True,
+        ),
+        Figure(
+            f"scale {k}: status --json RSS (MB) <= 150",
+            b["status_rss"],
+            b["status_raw_rss"],
+            "MB",
+            "<= 150",
+            False,
+            True,
+        ),
+        Figure(
+            f"scale {k}: status --limit 50 (ms) <= 400",
+            b["status50"],
+            b["status50_raw"],
+            "ms",
+            "<= 400",
+            False,
+            True,
+        ),
+        Figure(
+            f"scale {k}: metrics --json (ms) <= 1000",
+            b["metrics"],
+            b["metrics_raw"],
+            "ms",
+            "<= 1000",
+            False,
+            True,
+        ),
+        Figure(
+            f"scale {k}: audit verify (events/s) >= 50k",
+            events_per_s,
+            b["events"] / b["verify_raw"] * 1000,
+            "ev/s",
+            ">= 50000",
+            True,
+            True,
+        ),
+        Figure(
+            f"scale {k}: audit verify RSS (MB) <= 200",
+            b["verify_rss"],
+            b["verify_raw_rss"],
+            "MB",
+            "<= 200",
+            False,
+            True,
+        ),
+        Figure(
+            f"scale {k}/{sk}: audit verify RSS (MB)",
+            b["verify_rss"],
+            s["verify_rss"],
+            "MB",
+            "<= 1.5",
+            False,
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    print(table(run(quick="--quick" in sys.argv)))
