@@ -34,7 +34,7 @@ from events import (
     ValidationRequested,
     WebhookRegistrationRequested,
 )
-from journal import SQLiteJournal
+from journal import HeadFields, SQLiteJournal
 from journal.schema import EVENT_COLUMNS
 
 EXAMPLE_SPEC = Path(__file__).resolve().parent.parent / "examples" / "preview.toml"
@@ -123,8 +123,13 @@ def interleaved(
     return best_ours, best_theirs
 
 
+HEAD = HeadFields("validated", "spring", "cmp-1001", "validation", True, None)
+"""The head every engine append writes beside its events (journal/heads.py)."""
+
+
 def single_appends(tmp: Path, n: int, rounds: int = 5) -> Figure:
-    """(a) one event per transaction, both with WAL and synchronous=FULL."""
+    """(a) one event per transaction, both with WAL and synchronous=FULL; ours also keeps
+    the stream's head, as every engine append does."""
     journal = SQLiteJournal(tmp / "a.db")
     raw = raw_connection(tmp / "a_raw.db")
     event = ValidationRequested("step-0001")
@@ -134,7 +139,7 @@ def single_appends(tmp: Path, n: int, rounds: int = 5) -> Figure:
 
     def ours() -> None:
         for _ in range(n):
-            journal.append("s", [event], versions["ours"])
+            journal.append("s", [event], versions["ours"], head=HEAD)
             versions["ours"] += 1
 
     def theirs() -> None:
@@ -168,7 +173,7 @@ def bulk_appends(tmp: Path, total: int, batch: int = 1000, rounds: int = 10) -> 
         after = journal.last_seq()
         started = time.perf_counter()
         for i in range(per_round // batch):
-            journal.append(f"bulk{r}-{i}", events, 0)
+            journal.append(f"bulk{r}-{i}", events, 0, head=HEAD)
         t_ours = min(t_ours, time.perf_counter() - started)
         rows = [list(row) for row in journal.raw_rows(after)]
         started = time.perf_counter()
