@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import attrs
 
+from engine.aggregate import CampaignState
 from engine.errors import IllegalEvent
 from engine.heads import head_fields
 from engine.replay import Replay, gc_paused
@@ -27,23 +28,31 @@ from events import (
     ContactsFiltered,
     instant,
 )
-from journal import Anchor, BlobNotFound, ChainReport, Journal, JournalCorrupt, StoredEvent, Visitor
+from journal import (
+    Anchor,
+    BlobNotFound,
+    ChainReport,
+    Journal,
+    JournalCorrupt,
+    JournalError,
+    RawRow,
+    StoredEvent,
+    Visitor,
+)
+from journal.verify import stream_problem
 
 
 def replay_visitor(
-    journal: Journal,
-    replay: Replay | None = None,
-    last: dict[str, StoredEvent] | None = None,
+    journal: Journal, replay: Replay | None = None, blobs: set[str] | None = None
 ) -> Visitor:
     """What verify (and an import) checks of each event beyond the chain: that it may follow
     its campaign's earlier events, that the recorded state digest is the fold's, and that the
-    blob it refers to (the eligible set) is there with its digest. Folds into ``replay`` and
-    notes each campaign's newest event in ``last`` when given."""
+    blob it refers to (the eligible set) is there with its digest. Folds into ``replay``;
+    ``blobs`` (when given) remembers the blobs already found intact."""
     replay = Replay() if replay is None else replay
+    intact: set[str] = set() if blobs is None else blobs
 
     def visit(stored: StoredEvent) -> str | None:
-        if last is not None:
-            last[stored.stream_id] = stored
         try:
             replay.feed(stored.stream_id, stored.event)
         except IllegalEvent as exc:
@@ -56,8 +65,11 @@ def replay_visitor(
                     f"but {stored.state_digest} was recorded: the fold has changed"
                 )
         if isinstance(stored.event, ContactsFiltered):
+            digest = stored.event.eligible_digest
             try:
-                journal.get_blob(stored.event.eligible_digest)
+                if digest not in intact:
+                    journal.get_blob(digest)
+                    intact.add(digest)
             except BlobNotFound:
                 return f"the eligible set {stored.event.eligible_digest} it names is missing"
             except JournalCorrupt:
@@ -70,48 +82,95 @@ def replay_visitor(
 def verify(journal: Journal, anchor: Anchor | None = None) -> ChainReport:
     """The chain and the replay, checked together; the report names the first bad seq.
 
+    Two passes, in bounded memory: the chain in seq order (each row's link and hash, holding
+    nothing but the previous row's), then one campaign at a time (its versions, its events
+    decoded and folded against their recorded digests and the machine, its eligible sets, its
+    head), holding that campaign alone. The first bad seq of either is reported.
+
     ``anchor``: a ``(seq, hash)`` noted from an earlier report, which must still be on the chain.
     """
-    replay, last = Replay(), {}  # type: ignore[var-annotated]
-    with gc_paused():
-        report = journal.verify(replay_visitor(journal, replay, last), anchor)
-    if not report.ok or not journal.heads_ready():
+    report = journal.verify_links(anchor)
+    heads = journal.heads_ready()
+    first: tuple[int, str] | None = None
+    head: tuple[int, str] | None = None  # a head unlike its events: reported last, if alone
+    campaigns, rows_seen, intact = 0, 0, set()  # type: ignore[var-annotated]
+    try:
+        with gc_paused():
+            for rows in journal.streams_whole():
+                campaigns += 1
+                rows_seen += len(rows)
+                found = campaign_problem(journal, rows, intact)
+                if isinstance(found, CampaignState):
+                    if heads and head is None:
+                        head = head_problem(journal, found, rows[-1])
+                elif first is None or found[0] < first[0]:
+                    first = found
+    except (JournalError, TypeError, ValueError) as exc:
+        if report.ok:
+            return ChainReport(False, 0, None, f"the journal cannot be read: {exc}")
+    if not report.ok and (first is None or (report.first_bad_seq or 0) <= first[0]):
         return report
-    problem = heads_problem(journal, replay, last)
-    if problem is None:
+    if report.ok and first is None and rows_seen != report.events:
+        return ChainReport(
+            False,
+            report.events,
+            None,
+            f"read campaign by campaign the journal holds {rows_seen} events, in seq order "
+            f"{report.events}: the file's index disagrees with its table (damaged; "
+            "`cxpreview audit verify --deep` runs SQLite's integrity_check)",
+            report.head,
+        )
+    if first is None and heads and head is None and sum(journal.census().values()) != campaigns:
+        stray = next(h for h in journal.heads() if not journal.stream_version(h.stream_id))
+        head = (report.head[0], f"campaign {stray.stream_id} has a head but no events ({REBUILD})")
+    first = first or head
+    if first is None:
         return report
-    seq, why = problem
-    return ChainReport(False, report.events, seq, why, report.head)
+    seq, why = first
+    return ChainReport(False, seq - 1, seq, why, report.head)
 
 
-def heads_problem(
-    journal: Journal, replay: Replay, last: dict[str, StoredEvent]
-) -> tuple[int, str] | None:
-    """The first campaign whose stored head is not what its events give, as ``(seq of its
-    newest event, what differs)``; None when every head holds."""
-    rebuild = "heads are derived: `cxpreview audit rebuild-heads` writes them again"
-    seen = set()
-    for head in journal.heads():
-        seen.add(head.stream_id)
-        stored = last.get(head.stream_id)
-        if stored is None:
-            return 0, f"campaign {head.stream_id} has a head but no events ({rebuild})"
-        want = {
-            **attrs.asdict(head_fields(replay.state(head.stream_id)), recurse=False),
-            "version": stored.version,
-            "last_seq": stored.seq,
-            "last_type": stored.type,
-            "last_at": stored.recorded_at,
-        }
-        for field, value in want.items():
-            if getattr(head, field) != value:
-                return stored.seq, (
-                    f"campaign {head.stream_id}'s head says {field} {getattr(head, field)!r}, "
-                    f"its events give {value!r} ({rebuild})"
-                )
-    for stream_id, stored in last.items():
-        if stream_id not in seen:
-            return stored.seq, f"campaign {stream_id} has no head ({rebuild})"
+REBUILD = "heads are derived: `cxpreview audit rebuild-heads` writes them again"
+
+
+def campaign_problem(
+    journal: Journal, rows: list[RawRow], intact: set[str]
+) -> tuple[int, str] | CampaignState:
+    """The first thing wrong with one campaign's rows (by version), as ``(seq, problem)``:
+    versions that skip, an event that does not decode or may not follow the earlier ones, a
+    state digest the fold does not give, an eligible set missing or altered. When nothing
+    is, the campaign's state."""
+    seq, found = stream_problem(rows)
+    if seq is not None:
+        return seq, str(found)
+    stored: list[StoredEvent] = found  # type: ignore[assignment]
+    replay = Replay()
+    visit = replay_visitor(journal, replay, intact)
+    for event in stored:
+        problem = visit(event)
+        if problem is not None:
+            return event.seq, problem
+    return replay.state(rows[0].stream_id)
+
+
+def head_problem(journal: Journal, s: CampaignState, last: RawRow) -> tuple[int, str] | None:
+    """Campaign ``s``'s stored head, against its state and its newest row."""
+    head = journal.head_of(s.id)
+    if head is None:
+        return last.seq, f"campaign {s.id} has no head ({REBUILD})"
+    want = {
+        **attrs.asdict(head_fields(s), recurse=False),
+        "version": last.version,
+        "last_seq": last.seq,
+        "last_type": last.type,
+        "last_at": last.recorded_at,
+    }
+    for field, value in want.items():
+        if getattr(head, field) != value:
+            return last.seq, (
+                f"campaign {s.id}'s head says {field} {getattr(head, field)!r}, "
+                f"its events give {value!r} ({REBUILD})"
+            )
     return None
 
 

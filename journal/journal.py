@@ -38,7 +38,7 @@ from journal.records import (
     prepare_append,
 )
 from journal.transfer import CommandIndex, checked
-from journal.verify import check_stream_rows, walk_chain
+from journal.verify import check_stream_rows, walk_chain, walk_links
 
 PAGE = 1000
 
@@ -300,6 +300,24 @@ class Journal:
         if report.ok and behind is not None:
             return ChainReport(False, report.events, report.head[0], behind, report.head)
         return report
+
+    def verify_links(self, anchor: Anchor | None = None) -> ChainReport:
+        """The chain alone (seqs, links, hashes, ``anchor``), in O(1) memory: the first pass
+        of the engine's verify, whose second reads ``streams_whole``. Never raises on bad
+        data."""
+        try:
+            report = walk_links(self.raw_rows(), anchor)
+        except (JournalError, TypeError, ValueError) as exc:
+            return ChainReport(False, 0, None, f"the journal cannot be read: {exc}")
+        behind = self.recorder.behind
+        if report.ok and behind is not None:
+            return ChainReport(False, report.events, report.head[0], behind, report.head)
+        return report
+
+    def streams_whole(self) -> Iterator[list[RawRow]]:
+        """Every stream's rows as stored, one stream at a time (by stream id, then version)."""
+        for rows in self.recorder.rows_by_stream():
+            yield [RawRow._make(r) for r in rows]
 
     def integrity_problem(self) -> str | None:
         """The backend's own check of its storage (SQLite's ``integrity_check``); None when

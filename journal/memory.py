@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from events.clock import Clock
 from journal import claims as claims_rules
@@ -150,6 +150,15 @@ class InMemoryRecorder:
                     self._blobs.pop(digest, None)
             raise
         return len(good)
+
+    def rows_by_stream(self) -> Iterator[list[Row]]:
+        """Every stream's rows, one stream at a time, by stream id."""
+        with self._lock:
+            streams = sorted(self.by_stream)
+        for stream_id in streams:
+            with self._lock:
+                rows = [self.rows[i] for i in self.by_stream[stream_id]]
+            yield rows
 
     def heads_ready(self) -> bool:
         """Whether every stream's head is there."""

@@ -18,7 +18,7 @@ that implements this protocol and passes ``tests/contract/``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from journal.claims import ClaimChange, ClaimRow
@@ -72,6 +72,11 @@ class Recorder(Protocol):
         stream's ``head`` (journal/heads.py: ``head_row`` of it and the rows; its first seq
         kept from the stream's first append). With no ``head`` the stream's is dropped and
         the heads are no longer ready."""
+        ...
+
+    def rows_by_stream(self) -> Iterator[list[Row]]:
+        """Every stream's full rows, one stream at a time (by stream id, then version),
+        without holding more than a page and one stream in memory."""
         ...
 
     def heads_ready(self) -> bool:

@@ -152,6 +152,8 @@ class ChainReport:
         if self.ok:
             seq, hash_ = self.head
             return f"ok: {self.events} events, chain intact, head seq {seq} {hash_[:16]}"
+        if self.first_bad_seq is None:
+            return str(self.problem)
         return f"seq {self.first_bad_seq}: {self.problem}"
 
 

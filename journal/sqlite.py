@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Literal
 
 from events.clock import Clock, SystemClock, utc_text
@@ -316,6 +316,29 @@ class SQLiteRecorder:
                 "GROUP BY stream_id ORDER BY first"
             ).fetchall()
         return [(r[0], r[1]) for r in rows]
+
+    def rows_by_stream(self) -> Iterator[list[Row]]:
+        """Every stream's rows, one stream at a time (by stream id, then version), read in
+        keyset pages: memory holds a page and one stream."""
+        after: tuple[str, int] = ("", 0)
+        current: list[Row] = []
+        while True:
+            with self._reading() as conn:
+                page = conn.execute(
+                    f"{_FULL} WHERE (stream_id, version) > (?, ?) "
+                    "ORDER BY stream_id, version LIMIT ?",
+                    (*after, PAGE),
+                ).fetchall()
+            for row in page:
+                if current and row[1] != current[0][1]:
+                    yield current
+                    current = []
+                current.append(row)
+            if len(page) < PAGE:
+                break
+            after = (page[-1][1], page[-1][2])
+        if current:
+            yield current
 
     # --- heads ---------------------------------------------------------------------------
 

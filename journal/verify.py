@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from events import EventDecodeError
 from journal.errors import JournalCorrupt
@@ -57,6 +57,54 @@ def walk_chain(
     return ChainReport(True, count, head=(prev_seq, prev_hash))
 
 
+def walk_links(rows: Iterable[RawRow], anchor: Anchor | None = None) -> ChainReport:
+    """The chain alone, in O(1) memory: every row's seq follows the previous one, its
+    ``prev_hash`` is the previous row's hash, its hash recomputes, and ``anchor`` is on it.
+    What each stream's rows mean (versions, decoding, the fold) is checked stream by stream
+    (``stream_problem`` and the engine's replay)."""
+    prev_seq, prev_hash, count = 0, GENESIS, 0
+    for row in rows:
+        problem = link_problem(row, prev_seq, prev_hash)
+        rewritten = anchor is not None and row.seq == anchor[0] and row.hash != anchor[1]
+        if problem is None and rewritten:
+            problem = "the hash differs from the anchor noted earlier: history was rewritten"
+        if problem is not None:
+            return ChainReport(False, count, row.seq, problem, (prev_seq, prev_hash))
+        prev_seq, prev_hash, count = row.seq, row.hash, count + 1
+    if anchor is not None and anchor[0] > prev_seq:
+        return ChainReport(
+            False,
+            count,
+            prev_seq + 1,
+            f"the anchor seq {anchor[0]} is past the end of the chain (seq {prev_seq}): "
+            "the newest events were removed",
+            (prev_seq, prev_hash),
+        )
+    return ChainReport(True, count, head=(prev_seq, prev_hash))
+
+
+def stream_problem(rows: Sequence[RawRow]) -> tuple[int, str] | tuple[None, list[StoredEvent]]:
+    """One stream's rows (by version) checked for what the chain walk does not see: versions
+    that skip, an event or a meta that does not decode. ``(seq, problem)``, or ``(None, the
+    stored events)``."""
+    stored = []
+    for expected_version, row in enumerate(rows, 1):
+        if row.version != expected_version:
+            return row.seq, (
+                f"stream {row.stream_id!r} jumps from version {expected_version - 1} "
+                f"to {row.version}"
+            )
+        try:
+            event = row.decoded()
+            event.meta  # noqa: B018 - read to check it: a meta that is not an object fails
+        except EventDecodeError as exc:
+            return row.seq, f"event does not decode: {exc}"
+        except JournalCorrupt:
+            return row.seq, "its meta is not a JSON object"
+        stored.append(event)
+    return None, stored
+
+
 def check_stream_rows(stream_id: str, rows: Iterable[RawRow]) -> None:
     """``JournalCorrupt`` naming the seq when one of a stream's rows no longer hashes to what
     was written, or its versions skip: the check a command makes before acting on a campaign."""
@@ -92,14 +140,22 @@ def _hash_of(row: RawRow) -> str:
     )
 
 
-def row_problem(row: RawRow, prev_seq: int, prev_hash: str, prev_version: int) -> str | None:
-    """What is wrong with ``row`` where it stands in the chain, or ``None``."""
+def link_problem(row: RawRow, prev_seq: int, prev_hash: str) -> str | None:
+    """What is wrong with ``row``'s place in the chain (seq, link, hash), or ``None``."""
     if row.seq != prev_seq + 1:
         return f"expected seq {prev_seq + 1} next, found seq {row.seq}: events are missing"
     if row.prev_hash != prev_hash:
         return "prev_hash does not match the previous event's hash: rows were removed or moved"
     if row.hash != _hash_of(row):
         return "hash does not match the row's contents: the row was changed after it was written"
+    return None
+
+
+def row_problem(row: RawRow, prev_seq: int, prev_hash: str, prev_version: int) -> str | None:
+    """What is wrong with ``row`` where it stands in the chain, or ``None``."""
+    linked = link_problem(row, prev_seq, prev_hash)
+    if linked is not None:
+        return linked
     if row.version != prev_version + 1:
         return f"stream {row.stream_id!r} jumps from version {prev_version} to {row.version}"
     return None

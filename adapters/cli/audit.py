@@ -94,11 +94,10 @@ def audit_verify_cmd(ctx: click.Context, anchor: str | None, as_json: bool, deep
             raise click.UsageError("--anchor takes SEQ:HASH (the 64-hex hash verify printed)")
         point = (int(seq), hash_)
     journal = open_journal(ctx)
+    problem = journal.integrity_problem() if deep else None  # a damaged file explains the rest
     report = verify(journal, anchor=point)
-    if report.ok and deep:
-        problem = journal.integrity_problem()
-        if problem is not None:
-            report = ChainReport(False, report.events, None, problem, report.head)
+    if problem is not None:
+        report = ChainReport(False, report.events, None, problem, report.head)
     if as_json:
         print_json(
             {
