@@ -138,6 +138,21 @@ def _views_v3(db: sqlite_utils.Database) -> None:
     db.create_view("campaigns", CAMPAIGNS_VIEW)
 
 
+CENSUS_TRIGGERS = """
+CREATE TRIGGER heads_census_insert AFTER INSERT ON heads BEGIN
+    INSERT INTO census VALUES (NEW.state, 1) ON CONFLICT(state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER heads_census_update AFTER UPDATE OF state ON heads
+WHEN OLD.state IS NOT NEW.state BEGIN
+    UPDATE census SET n = n - 1 WHERE state = OLD.state;
+    INSERT INTO census VALUES (NEW.state, 1) ON CONFLICT(state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER heads_census_delete AFTER DELETE ON heads BEGIN
+    UPDATE census SET n = n - 1 WHERE state = OLD.state;
+END;
+"""
+
+
 def _heads_v4(db: sqlite_utils.Database) -> None:
     """Schema 4: stream heads (journal/heads.py), written with every append, and ``derived``
     (which derived tables are complete). A journal with events has no heads yet: until they
@@ -166,6 +181,10 @@ def _heads_v4(db: sqlite_utils.Database) -> None:
     db.table("heads").create_index(["last_at"])
     # The supervisor's question: the few unfinished campaigns, oldest first.
     db.execute("CREATE INDEX idx_heads_unfinished ON heads (first_seq) WHERE unfinished = 1")
+    # Campaigns by state, kept by the heads' own triggers in the same transaction: the
+    # supervisor's census per pass reads a handful of rows, not every head.
+    db.table("census").create({"state": str, "n": int}, pk="state", not_null={"n"}, strict=True)
+    db.executescript(CENSUS_TRIGGERS)
     db.table("derived").create(
         {"name": str, "state": str}, pk="name", not_null={"state"}, strict=True
     )

@@ -387,7 +387,7 @@ class SQLiteRecorder:
     def census(self) -> dict[str, int]:
         """How many streams are in each state."""
         with self._reading() as conn:
-            rows = conn.execute("SELECT state, count(*) FROM heads GROUP BY state").fetchall()
+            rows = conn.execute("SELECT state, n FROM census WHERE n > 0").fetchall()
         return {r[0]: r[1] for r in rows}
 
     def rebuild_heads(

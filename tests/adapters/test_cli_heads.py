@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from adapters.cli import cli
 from journal import SQLiteJournal
+from tests.conftest import EXAMPLE_SPEC
 from tests.unit.journal.test_golden import copy_of
 
 
@@ -66,3 +67,24 @@ def test_a_head_changed_by_hand_is_named_by_verify_and_rebuilt(tmp_path: Path) -
     assert invoke(db, "audit", "verify")[0] == 0
     with SQLiteJournal(db) as journal:
         assert [h.stream_id for h in journal.heads(unfinished=True)] == ["gold21"]
+
+
+def test_the_count_of_campaigns_by_state_follows_the_heads(tmp_path: Path) -> None:
+    db = copy_of("journal-v3.db", tmp_path)
+    assert invoke(db, "audit", "rebuild-heads")[0] == 0
+    with SQLiteJournal(db) as journal:
+        assert journal.census() == {"active": 1, "activating": 1, "cancelled": 1}
+    code, out, err = invoke(db, "draft", str(EXAMPLE_SPEC))
+    assert code == 0, err
+    with SQLiteJournal(db) as journal:
+        assert journal.census() == {"active": 1, "activating": 1, "cancelled": 1, "draft": 1}
+    assert invoke(db, "cancel", out.strip(), "--reason", "not needed")[0] == 0
+    with SQLiteJournal(db) as journal:
+        assert journal.census() == {"active": 1, "activating": 1, "cancelled": 2}
+    assert invoke(db, "audit", "verify")[0] == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE census SET n = 5 WHERE state = 'active'")
+    conn.close()
+    code, out, _ = invoke(db, "audit", "verify")
+    assert code == 3
+    assert "the count of campaigns by state says" in out
