@@ -13,8 +13,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import phonenumbers
-
 from engine.spec import Rule
 
 _MISSING = object()
@@ -109,6 +107,9 @@ class PhoneNormaliser:
     """Phone numbers to E.164 for one default region, with the reason when one cannot be."""
 
     def __init__(self, region: str) -> None:
+        import phonenumbers  # noqa: PLC0415 - its metadata costs start-up; only a filter needs it
+
+        self._numbers = phonenumbers
         self.region = region
         self._nanp = phonenumbers.country_code_for_region(region) == 1
 
@@ -122,10 +123,11 @@ class PhoneNormaliser:
                 return "+1" + "".join(g for g in national.groups() if g), None
         if not isinstance(raw, str) or not raw.strip():
             return None, "phone_missing"
+        numbers = self._numbers
         try:
-            number = phonenumbers.parse(raw, self.region)
-        except phonenumbers.NumberParseException:
+            number = numbers.parse(raw, self.region)
+        except numbers.NumberParseException:
             return None, "phone_unparseable"
-        if not phonenumbers.is_possible_number(number):
+        if not numbers.is_possible_number(number):
             return None, "phone_impossible"
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+        return numbers.format_number(number, numbers.PhoneNumberFormat.E164), None

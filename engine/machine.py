@@ -18,7 +18,6 @@ from functools import cache
 from typing import Any
 
 from transitions import Machine
-from transitions.extensions import GraphMachine
 
 STATES = (
     "draft",
@@ -132,6 +131,9 @@ def mermaid(counts: dict[tuple[str, str], int] | None = None) -> str:
 
     class _Sketch:
         """A throwaway model: the diagram extension draws from a model's point of view."""
+
+    # The diagram extension pulls in asyncio and graphing: imported only to draw.
+    from transitions.extensions import GraphMachine  # noqa: PLC0415
 
     sketch = _Sketch()
     _definition(

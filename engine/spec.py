@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
-import phonenumbers
 
 from engine.errors import SpecError
 from engine.spec_lines import locate
@@ -273,6 +272,8 @@ def _up_to(limit: int) -> Callable[[Any], str | None]:
 
 
 def _region(v: str) -> str | None:
+    import phonenumbers  # noqa: PLC0415 - its metadata costs start-up; only a spec check asks
+
     if v in phonenumbers.SUPPORTED_REGIONS:
         return None
     return f"must be a two-letter region phonenumbers knows (e.g. US, GB); found {v!r}"

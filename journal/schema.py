@@ -11,10 +11,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from journal.errors import JournalError, JournalTooNew, NotAJournal
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 APPLICATION_ID = 0x63787076  # "cxpv"
 SCHEMA_VERSION = 4
@@ -230,6 +232,10 @@ def check_and_migrate(conn: sqlite3.Connection, where: str) -> None:
             f"{where} has journal schema {version}; this cxpreview reads up to "
             f"{SCHEMA_VERSION}: upgrade cxpreview to open it"
         )
+    if version == SCHEMA_VERSION:
+        return
+    import sqlite_utils  # noqa: PLC0415 - only a migration needs it (and it costs start-up)
+
     db = sqlite_utils.Database(conn)
     while version < SCHEMA_VERSION:
         conn.execute("BEGIN IMMEDIATE")

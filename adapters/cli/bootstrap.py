@@ -11,13 +11,16 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from typing import TYPE_CHECKING
 
 import click
 
 from adapters.cli.views import building_heads, console
-from adapters.cxone import Credentials, HttpCXoneGateway
 from engine import CXoneGateway, Engine
 from journal import InMemoryJournal, Journal, SQLiteJournal
+
+if TYPE_CHECKING:  # httpx and the gateway cost start-up: imported when a command calls CXone
+    from adapters.cxone import Credentials, HttpCXoneGateway
 
 
 def journal_at(location: str, *, create: bool = False) -> Journal:
@@ -27,6 +30,8 @@ def journal_at(location: str, *, create: bool = False) -> Journal:
 
 def gateway_for(credentials: Credentials, **options: object) -> HttpCXoneGateway:
     """The HTTP gateway for ``credentials`` (the demo's, or a test's)."""
+    from adapters.cxone import HttpCXoneGateway  # noqa: PLC0415
+
     return HttpCXoneGateway(credentials, **options)  # type: ignore[arg-type]
 
 
@@ -116,6 +121,8 @@ def open_gateway(ctx: click.Context) -> HttpCXoneGateway:
             environ[name] = settings[flag]
     if settings.get("client_secret_file"):
         environ.pop("CXONE_CLIENT_SECRET", None)  # the file named on the command line wins
+    from adapters.cxone import HttpCXoneGateway  # noqa: PLC0415
+
     gateway = HttpCXoneGateway.from_env(environ, insecure=bool(settings.get("insecure")))
     ctx.call_on_close(gateway.close)
     return gateway

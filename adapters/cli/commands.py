@@ -32,7 +32,6 @@ from adapters.cli.kit import (
     report,
 )
 from adapters.cli.logs import configure as configure_logs
-from adapters.cli.service import WATCHED, SupervisorMetrics
 from adapters.cli.simulator import demo_cmd, init_cmd, simulator_cmd
 from adapters.cli.views import (
     console,
@@ -419,6 +418,8 @@ def supervise_cmd(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: supervisor.stop.set())
     if metrics_port is not None and not once:
+        from adapters.cli.service import WATCHED, SupervisorMetrics  # noqa: PLC0415 - only here
+
         metrics = SupervisorMetrics(interval)
         for name in WATCHED:
             logging.getLogger(name).addHandler(metrics)

@@ -17,7 +17,6 @@ from rich.console import Console
 from adapters import simulator as bundled
 from adapters.cli.bootstrap import engine_with, gateway_for, journal_at
 from adapters.cli.views import console, metrics_table, run_progress, summary, timeline
-from adapters.cxone import Credentials, Secret
 from engine import load_spec, parse_spec, verify
 from engine.metrics import measure
 
@@ -64,6 +63,8 @@ def run_demo(
             f"CXone simulator at {server.base_url}: {contacts:,} contacts, "
             f"{contacts // 10:,} suppressions, seed {seed}"
         )
+        from adapters.cxone import Credentials, Secret  # noqa: PLC0415 - start-up cost
+
         credentials = Credentials(server.base_url, simulator.client_id, Secret(secret))
         with gateway_for(credentials) as gateway:
             engine = engine_with(journal, gateway, actor="demo")

@@ -14,7 +14,6 @@ import click
 from adapters import simulator as bundled
 from adapters.cli.demo import run_demo, starter_spec
 from adapters.cli.kit import errors_to_exit_codes
-from adapters.cxone.auth import is_loopback
 
 
 @click.command("simulator")
@@ -65,6 +64,8 @@ def simulator_cmd(
 
     Example: cxpreview simulator --port 8700 --contacts 100000 --faults plan.toml
     """
+    from adapters.cxone.auth import is_loopback  # noqa: PLC0415 - httpx costs start-up
+
     if not is_loopback(host) and not allow_remote:
         raise click.UsageError(
             f"--host {host} would let other hosts reach a server whose secret is public; "

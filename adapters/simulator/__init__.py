@@ -4,8 +4,9 @@ gateway port, for tests and the REPL.
 
 The served simulator needs the ``simulator`` extra (starlette and uvicorn:
 ``pip install 'cxpreview[simulator]'``); the core does not. Its parts are imported when first
-named, so ``FakeCXoneGateway`` and ``Dataset`` work without it, and naming a served part
-without the extra raises ``SimulatorMissing`` (exit code 2) saying what to install.
+named (``FakeCXoneGateway`` too: it brings the HTTP gateway's imports, a start-up cost), so
+``FakeCXoneGateway`` and ``Dataset`` work without it, and naming a served part without the
+extra raises ``SimulatorMissing`` (exit code 2) saying what to install.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from adapters.simulator.data import Dataset
-from adapters.simulator.fake import FakeCXoneGateway
 from events.errors import CxpreviewError
 
 if TYPE_CHECKING:
     from adapters.simulator.app import Simulator
+    from adapters.simulator.fake import FakeCXoneGateway
     from adapters.simulator.faults import Fault, FaultPlan
     from adapters.simulator.server import SimulatorServer
     from adapters.simulator.shapes import Dialect
@@ -35,13 +36,15 @@ __all__ = [
 ]
 
 SERVED = {
+    "FakeCXoneGateway": "adapters.simulator.fake",  # needs no extra, but the gateway's imports
     "Simulator": "adapters.simulator.app",
     "SimulatorServer": "adapters.simulator.server",
     "Fault": "adapters.simulator.faults",
     "FaultPlan": "adapters.simulator.faults",
     "Dialect": "adapters.simulator.shapes",
 }
-"""The parts that need the ``simulator`` extra, and the module each is in."""
+"""The parts imported when first named, and the module each is in (all but
+``FakeCXoneGateway`` need the ``simulator`` extra)."""
 EXTRA = ("starlette", "uvicorn")
 
 
