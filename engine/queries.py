@@ -3,7 +3,7 @@ on (a changed row, or a recorded digest the fold does not give, is named by its 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 import attrs
@@ -92,6 +92,21 @@ class Queries:
         if newest:
             heads.reverse()
         return heads if limit is None else heads[:limit]
+
+    def each_head(
+        self,
+        *,
+        state: Sequence[str] = (),
+        since: str | datetime | None = None,
+        newest: bool = False,
+    ) -> Iterator[Head]:
+        """``heads``, streamed: from the journal's heads a page at a time (the fold of every
+        event, on a journal whose heads are not built yet)."""
+        journal = self.steps.journal
+        if journal.heads_ready():
+            after = None if since is None else instant(since)
+            return journal.each_head(state=state, since=after, newest=newest)
+        return iter(self.heads(state=state, since=since, newest=newest))
 
     def _folded_heads(self) -> list[Head]:
         """Every campaign's head, folded from the journal in one pass (no heads stored)."""

@@ -245,6 +245,30 @@ class Journal:
         )
         return [Head.from_row(r) for r in rows]
 
+    def each_head(
+        self,
+        *,
+        state: Sequence[str] = (),
+        since: str | None = None,
+        unfinished: bool = False,
+        newest: bool = False,
+    ) -> Iterator[Head]:
+        """``heads`` read in keyset pages: memory holds one page, whatever the journal's size."""
+        after = None
+        while True:
+            rows = self.recorder.heads(
+                state=state,
+                since=since,
+                unfinished=unfinished,
+                limit=PAGE,
+                newest=newest,
+                after=after,
+            )
+            yield from (Head.from_row(r) for r in rows)
+            if len(rows) < PAGE:
+                return
+            after = rows[-1][1]
+
     def head_of(self, stream_id: str) -> Head | None:
         """One stream's head, if stored."""
         row = self.recorder.head_of(stream_id)

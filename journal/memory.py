@@ -173,6 +173,7 @@ class InMemoryRecorder:
         unfinished: bool = False,
         limit: int | None = None,
         newest: bool = False,
+        after: int | None = None,
     ) -> list[HeadRow]:
         """Heads in draft order (``newest`` first when asked), filtered."""
         with self._lock:
@@ -183,6 +184,7 @@ class InMemoryRecorder:
             if (not state or r[3] in state)
             and (since is None or r[11] >= since)
             and (not unfinished or r[7])
+            and (after is None or (r[1] < after if newest else r[1] > after))
         ]
         return rows if limit is None else rows[:limit]
 

@@ -91,10 +91,12 @@ class Recorder(Protocol):
         unfinished: bool = False,
         limit: int | None = None,
         newest: bool = False,
+        after: int | None = None,
     ) -> list[HeadRow]:
         """Heads in the order of the streams' first events (``newest`` first when asked):
         only those in ``state`` (any of), whose last event is at or after ``since``, that are
-        ``unfinished``; at most ``limit``."""
+        ``unfinished``, whose first seq comes after ``after`` in that order (a keyset page);
+        at most ``limit``."""
         ...
 
     def head_of(self, stream_id: str) -> HeadRow | None:

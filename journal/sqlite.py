@@ -355,6 +355,7 @@ class SQLiteRecorder:
         unfinished: bool = False,
         limit: int | None = None,
         newest: bool = False,
+        after: int | None = None,
     ) -> list[HeadRow]:
         """Heads in draft order (``newest`` first when asked), filtered in SQL."""
         where: list[str] = ["1"]
@@ -367,6 +368,9 @@ class SQLiteRecorder:
             args.append(since)
         if unfinished:
             where.append("unfinished = 1")
+        if after is not None:
+            where.append("first_seq < ?" if newest else "first_seq > ?")
+            args.append(after)
         order = "DESC" if newest else "ASC"
         query = (
             f"SELECT {', '.join(HEAD_COLUMNS)} FROM heads WHERE {' AND '.join(where)} "  # noqa: S608

@@ -30,6 +30,7 @@ from adapters.cli.kit import (
     json_option,
     print_json,
     report,
+    stream_json,
 )
 from adapters.cli.logs import configure as configure_logs
 from adapters.cli.simulator import demo_cmd, init_cmd, simulator_cmd
@@ -46,8 +47,9 @@ from engine import (
     load_spec,
     machine,
 )
-from events import to_plain
+from events import instant, to_plain
 from events.errors import EXIT_CAMPAIGN, EXIT_USAGE
+from journal import Head
 
 
 class _Cxpreview(click.Group):
@@ -243,35 +245,40 @@ def status_cmd(
     """
     engine = open_engine(ctx, gateway=False)
     try:
-        heads = engine.heads(state=only, since=since, limit=limit, newest=limit is not None)
+        if since is not None:
+            instant(since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
+    if as_json and limit is None:  # streamed: memory holds a page of heads, not every one
+        stream_json(status_row(h) for h in engine.each_head(state=only, since=since))
+        return
+    heads = engine.heads(state=only, since=since, limit=limit, newest=limit is not None)
     if limit is not None:
         heads.reverse()  # the last N, still in the order they were drafted
     if as_json:
-        print_json(
-            [
-                {
-                    "id": h.stream_id,
-                    "name": h.name,
-                    "state": h.state,
-                    "version": h.version,
-                    "cxone_campaign_id": h.remote_id,
-                    "pending": h.open_step,
-                    "unfinished": h.unfinished,
-                    "last_error": h.last_error,
-                    "last_event": h.last_type,
-                    "last_event_at": h.last_at,
-                }
-                for h in heads
-            ]
-        )
+        print_json([status_row(h) for h in heads])
         return
     if not heads:
         which = f" {' or '.join(only)}" if only else ""
         click.echo(f"no{which} campaigns in {ctx.obj['db']}")
         return
     console().print(status_table(heads, engine.clock.now()))
+
+
+def status_row(h: Head) -> dict[str, object]:
+    """One campaign of ``status --json``."""
+    return {
+        "id": h.stream_id,
+        "name": h.name,
+        "state": h.state,
+        "version": h.version,
+        "cxone_campaign_id": h.remote_id,
+        "pending": h.open_step,
+        "unfinished": h.unfinished,
+        "last_error": h.last_error,
+        "last_event": h.last_type,
+        "last_event_at": h.last_at,
+    }
 
 
 @cli.command("run")

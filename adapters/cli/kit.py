@@ -8,7 +8,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import click
@@ -123,3 +123,14 @@ def report(state: Any, as_json: bool) -> None:
 def print_json(value: Any) -> None:
     """JSON on stdout, indented, for the commands' ``--json``."""
     click.echo(json.dumps(value, indent=2, sort_keys=True))
+
+
+def stream_json(items: Iterable[Any]) -> None:
+    """A JSON array on stdout written item by item (the same text ``print_json`` gives a
+    list), so a long answer never has to be held whole."""
+    first = True
+    for item in items:
+        body = json.dumps(item, indent=2, sort_keys=True).replace("\n", "\n  ")
+        click.echo(("[\n  " if first else ",\n  ") + body, nl=False)
+        first = False
+    click.echo("[]" if first else "\n]")

@@ -15,6 +15,7 @@ from journal import (
     SQLiteJournal,
     StoredEvent,
 )
+from journal import journal as journal_module
 
 
 def fields(state: str, unfinished: bool = False, error: str | None = None) -> HeadFields:
@@ -82,3 +83,17 @@ def test_an_import_leaves_the_heads_to_be_built(
     assert not j.heads_ready()
     assert j.rebuild_heads(lambda stored: fields("draft")) == 1
     assert j.heads_ready()
+
+
+def test_heads_stream_in_keyset_pages(
+    any_journal: SQLiteJournal | InMemoryJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "PAGE", 3)
+    j: Journal = any_journal
+    for n in range(8):
+        state = "cancelled" if n % 2 else "draft"
+        j.append(f"s{n}", [drafted()], 0, head=fields(state))
+    assert [h.stream_id for h in j.each_head()] == [f"s{n}" for n in range(8)]
+    assert [h.stream_id for h in j.each_head(newest=True)] == [f"s{n}" for n in reversed(range(8))]
+    assert [h.stream_id for h in j.each_head(state=["draft"])] == ["s0", "s2", "s4", "s6"]
+    assert [h.stream_id for h in j.each_head()] == [h.stream_id for h in j.heads()]
