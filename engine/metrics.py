@@ -1,8 +1,10 @@
 """What the journal says in numbers: activation latency, success and conflict rates, states,
 and how often each transition of the machine was taken; and the audit log as rows.
 
-Computed by one streaming pass over the events, from real attempts: a success rate is
-successes over activation outcomes recorded, never a constant.
+Computed from real attempts (a success rate is successes over activation outcomes recorded,
+never a constant): from the campaigns' heads and the activation outcomes alone where the heads
+are built, else by one streaming pass over the events. How often each transition was taken
+(``transition_counts``, for the diagram) always folds every event.
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ class Metrics:
     failed: int
     reconciled: int
     latency_ms: dict[str, float | None]
-    transitions: dict[str, int]
     campaigns_attempted: int = 0
     campaigns_activated: int = 0
     campaigns_conflicted: int = 0
@@ -93,11 +94,75 @@ def percentile(sorted_values: list[float], p: float) -> float | None:
 
 
 def measure(journal: Journal) -> Metrics:
-    """Every figure, from one pass over the journal."""
+    """Every figure. On a journal with campaign heads, from the heads' census and the
+    activation outcomes alone (an index over them): the cost follows the campaigns and their
+    activations, not the journal's length. Otherwise, from one pass over every event."""
+    if not journal.heads_ready():
+        return _measured_by_replay(journal)
+    by_state = journal.census()
+    counts: Counter[str] = Counter()
+    latencies: list[float] = []
+    reconciled = 0
+    attempted: set[str] = set()
+    activated: set[str] = set()
+    conflicted: set[str] = set()
+    for _, stream_id, type_, latency, was_reconciled in journal.activation_outcomes():
+        counts[type_] += 1
+        if isinstance(latency, int | float):
+            latencies.append(float(latency))
+        reconciled += bool(was_reconciled)
+        attempted.add(stream_id)
+        if type_ == ActivationSucceeded.TYPE:
+            activated.add(stream_id)
+        elif type_ == ActivationConflicted.TYPE:
+            conflicted.add(stream_id)
+    return _figures(
+        campaigns=sum(by_state.values()),
+        events=journal.last_seq(),  # seqs are dense: the chain allows no gap
+        by_state=by_state,
+        outcomes={k: counts[k.TYPE] for k in ACTIVATION_OUTCOMES},
+        reconciled=reconciled,
+        latencies=latencies,
+        per_campaign=(len(attempted), len(activated), len(conflicted)),
+    )
+
+
+def _figures(
+    *,
+    campaigns: int,
+    events: int,
+    by_state: dict[str, int],
+    outcomes: dict[type, int],
+    reconciled: int,
+    latencies: list[float],
+    per_campaign: tuple[int, int, int],
+) -> Metrics:
+    latencies.sort()
+    return Metrics(
+        campaigns=campaigns,
+        events=events,
+        by_state=by_state,
+        activations=sum(outcomes.values()),
+        succeeded=outcomes[ActivationSucceeded],
+        conflicted=outcomes[ActivationConflicted],
+        failed=outcomes[ActivationFailed],
+        reconciled=reconciled,
+        latency_ms={
+            "p50": percentile(latencies, 50),
+            "p95": percentile(latencies, 95),
+            "max": latencies[-1] if latencies else None,
+        },
+        campaigns_attempted=per_campaign[0],
+        campaigns_activated=per_campaign[1],
+        campaigns_conflicted=per_campaign[2],
+    )
+
+
+def _measured_by_replay(journal: Journal) -> Metrics:
+    """Every figure from one pass over every event, each row checked (no heads built)."""
     replay = Replay()
     kinds: Counter[type] = Counter()
     latencies: list[float] = []
-    transitions: Counter[str] = Counter()
     reconciled = events = 0
     attempted: set[str] = set()
     activated: set[str] = set()
@@ -105,9 +170,7 @@ def measure(journal: Journal) -> Metrics:
     with gc_paused():
         for stored in checked_rows(journal.raw_rows()):  # a forged row is named, not counted
             stream_id, event = stored.stream_id, stored.event
-            before = replay.state_of(stream_id)
             replay.feed(stream_id, event)
-            after = replay.state_of(stream_id)
             events += 1
             kind = type(event)
             kinds[kind] += 1
@@ -119,32 +182,35 @@ def measure(journal: Journal) -> Metrics:
                     activated.add(stream_id)
                 elif kind is ActivationConflicted:
                     conflicted.add(stream_id)
-            # An edge of the machine was taken when the event left the state where its
-            # trigger leads (intents that only open a step take none).
-            trigger = RULES[kind].trigger
-            if trigger is not None and machine.destination(before, trigger) == after:
-                transitions[f"{before}:{trigger}"] += 1
         states = replay.states()
-    latencies.sort()
-    return Metrics(
+    return _figures(
         campaigns=len(states),
         events=events,
         by_state=dict(Counter(s.state for s in states.values())),
-        activations=sum(kinds[k] for k in ACTIVATION_OUTCOMES),
-        succeeded=kinds[ActivationSucceeded],
-        conflicted=kinds[ActivationConflicted],
-        failed=kinds[ActivationFailed],
+        outcomes={k: kinds[k] for k in ACTIVATION_OUTCOMES},
         reconciled=reconciled,
-        latency_ms={
-            "p50": percentile(latencies, 50),
-            "p95": percentile(latencies, 95),
-            "max": latencies[-1] if latencies else None,
-        },
-        transitions=dict(transitions),
-        campaigns_attempted=len(attempted),
-        campaigns_activated=len(activated),
-        campaigns_conflicted=len(conflicted),
+        latencies=latencies,
+        per_campaign=(len(attempted), len(activated), len(conflicted)),
     )
+
+
+def transition_counts(journal: Journal) -> dict[str, int]:
+    """How often each edge of the machine was taken (``"source:trigger"``), from one pass
+    over every event, each row checked: an edge is taken when an event leaves the state
+    where its trigger leads (intents that only open a step take none)."""
+    replay = Replay()
+    transitions: Counter[str] = Counter()
+    with gc_paused():
+        for stored in checked_rows(journal.raw_rows()):
+            stream_id, event = stored.stream_id, stored.event
+            before = replay.state_of(stream_id)
+            replay.feed(stream_id, event)
+            trigger = RULES[type(event)].trigger
+            if trigger is not None and machine.destination(before, trigger) == replay.state_of(
+                stream_id
+            ):
+                transitions[f"{before}:{trigger}"] += 1
+    return dict(transitions)
 
 
 AUDIT_LOG_FIELDS = (

@@ -274,6 +274,11 @@ class Journal:
         row = self.recorder.head_of(stream_id)
         return None if row is None else Head.from_row(row)
 
+    def activation_outcomes(self) -> list[tuple[Any, ...]]:
+        """Every activation outcome as ``(seq, stream_id, type, latency_ms, reconciled)``,
+        read from the outcome rows alone (see ``Recorder.activation_outcomes``)."""
+        return self.recorder.activation_outcomes()
+
     def census(self) -> dict[str, int]:
         """How many streams' heads are in each state."""
         return self.recorder.census()

@@ -8,14 +8,16 @@ the same on a file.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from events.clock import Clock
 from journal import claims as claims_rules
 from journal.claims import ClaimChange, ClaimRow
-from journal.errors import ConcurrencyError, JournalError
+from journal.errors import ConcurrencyError, JournalCorrupt, JournalError
 from journal.heads import HeadFields, HeadRow, head_row
 from journal.journal import Journal
 from journal.recorder import Appended, Commands, Feed, LeaseRow, Row, RowsAfter
@@ -54,6 +56,9 @@ class _Claims:
 
     def commit(self) -> None:
         self.recorder.claims.update(self.writes)
+
+
+OUTCOMES = ("activation.succeeded", "activation.conflicted", "activation.failed")
 
 
 class InMemoryRecorder:
@@ -159,6 +164,23 @@ class InMemoryRecorder:
             with self._lock:
                 rows = [self.rows[i] for i in self.by_stream[stream_id]]
             yield rows
+
+    def activation_outcomes(self) -> list[tuple[Any, ...]]:
+        """Every activation outcome as ``(seq, stream_id, type, latency_ms, reconciled)``."""
+        with self._lock:
+            rows = [r for r in self.rows if r[3] in OUTCOMES]
+        out = []
+        for r in rows:
+            try:
+                data = json.loads(r[5])
+            except ValueError:
+                raise JournalCorrupt(
+                    f"seq {r[0]}: the activation outcome's payload is not JSON", r[0]
+                ) from None
+            out.append(
+                (r[0], r[1], r[3], data.get("latency_ms"), int(bool(data.get("reconciled"))))
+            )
+        return out
 
     def heads_ready(self) -> bool:
         """Whether every stream's head is there."""

@@ -79,6 +79,12 @@ class Recorder(Protocol):
         without holding more than a page and one stream in memory."""
         ...
 
+    def activation_outcomes(self) -> list[tuple[Any, ...]]:
+        """Every activation outcome (``activation.succeeded``, ``.conflicted``, ``.failed``)
+        in seq order as ``(seq, stream_id, type, latency_ms, reconciled 0/1)``, without
+        reading the other events; ``JournalCorrupt`` names a payload that is not JSON."""
+        ...
+
     def heads_ready(self) -> bool:
         """Whether every stream has its head (built, and kept by every append since)."""
         ...

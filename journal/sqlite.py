@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from events.clock import Clock, SystemClock, utc_text
 from events.crash import crash_point
@@ -32,7 +32,7 @@ from journal.journal import Journal
 from journal.marks import HeadMark
 from journal.recorder import Appended, Commands, Feed, LeaseRow, Row, RowsAfter
 from journal.records import GENESIS
-from journal.schema import EVENT_COLUMNS, check_and_migrate
+from journal.schema import EVENT_COLUMNS, OUTCOME_TYPES, check_and_migrate
 from journal.sqlite_file import checked_sync, connect, create_whole, refuse_odd_paths
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
@@ -47,6 +47,8 @@ _HEAD = (
     "SELECT (SELECT max(version) FROM events WHERE stream_id = ?), seq, hash "
     "FROM events ORDER BY seq DESC LIMIT 1"
 )
+_PROJECTED = "json_extract(data, '$.latency_ms'), coalesce(json_extract(data, '$.reconciled'), 0)"
+_OUTCOMES = f"SELECT seq, stream_id, type, {_PROJECTED} FROM events WHERE type IN ({OUTCOME_TYPES}) ORDER BY seq"  # noqa: E501, S608 - constants only
 _KEPT = ", ".join(
     f"{c} = excluded.{c}" for c in HEAD_COLUMNS if c not in ("stream_id", "first_seq")
 )
@@ -339,6 +341,23 @@ class SQLiteRecorder:
             after = (page[-1][1], page[-1][2])
         if current:
             yield current
+
+    def activation_outcomes(self) -> list[tuple[Any, ...]]:
+        """Every activation outcome as ``(seq, stream_id, type, latency_ms, reconciled)``,
+        through the outcome index; ``JournalCorrupt`` names the seq of a payload that is not
+        JSON."""
+        with self._reading() as conn:
+            try:
+                return conn.execute(_OUTCOMES).fetchall()
+            except sqlite3.OperationalError:  # json_extract of a payload that is not JSON
+                for seq, data in conn.execute(
+                    f"SELECT seq, data FROM events WHERE type IN ({OUTCOME_TYPES}) ORDER BY seq"  # noqa: S608
+                ):
+                    if conn.execute("SELECT json_valid(?)", (data,)).fetchone()[0] != 1:
+                        raise JournalCorrupt(
+                            f"seq {seq}: the activation outcome's payload is not JSON", seq
+                        ) from None
+                raise
 
     # --- heads ---------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from adapters.cli.kit import (
 from adapters.cli.views import activations_table, console, metrics_table, summary
 from engine import Engine, mermaid, verify
 from engine.audit import Activation, activations, replay_visitor
-from engine.metrics import AUDIT_LOG_FIELDS, audit_log, measure
+from engine.metrics import AUDIT_LOG_FIELDS, audit_log, measure, transition_counts
 from events import to_plain
 from events.errors import EXIT_JOURNAL
 from journal import ChainReport, Journal
@@ -42,7 +42,7 @@ def diagram_cmd(ctx: click.Context, counts: bool) -> None:
     """
     taken: dict[tuple[str, str], int] = {}
     if counts:
-        for edge, n in measure(open_journal(ctx)).transitions.items():
+        for edge, n in transition_counts(open_journal(ctx)).items():
             source, trigger = edge.split(":")
             taken[(source, trigger)] = n
     click.echo(mermaid(taken), nl=False)

@@ -203,7 +203,6 @@ def test_every_view_names_an_edited_row_instead_of_showing_it(tmp_path: Path) ->
     for args in (
         ["show", campaign_id],
         ["history", campaign_id],
-        ["metrics"],
         ["audit", "replay", campaign_id],
         ["audit", "replay", campaign_id, "--as-of", "1"],
         ["audit", "verify"],
@@ -212,13 +211,14 @@ def test_every_view_names_an_edited_row_instead_of_showing_it(tmp_path: Path) ->
         assert result.exit_code == 3, (args, result.stdout)
         assert "seq 1" in result.stderr + result.stdout, args
         assert "FORGED" not in result.stdout + result.stderr, args
-    # status reads the campaigns' heads, written with the events and checked by audit verify,
-    # not every row: it shows what was written, never the forged text.
-    for args in (["status"], ["status", "--json"]):
+    # status and metrics read the campaigns' heads (and metrics the activation outcomes),
+    # written with the events and checked by audit verify, not every row: they show what
+    # was written, never the forged text.
+    for args in (["status"], ["status", "--json"], ["metrics", "--json"]):
         result = runner.invoke(cli, ["--db", db, *args])
         assert result.exit_code == 0, (args, result.stdout)
-        assert "Spring renewals - west" in result.stdout
         assert "FORGED" not in result.stdout + result.stderr, args
+    assert "Spring renewals - west" in runner.invoke(cli, ["--db", db, "status"]).stdout
     report.record("forged rows (deep data, meta not an object)", handled=True)
 
 
@@ -308,3 +308,16 @@ def test_show_warns_of_a_filter_field_no_contact_has_and_history_counts_retries(
     assert detail(attrs.evolve(passed, retries=None)) == detail(attrs.evolve(passed, retries=0))
     failed = FilterFailed("s2", "CXone answered 503", True, 30.0, retries=4)
     assert detail(failed) == "CXone answered 503 (4 retries)"
+
+
+def test_metrics_names_an_activation_outcome_that_is_not_json(tmp_path: Path) -> None:
+    db, _ = _journal_with_history(tmp_path)
+    conn = sqlite3.connect(db)
+    (seq,) = conn.execute("SELECT seq FROM events WHERE type = 'activation.succeeded'").fetchone()
+    conn.execute("UPDATE events SET data = '{\"latency_ms\": ' WHERE seq = ?", (seq,))
+    conn.commit()
+    conn.close()
+    code, out, err = invoke(db, "metrics", "--json")
+    assert code == 3, out
+    assert f"seq {seq}: the activation outcome's payload is not JSON" in err
+    assert invoke(db, "audit", "verify")[0] == 3

@@ -6,8 +6,9 @@ import pytest
 
 from adapters.simulator import FakeCXoneGateway
 from engine import Engine, RemoteRejected
-from engine.metrics import audit_log, measure, percentile
+from engine.metrics import audit_log, measure, percentile, transition_counts
 from engine.spec import CampaignSpec
+from journal import InMemoryJournal
 from tests.conftest import for_campaign
 
 
@@ -31,9 +32,16 @@ def test_metrics_count_real_attempts(
     assert m.conflict_rate == pytest.approx(1 / 3)
     assert m.by_state == {"active": 1, "failed": 1, "conflicted": 1}
     assert m.latency_ms["max"] is not None
-    assert m.transitions["draft:validate"] == 3
-    assert m.transitions["activating:succeed"] == 1
-    assert m.transitions["active:register_webhook"] == 1
+    taken = transition_counts(engine.journal)
+    assert taken["draft:validate"] == 3
+    assert taken["activating:succeed"] == 1
+    assert taken["active:register_webhook"] == 1
+    assert engine.journal.heads_ready(), "figures from the heads and the outcome index"
+    # The same figures from the events alone, on a copy whose heads are not built.
+    copy = InMemoryJournal()
+    copy.import_rows(engine.journal.raw_rows())
+    assert not copy.heads_ready()
+    assert measure(copy) == m
     assert m.as_dict()["success_rate"] == pytest.approx(1 / 3)
     # Per campaign: three tried, one landed, one met a 412 (still conflicted).
     assert (m.campaigns_attempted, m.campaigns_activated, m.campaigns_conflicted) == (3, 1, 1)
