@@ -132,7 +132,7 @@ def measure(path: Path, campaigns: int, rounds: int) -> dict[str, float]:
         conn = journal.recorder.connection
 
         def raw_candidates() -> None:
-            conn.execute("SELECT state, count(*) FROM heads GROUP BY state").fetchall()
+            conn.execute("SELECT state, n FROM census WHERE n > 0").fetchall()
             conn.execute(
                 "SELECT stream_id FROM heads WHERE unfinished = 1 ORDER BY first_seq"
             ).fetchall()
