@@ -182,6 +182,7 @@ def _heads_v4(db: sqlite_utils.Database) -> None:
         not_null={"first_seq", "version", "state", "name", "unfinished", "last_seq"},
         strict=True,
     )
+    db.table("heads").create_index(["first_seq"])  # status, a keyset page at a time
     db.table("heads").create_index(["state", "first_seq"])
     db.table("heads").create_index(["last_at"])
     # The supervisor's question: the few unfinished campaigns, oldest first.

@@ -126,11 +126,15 @@ def print_json(value: Any) -> None:
 
 
 def stream_json(items: Iterable[Any]) -> None:
-    """A JSON array on stdout written item by item (the same text ``print_json`` gives a
-    list), so a long answer never has to be held whole."""
+    """A JSON array on stdout written item by item, one item to a line, so a long answer
+    (every campaign of a big journal) is never held whole; compact, so it is encoded in C."""
+    encode = json.JSONEncoder(sort_keys=True, separators=(", ", ": ")).encode
+    chunk: list[str] = []
     first = True
     for item in items:
-        body = json.dumps(item, indent=2, sort_keys=True).replace("\n", "\n  ")
-        click.echo(("[\n  " if first else ",\n  ") + body, nl=False)
+        chunk.append(("[\n" if first else ",\n") + encode(item))
         first = False
-    click.echo("[]" if first else "\n]")
+        if len(chunk) == 1000:
+            click.echo("".join(chunk), nl=False)
+            chunk.clear()
+    click.echo("".join(chunk) + ("[]" if first else "\n]"))

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from adapters.cli import cli
-from adapters.cli.kit import print_json, stream_json
+from adapters.cli.kit import stream_json
 from journal import SQLiteJournal
 from tests.conftest import EXAMPLE_SPEC
 from tests.unit.journal.test_golden import copy_of
@@ -92,9 +92,11 @@ def test_the_count_of_campaigns_by_state_follows_the_heads(tmp_path: Path) -> No
     assert "the count of campaigns by state says" in out
 
 
-def test_a_streamed_json_array_is_the_text_of_the_whole(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_streamed_json_array_is_the_whole_one_item_a_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     for items in ([], [{"b": 1, "a": [1, 2]}], [{"x": "y"}, {"z": None}, {"n": {"m": 1}}]):
-        print_json(items)
-        whole = capsys.readouterr().out
         stream_json(iter(items))
-        assert capsys.readouterr().out == whole
+        text = capsys.readouterr().out
+        assert json.loads(text) == items
+        assert len(text.splitlines()) == (1 if not items else len(items) + 2)
