@@ -99,12 +99,21 @@ class CampaignState:
 
         The spec and the remote configuration enter by their own digests.
         """
-        plain = {name: to_plain(getattr(self, name)) for name in _SMALL_FIELDS}
-        plain["spec"] = self.spec_digest
-        for name in ("remote_config", "config"):
-            value = getattr(self, name)
-            plain[name] = None if value is None else content_digest(value)
-        return content_digest(plain)
+        return state_digest(self)
+
+
+def state_digest(s: CampaignState | Builder) -> str:
+    """``CampaignState.digest``, of a state or of the builder folding one (field for field the
+    same), so a replay checks each event's digest without freezing a state for it."""
+    plain = {}
+    for name in _SMALL_FIELDS:
+        value = getattr(s, name)
+        plain[name] = value if type(value) in _SCALARS else to_plain(value)
+    plain["spec"] = _spec_digest(s.spec)
+    for name in ("remote_config", "config"):
+        value = getattr(s, name)
+        plain[name] = None if value is None else _spec_digest(value)
+    return content_digest(plain)
 
 
 _FIELDS = tuple(a.name for a in attrs.fields(CampaignState))
@@ -126,15 +135,19 @@ def _typed_spec(spec: dict[str, Any]) -> CampaignSpec:
 
 _SMALL_FIELDS = tuple(name for name in _FIELDS if name not in ("spec", "remote_config", "config"))
 _SPEC_DIGESTS: dict[int, tuple[dict[str, Any], str]] = {}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+"""Values ``to_plain`` returns as they are: the digest skips the call for them."""
 
 
 def _spec_digest(spec: dict[str, Any]) -> str:
-    """``content_digest(spec)``, remembered for the spec objects seen last.
+    """``content_digest(spec)``, remembered for the objects seen last (a spec, or a remote
+    or merged configuration).
 
-    Every state folded from one ``campaign.drafted`` shares that event's spec object, so a
-    replay that digests each state (``verify``) serialises each spec once, not once per event.
-    Specs are never mutated once in an event; the entry keeps the object alive, so its id
-    cannot be reused while remembered.
+    Every state folded from one ``campaign.drafted`` shares that event's spec object (and
+    every state after a ``validation.passed`` its configuration), so a replay that digests
+    each state (``verify``) serialises each once, not once per event. They are never mutated
+    once in an event; the entry keeps the object alive, so its id cannot be reused while
+    remembered.
     """
     entry = _SPEC_DIGESTS.get(id(spec))
     if entry is not None and entry[0] is spec:

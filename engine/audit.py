@@ -59,7 +59,7 @@ def replay_visitor(
         except IllegalEvent as exc:
             return f"illegal transition: {exc}"
         if stored.state_digest is not None:
-            folded = replay.state(stored.stream_id).digest()
+            folded = replay.digest(stored.stream_id)
             if folded != stored.state_digest:
                 return (
                     f"campaign {stored.stream_id} v{stored.version} folds to {folded}, "

@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from engine.aggregate import Builder, CampaignState, apply
+from engine.aggregate import Builder, CampaignState, apply, state_digest
 from engine.errors import IllegalEvent
 from events import Event
 from journal import Journal, JournalCorrupt, StoredEvent
@@ -49,6 +49,10 @@ class Replay:
         """The machine state of one campaign fed so far ("" before its first event)."""
         b = self._builders.get(stream_id)
         return b.state if b is not None else ""
+
+    def digest(self, stream_id: str) -> str:
+        """The state digest of one campaign fed so far (``CampaignState.digest``)."""
+        return state_digest(self._builders[stream_id])
 
     def state(self, stream_id: str) -> CampaignState:
         """The current state of one campaign fed so far."""
