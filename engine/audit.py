@@ -59,12 +59,9 @@ def replay_visitor(
         except IllegalEvent as exc:
             return f"illegal transition: {exc}"
         if stored.state_digest is not None:
-            folded = replay.digest(stored.stream_id)
-            if folded != stored.state_digest:
-                return (
-                    f"campaign {stored.stream_id} v{stored.version} folds to {folded}, "
-                    f"but {stored.state_digest} was recorded: the fold has changed"
-                )
+            wrong = replay.digest_mismatch(stored.stream_id, stored.state_digest)
+            if wrong is not None:
+                return f"campaign {stored.stream_id} v{stored.version} {wrong}"
         if isinstance(stored.event, ContactsFiltered):
             digest = stored.event.eligible_digest
             try:

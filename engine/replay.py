@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from engine.aggregate import Builder, CampaignState, apply, state_digest
+from engine.aggregate import Builder, CampaignState, apply, digest_mismatch
 from engine.errors import IllegalEvent
 from events import Event
 from journal import Journal, JournalCorrupt, StoredEvent
@@ -50,9 +50,10 @@ class Replay:
         b = self._builders.get(stream_id)
         return b.state if b is not None else ""
 
-    def digest(self, stream_id: str) -> str:
-        """The state digest of one campaign fed so far (``CampaignState.digest``)."""
-        return state_digest(self._builders[stream_id])
+    def digest_mismatch(self, stream_id: str, recorded: str) -> str | None:
+        """Why ``recorded`` is not the state digest of one campaign fed so far, under the
+        scheme it names (None: it is)."""
+        return digest_mismatch(self._builders[stream_id], recorded)
 
     def state(self, stream_id: str) -> CampaignState:
         """The current state of one campaign fed so far."""
