@@ -10,8 +10,11 @@ change that would fold old events differently.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 import attrs
 
@@ -39,6 +42,7 @@ from journal import (
     RawRow,
     StoredEvent,
     Visitor,
+    open_journal,
 )
 from journal.verify import stream_problem
 
@@ -77,36 +81,62 @@ def replay_visitor(
     return visit
 
 
-def verify(journal: Journal, anchor: Anchor | None = None) -> ChainReport:
+PARALLEL_FROM = 200_000
+"""From this many events, verify replays the campaigns in worker processes side by side."""
+
+
+@attrs.frozen
+class _Checked:
+    """What the replay of a range of campaigns found."""
+
+    first: tuple[int, str] | None  # the first problem of the events (seq, what)
+    head: tuple[int, str] | None  # the first head unlike its events
+    states: dict[str, int]
+    rows: int
+
+
+def verify(
+    journal: Journal, anchor: Anchor | None = None, *, workers: int | None = None
+) -> ChainReport:
     """The chain and the replay, checked together; the report names the first bad seq.
 
     Two passes, in bounded memory: the chain in seq order (each row's link and hash, holding
     nothing but the previous row's), then one campaign at a time (its versions, its events
     decoded and folded against their recorded digests and the machine, its eligible sets, its
-    head), holding that campaign alone. The first bad seq of either is reported.
+    head), holding that campaign alone. On a big journal another process can open, the
+    campaigns are cut into ``workers`` ranges (one per CPU by default) replayed side by side.
+    The first bad seq of either pass is reported.
 
     ``anchor``: a ``(seq, hash)`` noted from an earlier report, which must still be on the chain.
     """
-    report = journal.verify_links(anchor)
     heads = journal.heads_ready()
-    first: tuple[int, str] | None = None
-    head: tuple[int, str] | None = None  # a head unlike its events: reported last, if alone
-    rows_seen, intact = 0, set()  # type: ignore[var-annotated]
-    states: Counter[str] = Counter()
+    parts = (os.cpu_count() or 1) if workers is None else workers
+    location = journal.location
+    report: ChainReport | None = None
     try:
-        with gc_paused():
-            for rows in journal.streams_whole():
-                rows_seen += len(rows)
-                found = campaign_problem(journal, rows, intact)
-                if isinstance(found, CampaignState):
-                    states[found.state] += 1
-                    if heads and head is None:
-                        head = head_problem(journal, found, rows[-1])
-                elif first is None or found[0] < first[0]:
-                    first = found
+        if parts > 1 and location is not None and journal.last_seq() >= PARALLEL_FROM:
+            bounds = journal.stream_bounds(parts)
+            ranges = list(zip(["", *bounds], [*bounds, None], strict=True))
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(len(ranges), mp_context=context) as pool:
+                futures = [pool.submit(_check_location, location, a, b, heads) for a, b in ranges]
+                report = journal.verify_links(anchor)  # the chain, while the workers replay
+                done = [f.result() for f in futures]
+        else:
+            report = journal.verify_links(anchor)
+            done = [_check_range(journal, "", None, heads)]
     except (JournalError, TypeError, ValueError) as exc:
-        if report.ok:
+        if report is None or report.ok:
             return ChainReport(False, 0, None, f"the journal cannot be read: {exc}")
+        return report
+    problems = [d.first for d in done if d.first is not None]
+    first = min(problems) if problems else None
+    rows_seen = sum(d.rows for d in done)
+    states: Counter[str] = Counter()
+    for d in done:
+        states.update(d.states)
+    heads_wrong = [d.head for d in done if d.head is not None]
+    head = min(heads_wrong) if heads_wrong else None
     if not report.ok and (first is None or (report.first_bad_seq or 0) <= first[0]):
         return report
     if report.ok and first is None and rows_seen != report.events:
@@ -134,6 +164,31 @@ def verify(journal: Journal, anchor: Anchor | None = None) -> ChainReport:
         return report
     seq, why = first
     return ChainReport(False, seq - 1, seq, why, report.head)
+
+
+def _check_location(location: str, start: str, stop: str | None, heads: bool) -> _Checked:
+    """``_check_range`` in a worker process, on the journal at ``location``."""
+    with open_journal(location) as journal:
+        return _check_range(journal, start, stop, heads)
+
+
+def _check_range(journal: Journal, start: str, stop: str | None, heads: bool) -> _Checked:
+    """Replay the campaigns from ``start`` up to ``stop``, one at a time."""
+    first: tuple[int, str] | None = None
+    head: tuple[int, str] | None = None  # a head unlike its events: reported last, if alone
+    rows_seen, intact = 0, set()  # type: ignore[var-annotated]
+    states: Counter[str] = Counter()
+    with gc_paused():
+        for rows in journal.streams_whole(start, stop):
+            rows_seen += len(rows)
+            found = campaign_problem(journal, rows, intact)
+            if isinstance(found, CampaignState):
+                states[found.state] += 1
+                if heads and head is None:
+                    head = head_problem(journal, found, rows[-1])
+            elif first is None or found[0] < first[0]:
+                first = found
+    return _Checked(first, head, dict(states), rows_seen)
 
 
 REBUILD = "heads are derived: `cxpreview audit rebuild-heads` writes them again"

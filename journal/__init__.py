@@ -22,6 +22,7 @@ from journal.errors import (
 )
 from journal.heads import Head, HeadFields
 from journal.journal import Journal
+from journal.locate import open_journal
 from journal.memory import InMemoryJournal, InMemoryRecorder
 from journal.recorder import Recorder
 from journal.records import Anchor, ChainReport, Lease, RawRow, StoredEvent, Visitor
@@ -58,6 +59,7 @@ __all__ = [
     "StoredEvent",
     "SystemClock",
     "Visitor",
+    "open_journal",
     "parse_utc_text",
     "utc_text",
 ]

@@ -343,10 +343,21 @@ class Journal:
             return ChainReport(False, report.events, report.head[0], behind, report.head)
         return report
 
-    def streams_whole(self) -> Iterator[list[RawRow]]:
-        """Every stream's rows as stored, one stream at a time (by stream id, then version)."""
-        for rows in self.recorder.rows_by_stream():
+    def streams_whole(self, start: str = "", stop: str | None = None) -> Iterator[list[RawRow]]:
+        """Every stream's rows as stored, one stream at a time (by stream id, then version);
+        only those from ``start`` up to (not including) ``stop`` when given."""
+        for rows in self.recorder.rows_by_stream(start, stop):
             yield [RawRow._make(r) for r in rows]
+
+    def stream_bounds(self, parts: int) -> list[str]:
+        """Stream ids cutting the streams into ``parts`` ranges of about as many events."""
+        return self.recorder.stream_bounds(parts)
+
+    @property
+    def location(self) -> str | None:
+        """Where another process opens this same journal (``open_journal``); None when no
+        other process can (rows in this one's memory)."""
+        return self.recorder.location
 
     def integrity_problem(self) -> str | None:
         """The backend's own check of its storage (SQLite's ``integrity_check``); None when

@@ -156,14 +156,27 @@ class InMemoryRecorder:
             raise
         return len(good)
 
-    def rows_by_stream(self) -> Iterator[list[Row]]:
-        """Every stream's rows, one stream at a time, by stream id."""
+    @property
+    def location(self) -> str | None:
+        """None: rows in this process's memory, which no other process can open."""
+        return None
+
+    def rows_by_stream(self, start: str = "", stop: str | None = None) -> Iterator[list[Row]]:
+        """Every stream's rows, one stream at a time, by stream id (from ``start`` up to, not
+        including, ``stop``)."""
         with self._lock:
-            streams = sorted(self.by_stream)
+            streams = sorted(s for s in self.by_stream if s >= start and (stop is None or s < stop))
         for stream_id in streams:
             with self._lock:
                 rows = [self.rows[i] for i in self.by_stream[stream_id]]
             yield rows
+
+    def stream_bounds(self, parts: int) -> list[str]:
+        """Stream ids cutting the streams (in id order) into ``parts`` ranges."""
+        with self._lock:
+            streams = sorted(self.by_stream)
+        cuts = {streams[len(streams) * k // parts] for k in range(1, parts) if streams}
+        return sorted(cuts - {streams[0]} if streams else cuts)
 
     def activation_outcomes(self) -> list[tuple[Any, ...]]:
         """Every activation outcome as ``(seq, stream_id, type, latency_ms, reconciled)``."""

@@ -74,9 +74,20 @@ class Recorder(Protocol):
         the heads are no longer ready."""
         ...
 
-    def rows_by_stream(self) -> Iterator[list[Row]]:
+    @property
+    def location(self) -> str | None:
+        """Where another process can open this same store (None: it cannot, rows in memory)."""
+        ...
+
+    def rows_by_stream(self, start: str = "", stop: str | None = None) -> Iterator[list[Row]]:
         """Every stream's full rows, one stream at a time (by stream id, then version),
-        without holding more than a page and one stream in memory."""
+        without holding more than a page and one stream in memory; only the streams from
+        ``start`` up to (not including) ``stop`` when given."""
+        ...
+
+    def stream_bounds(self, parts: int) -> list[str]:
+        """Stream ids (ascending) that cut the streams into ``parts`` ranges of about as many
+        rows each, for readers working side by side (fewer when there are few streams)."""
         ...
 
     def activation_outcomes(self) -> list[tuple[Any, ...]]:

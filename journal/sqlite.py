@@ -319,17 +319,18 @@ class SQLiteRecorder:
             ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
-    def rows_by_stream(self) -> Iterator[list[Row]]:
+    def rows_by_stream(self, start: str = "", stop: str | None = None) -> Iterator[list[Row]]:
         """Every stream's rows, one stream at a time (by stream id, then version), read in
-        keyset pages: memory holds a page and one stream."""
-        after: tuple[str, int] = ("", 0)
+        keyset pages: memory holds a page and one stream. Only the streams from ``start``
+        up to (not including) ``stop`` when given."""
+        after: tuple[str, int] = (start, 0)
         current: list[Row] = []
         while True:
             with self._reading() as conn:
                 page = conn.execute(
-                    f"{_FULL} WHERE (stream_id, version) > (?, ?) "
+                    f"{_FULL} WHERE (stream_id, version) > (?, ?) AND (? IS NULL OR stream_id < ?) "
                     "ORDER BY stream_id, version LIMIT ?",
-                    (*after, PAGE),
+                    (*after, stop, stop, PAGE),
                 ).fetchall()
             for row in page:
                 if current and row[1] != current[0][1]:
@@ -341,6 +342,27 @@ class SQLiteRecorder:
             after = (page[-1][1], page[-1][2])
         if current:
             yield current
+
+    def stream_bounds(self, parts: int) -> list[str]:
+        """Stream ids that cut the streams (in id order) into ``parts`` ranges of about as
+        many rows each (found on the (stream_id, version) index)."""
+        with self._reading() as conn:
+            total = conn.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+            bounds: list[str] = []
+            for k in range(1, parts):
+                row = conn.execute(
+                    "SELECT stream_id FROM events ORDER BY stream_id, version LIMIT 1 OFFSET ?",
+                    (total * k // parts,),
+                ).fetchone()
+                if row is not None and (not bounds or row[0] > bounds[-1]):
+                    bounds.append(row[0])
+            first = conn.execute("SELECT min(stream_id) FROM events").fetchone()[0]
+        return [b for b in bounds if b != first]  # a range before the first stream is empty
+
+    @property
+    def location(self) -> str | None:
+        """Where another process opens this same store (None for ``:memory:``)."""
+        return None if self.path == ":memory:" else self.path
 
     def activation_outcomes(self) -> list[tuple[Any, ...]]:
         """Every activation outcome as ``(seq, stream_id, type, latency_ms, reconciled)``,

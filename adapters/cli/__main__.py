@@ -2,4 +2,5 @@
 
 from adapters.cli.commands import main
 
-main()
+if __name__ == "__main__":  # not when a worker process (verify's) imports this module again
+    main()

@@ -97,3 +97,22 @@ def test_heads_stream_in_keyset_pages(
     assert [h.stream_id for h in j.each_head(newest=True)] == [f"s{n}" for n in reversed(range(8))]
     assert [h.stream_id for h in j.each_head(state=["draft"])] == ["s0", "s2", "s4", "s6"]
     assert [h.stream_id for h in j.each_head()] == [h.stream_id for h in j.heads()]
+
+
+def test_streams_are_read_whole_by_range_of_ids(
+    any_journal: SQLiteJournal | InMemoryJournal,
+) -> None:
+    j: Journal = any_journal
+    for name in ("c", "a", "b"):
+        j.append(name, [drafted(), RunRequested("go")], 0)
+
+    def ids(start: str = "", stop: str | None = None) -> list[str]:
+        return [rows[0].stream_id for rows in j.streams_whole(start, stop)]
+
+    assert ids() == ["a", "b", "c"]
+    assert ids("b") == ["b", "c"]
+    assert ids("a", "c") == ["a", "b"]
+    assert [[r.version for r in rows] for rows in j.streams_whole()] == [[1, 2]] * 3
+    bounds = j.stream_bounds(3)
+    assert bounds == sorted(bounds)
+    assert set(bounds) <= {"b", "c"}, "no range before the first stream"
