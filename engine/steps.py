@@ -35,6 +35,7 @@ from engine.errors import (
     StepInDoubt,
 )
 from engine.heads import head_fields
+from engine.leasing import lease_name
 from engine.ports import CXoneGateway, counting_retries
 from engine.replay import first_illegal, illegal_at
 from engine.steplog import STEP_LOG, log_transitions
@@ -298,6 +299,7 @@ class Steps:
                 release=(was if was != name or not live else None) if was else None,
                 fresh_claim=was != name,
                 head=head_fields(now),
+                fence=self._fence(s.id),
             )
         except ClaimRefused as exc:
             raise self.claimed(s.id, exc) from exc
@@ -309,6 +311,15 @@ class Steps:
         if STEP_LOG.isEnabledFor(logging.INFO):
             log_transitions(s, stored, after)
         return after[-1]
+
+    def _fence(self, campaign_id: str) -> tuple[str, str, int] | None:
+        """The lease these steps write under (bound with ``lease_owner`` and ``fence``): the
+        journal checks it in the append's own transaction, so a writer that stalled past its
+        lease and was taken over writes nothing, whatever its own checks said before."""
+        owner, fence = self.meta.get("lease_owner"), self.meta.get("fence")
+        if not isinstance(owner, str) or not isinstance(fence, int):
+            return None
+        return lease_name(campaign_id), owner, fence
 
     def hold_claim(self, s: CampaignState) -> None:
         """Before a write to CXone: the campaign still holds its CXone campaign's claim."""

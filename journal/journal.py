@@ -23,7 +23,7 @@ from journal.errors import (
     JournalError,
 )
 from journal.heads import Head, HeadFields
-from journal.recorder import Recorder, Row
+from journal.recorder import Fence, Recorder, Row
 from journal.records import (
     Anchor,
     ChainReport,
@@ -88,6 +88,7 @@ class Journal:
         release: str | None = None,
         fresh_claim: bool = False,
         head: HeadFields | None = None,
+        fence: Fence | None = None,
     ) -> list[StoredEvent]:
         """Append ``events`` after ``expected_version`` of the stream, all or nothing.
 
@@ -97,7 +98,9 @@ class Journal:
         claim after the append, or nothing is written (``ClaimRefused``); ``release``: it
         gives that claim up (journal/claims.py). ``head``: what the stream is after the
         append, stored as its head in the same transaction (journal/heads.py); an append
-        without one leaves the heads to be rebuilt.
+        without one leaves the heads to be rebuilt. ``fence``: ``(lease, owner, fence)`` the
+        writer works under; ``LeaseLost`` and nothing written unless, in the append's own
+        transaction, the lease still has that owner and fence.
         """
         prep = prepare_append(
             stream_id, events, expected_version, meta, state_digests, command_id=command_id
@@ -120,6 +123,7 @@ class Journal:
             if claim is None and release is None
             else ClaimChange(claim, release, fresh_claim),
             head=head,
+            fence=fence,
         )
         if done.replayed is None:
             return built[-1]

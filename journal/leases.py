@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from events.clock import utc_text
 from journal.errors import LeaseLost
-from journal.recorder import LeaseRow, Recorder
+from journal.recorder import Fence, LeaseRow, Recorder
 from journal.records import Lease
 
 
@@ -77,3 +77,17 @@ def current(recorder: Recorder, name: str, now: datetime) -> Lease | None:
     if row is None or row[0] is None or not is_held(row[0], row[2], utc_text(now)):
         return None
     return Lease(name, row[0], row[1], row[2])
+
+
+def fenced_out(row: LeaseRow | None, fence: Fence) -> LeaseLost | None:
+    """Why an append under ``fence`` must write nothing, given the lease row as it is inside
+    the append's transaction: someone else took the lease (its fence moved on) or it was
+    released. None when the writer still holds it (expired but not taken is still its)."""
+    name, owner, number = fence
+    if row is not None and row[0] == owner and row[1] == number:
+        return None
+    now = "released" if row is None or row[0] is None else f"held by {row[0]!r}, fence {row[1]}"
+    return LeaseLost(
+        f"lease {name!r} (fence {number}) is no longer {owner!r}'s ({now}): nothing was "
+        "written; the campaign is another process's now"
+    )

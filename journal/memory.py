@@ -16,11 +16,12 @@ from typing import Any
 
 from events.clock import Clock
 from journal import claims as claims_rules
+from journal import leases as leases_rules
 from journal.claims import ClaimChange, ClaimRow
 from journal.errors import ConcurrencyError, JournalCorrupt, JournalError
 from journal.heads import HeadFields, HeadRow, head_row
 from journal.journal import Journal
-from journal.recorder import Appended, Commands, Feed, LeaseRow, Row, RowsAfter
+from journal.recorder import Appended, Commands, Feed, Fence, LeaseRow, Row, RowsAfter
 from journal.records import GENESIS
 
 
@@ -87,12 +88,17 @@ class InMemoryRecorder:
         command: tuple[str, str] | None,
         claims: ClaimChange | None,
         head: HeadFields | None = None,
+        fence: Fence | None = None,
     ) -> Appended:
         """All under the lock: nothing is kept if a claim is refused."""
         with self._lock:
             if command is not None and command[0] in self._commands:
                 first, last, fingerprint = self._commands[command[0]]
                 return Appended(self.rows[first - 1 : last], fingerprint)
+            if fence is not None:  # the writer still holds the campaign, or writes nothing
+                lost = leases_rules.fenced_out(self._leases.get(fence[0]), fence)
+                if lost is not None:
+                    raise lost
             version = len(self.by_stream.get(stream_id, ()))
             if version != expected_version:
                 raise ConcurrencyError(stream_id, expected_version, version)

@@ -28,6 +28,8 @@ Row = tuple[Any, ...]
 """A journal row in ``RawRow`` column order."""
 LeaseRow = tuple[str | None, int, str]
 """A lease as stored: ``(owner or None when free, fence, expires_at)``."""
+Fence = tuple[str, str, int]
+"""``(lease name, owner, fence)``: the lease an append is written under."""
 RowsAfter = Callable[[int, int, str], list[Row]]
 """Given the chain's head ``(seq, stream version, hash)``, the rows an append writes."""
 Feed = Callable[[Callable[[str, bytes], None]], Iterable[Row]]
@@ -65,13 +67,16 @@ class Recorder(Protocol):
         command: tuple[str, str] | None,
         claims: ClaimChange | None,
         head: HeadFields | None = None,
+        fence: Fence | None = None,
     ) -> Appended:
         """One transaction: a recorded ``command`` ``(id, fingerprint)`` answers with its
         rows; else ``ConcurrencyError`` unless the stream is at ``expected_version``, then
         insert ``rows_after(head)``, record the command, settle ``claims``, and store the
         stream's ``head`` (journal/heads.py: ``head_row`` of it and the rows; its first seq
         kept from the stream's first append). With no ``head`` the stream's is dropped and
-        the heads are no longer ready."""
+        the heads are no longer ready. With a ``fence``, first ``LeaseLost`` (nothing written)
+        unless the lease row, read in the same transaction, still has that owner and fence
+        (journal/leases.py ``fenced_out``)."""
         ...
 
     @property

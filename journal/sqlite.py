@@ -18,6 +18,7 @@ from typing import Any, Literal
 from events.clock import Clock, SystemClock, utc_text
 from events.crash import crash_point
 from journal import claims as claims_rules
+from journal import leases as leases_rules
 from journal.claims import ClaimChange, ClaimRow
 from journal.errors import (
     ConcurrencyError,
@@ -30,7 +31,7 @@ from journal.errors import (
 from journal.heads import HEAD_COLUMNS, HeadFields, HeadRow, head_row
 from journal.journal import Journal
 from journal.marks import HeadMark
-from journal.recorder import Appended, Commands, Feed, LeaseRow, Row, RowsAfter
+from journal.recorder import Appended, Commands, Feed, Fence, LeaseRow, Row, RowsAfter
 from journal.records import GENESIS
 from journal.schema import EVENT_COLUMNS, OUTCOME_TYPES, check_and_migrate
 from journal.sqlite_file import checked_sync, connect, create_whole, refuse_odd_paths
@@ -197,6 +198,7 @@ class SQLiteRecorder:
         command: tuple[str, str] | None,
         claims: ClaimChange | None,
         head: HeadFields | None = None,
+        fence: Fence | None = None,
     ) -> Appended:
         """One ``BEGIN IMMEDIATE`` transaction (see ``Recorder.append``)."""
         with self._transaction("append") as conn:
@@ -210,6 +212,13 @@ class SQLiteRecorder:
                         f"{_FULL} WHERE seq BETWEEN ? AND ? ORDER BY seq", (found[0], found[1])
                     ).fetchall()
                     return Appended(rows, found[2])
+            if fence is not None:  # the writer still holds the campaign, or writes nothing
+                row = conn.execute(
+                    "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (fence[0],)
+                ).fetchone()
+                lost = leases_rules.fenced_out(row, fence)
+                if lost is not None:
+                    raise lost
             # The stream's version and the chain's head in one statement (the hot path).
             tip = conn.execute(_HEAD, (stream_id,)).fetchone()
             version, seq, prev = tip if tip is not None else (None, 0, GENESIS)

@@ -1,6 +1,7 @@
 """Stream heads, against every backend: written in the transaction of each append, kept
 in draft order with their first seq, filtered by the backend, dropped (and the heads no
-longer ready) by an append without one, rebuilt from the events."""
+longer ready) by an append without one, rebuilt from the events. And the lease an append is
+written under, checked in that same transaction."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from journal import (
     HeadFields,
     InMemoryJournal,
     Journal,
+    Lease,
+    LeaseLost,
+    ManualClock,
     SQLiteJournal,
     StoredEvent,
 )
@@ -116,3 +120,28 @@ def test_streams_are_read_whole_by_range_of_ids(
     bounds = j.stream_bounds(3)
     assert bounds == sorted(bounds)
     assert set(bounds) <= {"b", "c"}, "no range before the first stream"
+
+
+def test_an_append_under_a_lease_that_moved_on_writes_nothing(
+    any_journal: SQLiteJournal | InMemoryJournal, clock: ManualClock
+) -> None:
+    j: Journal = any_journal
+    mine = j.acquire_lease("campaign:a", "me", 30)
+    assert mine is not None
+    fence = ("campaign:a", "me", mine.fence)
+    j.append("a", [drafted()], 0, head=fields("draft"), fence=fence)
+    clock.advance(60)  # expired, but nobody took it: still mine to write under
+    j.append("a", [RunRequested("go")], 1, head=fields("draft"), fence=fence)
+    theirs = j.acquire_lease("campaign:a", "them", 30)
+    assert theirs is not None
+    assert theirs.fence > mine.fence
+    with pytest.raises(LeaseLost, match=r"no longer 'me'.s \(held by 'them'"):
+        j.append("a", [CampaignCancelled("late")], 2, head=fields("cancelled"), fence=fence)
+    assert j.stream_version("a") == 2, "nothing was written"
+    head = j.head_of("a")
+    assert head is not None
+    assert head.state == "draft"
+    j.append("a", [CampaignCancelled("theirs")], 2, fence=("campaign:a", "them", theirs.fence))
+    assert j.release_lease(Lease("campaign:a", "them", theirs.fence, theirs.expires_at))
+    with pytest.raises(LeaseLost, match="released"):
+        j.append("a", [CampaignCancelled("after")], 3, fence=("campaign:a", "them", theirs.fence))
