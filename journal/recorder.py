@@ -96,9 +96,10 @@ class Recorder(Protocol):
         ...
 
     def activation_outcomes(self) -> list[tuple[Any, ...]]:
-        """Every activation outcome (``activation.succeeded``, ``.conflicted``, ``.failed``)
-        in seq order as ``(seq, stream_id, type, latency_ms, reconciled 0/1)``, without
-        reading the other events; ``JournalCorrupt`` names a payload that is not JSON."""
+        """Every activation outcome (``activation.succeeded``, ``.conflicted``, ``.failed``),
+        in no particular order, as ``(seq, stream_id, type, latency_ms, reconciled 0/1)``,
+        without reading the other events; ``JournalCorrupt`` names a payload that is not
+        JSON."""
         ...
 
     def heads_ready(self) -> bool:
