@@ -49,7 +49,7 @@ _HEAD = (
     "FROM events ORDER BY seq DESC LIMIT 1"
 )
 _PROJECTED = "json_extract(data, '$.latency_ms'), coalesce(json_extract(data, '$.reconciled'), 0)"
-_OUTCOMES = f"SELECT seq, stream_id, type, {_PROJECTED} FROM events WHERE type IN ({OUTCOME_TYPES})"  # noqa: E501, S608 - constants only
+_OUTCOMES = f"SELECT seq, stream_id, type, {_PROJECTED} FROM events WHERE type IN ({OUTCOME_TYPES})"  # noqa: S608 - constants only
 _KEPT = ", ".join(
     f"{c} = excluded.{c}" for c in HEAD_COLUMNS if c not in ("stream_id", "first_seq")
 )
