@@ -205,10 +205,9 @@ def transition_counts(journal: Journal) -> dict[str, int]:
             stream_id, event = stored.stream_id, stored.event
             before = replay.state_of(stream_id)
             replay.feed(stream_id, event)
+            after = replay.state_of(stream_id)
             trigger = RULES[type(event)].trigger
-            if trigger is not None and machine.destination(before, trigger) == replay.state_of(
-                stream_id
-            ):
+            if trigger is not None and machine.destination(before, trigger) == after:
                 transitions[f"{before}:{trigger}"] += 1
     return dict(transitions)
 
