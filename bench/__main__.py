@@ -6,8 +6,8 @@ import os
 import sys
 import tempfile
 
+from bench import concurrency, journal, recovery, scale
 from bench import filter as filter_bench
-from bench import journal, recovery, scale
 from bench.common import table
 
 
@@ -22,6 +22,7 @@ def main() -> None:
             *filter_bench.run(quick),
             *recovery.run(quick),
             *scale.run(quick),
+            *concurrency.run(quick),
         ]
     print(table(figures))
 

@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
+import attrs
+
 from events.clock import Clock, SystemClock, utc_text
 from events.crash import crash_point
 from journal import claims as claims_rules
@@ -127,6 +129,22 @@ class _Claims:
         return None if first is None else int(first[0])
 
 
+@attrs.define
+class _Queued:
+    """One caller's append, waiting for (or done by) a group commit."""
+
+    stream_id: str
+    expected_version: int
+    rows_after: RowsAfter
+    command: tuple[str, str] | None
+    claims: ClaimChange | None
+    head: HeadFields | None
+    fence: Fence | None
+    done: bool = False
+    result: Appended | None = None
+    error: BaseException | None = None
+
+
 class SQLiteRecorder:
     """The rows of a journal in one SQLite file (``journal.recorder.Recorder``)."""
 
@@ -143,6 +161,8 @@ class SQLiteRecorder:
         self.path = self.where = str(path)
         self.clock = clock or SystemClock()
         self._lock = threading.RLock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Queued] = []  # appends waiting for the next group commit
         if self.path != ":memory:":
             refuse_odd_paths(self.path, create)
         created = self.path != ":memory:" and create and create_whole(self.path)
@@ -200,52 +220,104 @@ class SQLiteRecorder:
         head: HeadFields | None = None,
         fence: Fence | None = None,
     ) -> Appended:
-        """One ``BEGIN IMMEDIATE`` transaction (see ``Recorder.append``)."""
-        with self._transaction("append") as conn:
-            if command is not None:
-                found = conn.execute(
-                    "SELECT first_seq, last_seq, fingerprint FROM commands WHERE command_id = ?",
-                    (command[0],),
-                ).fetchone()
-                if found is not None:
-                    rows = conn.execute(
-                        f"{_FULL} WHERE seq BETWEEN ? AND ? ORDER BY seq", (found[0], found[1])
-                    ).fetchall()
-                    return Appended(rows, found[2])
-            if fence is not None:  # the writer still holds the campaign, or writes nothing
-                row = conn.execute(
-                    "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (fence[0],)
-                ).fetchone()
-                lost = leases_rules.fenced_out(row, fence)
-                if lost is not None:
-                    raise lost
-            # The stream's version and the chain's head in one statement (the hot path).
-            tip = conn.execute(_HEAD, (stream_id,)).fetchone()
-            version, seq, prev = tip if tip is not None else (None, 0, GENESIS)
-            version = version or 0
-            if version != expected_version:
-                raise ConcurrencyError(stream_id, expected_version, version)
-            rows = rows_after(seq, version, prev)
-            if len(rows) == 1:
-                conn.execute(_INSERT, rows[0])
-            else:
-                conn.executemany(_INSERT, rows)
-            crash_point("journal-mid-append")
-            if command is not None:
-                conn.execute(
-                    "INSERT INTO commands VALUES (?, ?, ?, ?, ?)",
-                    (command[0], stream_id, rows[0][0], rows[-1][0], command[1]),
-                )
-            if claims is not None:
-                first = rows[0][0] if expected_version == 0 else None
-                claims_rules.settle(_Claims(conn), stream_id, claims, first)
-            if head is not None:
-                conn.execute(_PUT_HEAD, head_row(head, rows[0][0], rows[-1]))
-            else:  # written without a head: the heads are incomplete until rebuilt
-                conn.execute("DELETE FROM heads WHERE stream_id = ?", (stream_id,))
-                conn.execute("DELETE FROM derived WHERE name = 'heads'")
-        if self._mark is not None:
-            self._mark.write(rows[-1][0], rows[-1][10])
+        """``Recorder.append``, by group commit: the caller queues its append, and whoever
+        holds the connection next commits every append queued, each inside a savepoint of
+        one ``BEGIN IMMEDIATE`` transaction, with one fsync. A caller returns once its own
+        append is durable or failed; one caller's ``ConcurrencyError``, ``ClaimRefused`` or
+        ``LeaseLost`` rolls back its savepoint alone. An error of the file itself (busy, full)
+        fails the whole group, which writes nothing."""
+        mine = _Queued(stream_id, expected_version, rows_after, command, claims, head, fence)
+        with self._queue_lock:
+            self._queue.append(mine)
+        with self._lock:  # the connection: its holder commits everyone waiting
+            if not mine.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._commit(group)
+        if mine.error is not None:
+            raise mine.error
+        assert mine.result is not None
+        return mine.result
+
+    def _commit(self, group: list[_Queued]) -> None:
+        """One transaction for ``group``, a savepoint each (see ``append``)."""
+        last: Row | None = None
+        try:
+            with self._transaction("append") as conn:
+                for queued in group:
+                    conn.execute("SAVEPOINT one")
+                    try:
+                        queued.result = self._append_one(conn, queued)
+                    except sqlite3.DatabaseError:
+                        raise  # the file's own trouble: the whole group is refused
+                    except Exception as exc:  # this caller's: its savepoint alone goes
+                        conn.execute("ROLLBACK TO one")
+                        queued.error = exc
+                    conn.execute("RELEASE one")
+                    if queued.result is not None and queued.result.replayed is None:
+                        last = queued.result.rows[-1]
+        except BaseException as exc:
+            for queued in group:
+                queued.result, queued.error = None, queued.error or exc
+            last = None
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            for queued in group:
+                queued.done = True
+        if last is not None and self._mark is not None:
+            self._mark.write(last[0], last[10])
+
+    def _append_one(self, conn: sqlite3.Connection, queued: _Queued) -> Appended:
+        """One caller's append, inside the group's transaction."""
+        stream_id, expected_version, command = (
+            queued.stream_id,
+            queued.expected_version,
+            queued.command,
+        )
+        claims, head, fence = queued.claims, queued.head, queued.fence
+        if command is not None:
+            found = conn.execute(
+                "SELECT first_seq, last_seq, fingerprint FROM commands WHERE command_id = ?",
+                (command[0],),
+            ).fetchone()
+            if found is not None:
+                rows = conn.execute(
+                    f"{_FULL} WHERE seq BETWEEN ? AND ? ORDER BY seq", (found[0], found[1])
+                ).fetchall()
+                return Appended(rows, found[2])
+        if fence is not None:  # the writer still holds the campaign, or writes nothing
+            row = conn.execute(
+                "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (fence[0],)
+            ).fetchone()
+            lost = leases_rules.fenced_out(row, fence)
+            if lost is not None:
+                raise lost
+        # The stream's version and the chain's head in one statement (the hot path).
+        tip = conn.execute(_HEAD, (stream_id,)).fetchone()
+        version, seq, prev = tip if tip is not None else (None, 0, GENESIS)
+        version = version or 0
+        if version != expected_version:
+            raise ConcurrencyError(stream_id, expected_version, version)
+        rows = queued.rows_after(seq, version, prev)
+        if len(rows) == 1:
+            conn.execute(_INSERT, rows[0])
+        else:
+            conn.executemany(_INSERT, rows)
+        crash_point("journal-mid-append")
+        if command is not None:
+            conn.execute(
+                "INSERT INTO commands VALUES (?, ?, ?, ?, ?)",
+                (command[0], stream_id, rows[0][0], rows[-1][0], command[1]),
+            )
+        if claims is not None:
+            first = rows[0][0] if expected_version == 0 else None
+            claims_rules.settle(_Claims(conn), stream_id, claims, first)
+        if head is not None:
+            conn.execute(_PUT_HEAD, head_row(head, rows[0][0], rows[-1]))
+        else:  # written without a head: the heads are incomplete until rebuilt
+            conn.execute("DELETE FROM heads WHERE stream_id = ?", (stream_id,))
+            conn.execute("DELETE FROM derived WHERE name = 'heads'")
         return Appended(rows)
 
     def settle_claims(self, stream_id: str, claims: ClaimChange) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bench import concurrency, journal, recovery, scale
 from bench import filter as filter_bench
-from bench import journal, recovery, scale
 from bench.common import Figure, table
 
 pytestmark = pytest.mark.slow
@@ -57,3 +57,13 @@ def test_the_scale_benchmark_produces_its_figures(
     assert len(figures) == 9
     assert all(f.value > 0 and f.baseline > 0 for f in figures)
     assert os.listdir(tmp_path) == [], "its journals are cleaned up"
+
+
+def test_the_concurrency_benchmark_produces_its_figure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (figure,) = concurrency.run(quick=True)
+    assert figure.value > 0
+    assert figure.baseline > 0
+    assert os.listdir(tmp_path) == []

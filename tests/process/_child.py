@@ -3,11 +3,15 @@
 append-loop DB STREAM N TAG   append N events one at a time, retrying on version clashes
 batches DB STREAM SIZE MAX    append up to MAX batches of SIZE events, one line per commit
 arm-then-batch DB STREAM SIZE one batch, then arm journal-mid-append and try another
+threads DB STREAM SIZE N      N threads appending batches of SIZE to streams STREAM-0..N-1
+                              (group commits), until each committed two; then one thread arms
+                              journal-mid-append and the process dies inside a group
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 
 from events import ValidationRequested, crash
 from journal import ConcurrencyError, SQLiteJournal
@@ -31,6 +35,27 @@ def batches(journal: SQLiteJournal, stream: str, size: int, most: int) -> None:
         print(f"committed {i + 1}", flush=True)
 
 
+def threads(journal: SQLiteJournal, stream: str, size: int, n: int) -> None:
+    committed = [0] * n
+    both = threading.Barrier(n)
+
+    def work(k: int) -> None:
+        both.wait()
+        for i in range(10_000):  # bounded: the crash comes long before
+            if k == 0 and min(committed) >= 2:
+                crash.arm("journal-mid-append")
+            name = f"{stream}-{k}"
+            batch = [ValidationRequested(f"t{k}-{i}-{j}") for j in range(size)]
+            journal.append(name, batch, journal.stream_version(name))
+            committed[k] += 1
+
+    workers = [threading.Thread(target=work, args=(k,)) for k in range(n)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
 def main(mode: str, db: str, stream: str, *args: str) -> None:
     journal = SQLiteJournal(db, busy_timeout=30)
     if mode == "append-loop":
@@ -39,6 +64,8 @@ def main(mode: str, db: str, stream: str, *args: str) -> None:
         append_loop(journal, stream, int(args[0]), args[1])
     elif mode == "batches":
         batches(journal, stream, int(args[0]), int(args[1]))
+    elif mode == "threads":
+        threads(journal, stream, int(args[0]), int(args[1]))
     elif mode == "arm-then-batch":
         batches(journal, stream, int(args[0]), 1)
         crash.arm("journal-mid-append")

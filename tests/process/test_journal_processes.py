@@ -94,3 +94,17 @@ def test_sigkill_at_an_arbitrary_moment_leaves_whole_batches(tmp_path: Path) -> 
         assert total >= 20 * size
         assert total % size == 0, f"{total} events: a batch was cut in half"
         assert journal.verify().ok
+
+
+def test_a_process_killed_inside_a_group_commit_leaves_each_caller_whole_or_not_at_all(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "j.db")
+    child = spawn("threads", db, "s", "7", "8")
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == -signal.SIGKILL, err
+    with SQLiteJournal(db) as journal:
+        assert journal.verify().ok
+        versions = dict(journal.streams())
+    assert len(versions) == 8
+    assert all(v >= 14 and v % 7 == 0 for v in versions.values()), versions
