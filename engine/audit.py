@@ -20,7 +20,7 @@ import attrs
 
 from engine.aggregate import CampaignState
 from engine.errors import IllegalEvent
-from engine.heads import head_fields
+from engine.heads import expected_head
 from engine.replay import Replay, gc_paused
 from events import (
     ActivationConflicted,
@@ -36,6 +36,7 @@ from journal import (
     Anchor,
     BlobNotFound,
     ChainReport,
+    Head,
     Journal,
     JournalCorrupt,
     JournalError,
@@ -185,7 +186,7 @@ def _check_range(journal: Journal, start: str, stop: str | None, heads: bool) ->
             if isinstance(found, CampaignState):
                 states[found.state] += 1
                 if heads and head is None:
-                    head = head_problem(journal, found, rows[-1])
+                    head = head_problem(journal, found, rows)
             elif first is None or found[0] < first[0]:
                 first = found
     return _Checked(first, head, dict(states), rows_seen)
@@ -214,23 +215,18 @@ def campaign_problem(
     return replay.state(rows[0].stream_id)
 
 
-def head_problem(journal: Journal, s: CampaignState, last: RawRow) -> tuple[int, str] | None:
-    """Campaign ``s``'s stored head, against its state and its newest row."""
+def head_problem(journal: Journal, s: CampaignState, rows: list[RawRow]) -> tuple[int, str] | None:
+    """Campaign ``s``'s stored head, against its state and its rows."""
+    last = rows[-1]
     head = journal.head_of(s.id)
     if head is None:
         return last.seq, f"campaign {s.id} has no head ({REBUILD})"
-    want = {
-        **attrs.asdict(head_fields(s), recurse=False),
-        "version": last.version,
-        "last_seq": last.seq,
-        "last_type": last.type,
-        "last_at": last.recorded_at,
-    }
-    for field, value in want.items():
-        if getattr(head, field) != value:
+    want = expected_head(s, rows[0].seq, last)
+    for field in attrs.fields_dict(Head):
+        if getattr(head, field) != getattr(want, field):
             return last.seq, (
                 f"campaign {s.id}'s head says {field} {getattr(head, field)!r}, "
-                f"its events give {value!r} ({REBUILD})"
+                f"its events give {getattr(want, field)!r} ({REBUILD})"
             )
     return None
 

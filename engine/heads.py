@@ -9,12 +9,15 @@ stands. ``audit verify`` compares each stored head with these fields of the fold
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
+
+import attrs
 
 from engine.aggregate import CampaignState
 from engine.errors import IllegalEvent
 from engine.lifecycle import needs_finishing
 from engine.replay import Replay, illegal_at
-from journal import HeadFields, StoredEvent
+from journal import Head, HeadFields, StoredEvent
 
 
 def head_fields(s: CampaignState) -> HeadFields:
@@ -27,6 +30,33 @@ def head_fields(s: CampaignState) -> HeadFields:
         open_step=s.pending.step if s.pending else None,
         unfinished=needs_finishing(s),
         last_error=s.last_error,
+    )
+
+
+class Row(Protocol):
+    """What a head takes from a campaign's newest row (a ``StoredEvent`` or a ``RawRow``)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def recorded_at(self) -> str: ...
+
+
+def expected_head(s: CampaignState, first_seq: int, last: Row) -> Head:
+    """The head campaign ``s`` should have: its fields, and where its events stand (the
+    first one's seq, the newest one)."""
+    return Head(
+        stream_id=s.id,
+        first_seq=first_seq,
+        version=last.version,
+        **attrs.asdict(head_fields(s), recurse=False),
+        last_seq=last.seq,
+        last_type=last.type,
+        last_at=last.recorded_at,
     )
 
 

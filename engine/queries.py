@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
-import attrs
-
 from engine.aggregate import CampaignState, fold
 from engine.claims import CLAIM_PREFIX
 from engine.errors import CampaignNotFound, IllegalEvent
-from engine.heads import fields_of_events, head_fields
+from engine.heads import expected_head, fields_of_events
 from engine.replay import Replay, gc_paused, illegal_at
 from engine.steps import Steps
 from events import instant
@@ -122,15 +120,7 @@ class Queries:
                 first.setdefault(stored.stream_id, stored.seq)
                 last[stored.stream_id] = stored
         return [
-            Head(
-                stream_id=stream_id,
-                first_seq=first[stream_id],
-                version=stored.version,
-                **attrs.asdict(head_fields(replay.state(stream_id)), recurse=False),
-                last_seq=stored.seq,
-                last_type=stored.type,
-                last_at=stored.recorded_at,
-            )
+            expected_head(replay.state(stream_id), first[stream_id], stored)
             for stream_id, stored in last.items()
         ]
 

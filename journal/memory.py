@@ -23,6 +23,7 @@ from journal.heads import HeadFields, HeadRow, head_row
 from journal.journal import Journal
 from journal.recorder import Appended, Commands, Feed, Fence, LeaseRow, Row, RowsAfter
 from journal.records import GENESIS
+from journal.schema import OUTCOMES
 
 
 class InMemoryJournal(Journal):
@@ -57,9 +58,6 @@ class _Claims:
 
     def commit(self) -> None:
         self.recorder.claims.update(self.writes)
-
-
-OUTCOMES = ("activation.succeeded", "activation.conflicted", "activation.failed")
 
 
 class InMemoryRecorder:

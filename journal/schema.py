@@ -93,8 +93,10 @@ def _claims_v2(db: sqlite_utils.Database) -> None:
     )
 
 
-OUTCOME_TYPES = "'activation.succeeded', 'activation.conflicted', 'activation.failed'"
-"""The activation outcomes' event types, as SQL (the views and the outcome index share it)."""
+OUTCOMES = ("activation.succeeded", "activation.conflicted", "activation.failed")
+"""The activation outcomes' event types (the views, the outcome index and metrics share them)."""
+OUTCOME_TYPES = ", ".join(f"'{name}'" for name in OUTCOMES)
+"""``OUTCOMES`` as an SQL list."""
 
 _SPEC_AT = (
     "(SELECT json_extract(s.data, '$.spec.campaign_id') FROM events s "

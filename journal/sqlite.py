@@ -3,8 +3,10 @@ the generic ``Journal`` over it.
 
 WAL, ``synchronous=FULL`` by default, ``busy_timeout`` so several processes share one file.
 Every write is one ``BEGIN IMMEDIATE`` transaction: the version check, the rows, the command
-record and the claims commit together or not at all. The hot append path uses the raw
-connection; sqlite-utils creates the schema (and opens the file for people, with Datasette).
+record, the claims and the head commit together or not at all (appends queued by several
+threads share one, a savepoint each: group commit; one append's work inside it is
+journal/sqlite_append.py). The hot append path uses the raw connection; sqlite-utils creates
+the schema (and opens the file for people, with Datasette).
 """
 
 from __future__ import annotations
@@ -15,15 +17,10 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
-import attrs
-
 from events.clock import Clock, SystemClock, utc_text
-from events.crash import crash_point
 from journal import claims as claims_rules
-from journal import leases as leases_rules
 from journal.claims import ClaimChange, ClaimRow
 from journal.errors import (
-    ConcurrencyError,
     JournalBusy,
     JournalCorrupt,
     JournalError,
@@ -35,30 +32,17 @@ from journal.journal import Journal
 from journal.marks import HeadMark
 from journal.recorder import Appended, Commands, Feed, Fence, LeaseRow, Row, RowsAfter
 from journal.records import GENESIS
-from journal.schema import EVENT_COLUMNS, OUTCOME_TYPES, check_and_migrate
+from journal.schema import OUTCOME_TYPES, check_and_migrate
+from journal.sqlite_append import FULL, INSERT, PUT_HEAD, Claims, Queued, append_one
 from journal.sqlite_file import checked_sync, connect, create_whole, refuse_odd_paths
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 PAGE = 1000
-# Built from a constant column list, never from input: every value goes in as a parameter.
-_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
 _NO_PAGE_LIMIT = 4_294_967_294  # SQLite's default max_page_count
-_FULL = f"SELECT {EVENT_COLUMNS} FROM events"  # noqa: S608
 _LEAN_STREAM = "SELECT seq, type, schema, data FROM events"
 _LEAN_ALL = "SELECT seq, stream_id, type, schema, data FROM events"
-_HEAD = (
-    "SELECT (SELECT max(version) FROM events WHERE stream_id = ?), seq, hash "
-    "FROM events ORDER BY seq DESC LIMIT 1"
-)
 _PROJECTED = "json_extract(data, '$.latency_ms'), coalesce(json_extract(data, '$.reconciled'), 0)"
 _OUTCOMES = f"SELECT seq, stream_id, type, {_PROJECTED} FROM events WHERE type IN ({OUTCOME_TYPES})"  # noqa: S608 - constants only
-_KEPT = ", ".join(
-    f"{c} = excluded.{c}" for c in HEAD_COLUMNS if c not in ("stream_id", "first_seq")
-)
-_PUT_HEAD = (  # a stream's first seq stays as its first append wrote it
-    f"INSERT INTO heads ({', '.join(HEAD_COLUMNS)}) "  # noqa: S608 - constants only
-    f"VALUES ({', '.join('?' * len(HEAD_COLUMNS))}) ON CONFLICT(stream_id) DO UPDATE SET {_KEPT}"
-)
 
 
 class SQLiteJournal(Journal):
@@ -101,50 +85,6 @@ class SQLiteJournal(Journal):
         return self.recorder.size()
 
 
-class _Claims:
-    """The ``claims`` table inside the current transaction (a ``claims.ClaimStore``)."""
-
-    __slots__ = ("conn",)
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def get(self, name: str) -> ClaimRow | None:
-        found = self.conn.execute(
-            "SELECT name, stream_id, since_seq, held FROM claims WHERE name = ?", (name,)
-        ).fetchone()
-        return None if found is None else ClaimRow(found[0], found[1], found[2], bool(found[3]))
-
-    def put(self, row: ClaimRow) -> None:
-        self.conn.execute(
-            "INSERT INTO claims VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
-            "stream_id = excluded.stream_id, since_seq = excluded.since_seq, held = excluded.held",
-            (row.name, row.stream_id, row.since_seq, int(row.held)),
-        )
-
-    def first_seq(self, stream_id: str) -> int | None:
-        first = self.conn.execute(
-            "SELECT seq FROM events WHERE stream_id = ? AND version = 1", (stream_id,)
-        ).fetchone()
-        return None if first is None else int(first[0])
-
-
-@attrs.define
-class _Queued:
-    """One caller's append, waiting for (or done by) a group commit."""
-
-    stream_id: str
-    expected_version: int
-    rows_after: RowsAfter
-    command: tuple[str, str] | None
-    claims: ClaimChange | None
-    head: HeadFields | None
-    fence: Fence | None
-    done: bool = False
-    result: Appended | None = None
-    error: BaseException | None = None
-
-
 class SQLiteRecorder:
     """The rows of a journal in one SQLite file (``journal.recorder.Recorder``)."""
 
@@ -162,7 +102,7 @@ class SQLiteRecorder:
         self.clock = clock or SystemClock()
         self._lock = threading.RLock()
         self._queue_lock = threading.Lock()
-        self._queue: list[_Queued] = []  # appends waiting for the next group commit
+        self._queue: list[Queued] = []  # appends waiting for the next group commit
         if self.path != ":memory:":
             refuse_odd_paths(self.path, create)
         created = self.path != ":memory:" and create and create_whole(self.path)
@@ -226,7 +166,7 @@ class SQLiteRecorder:
         append is durable or failed; one caller's ``ConcurrencyError``, ``ClaimRefused`` or
         ``LeaseLost`` rolls back its savepoint alone. An error of the file itself (busy, full)
         fails the whole group, which writes nothing."""
-        mine = _Queued(stream_id, expected_version, rows_after, command, claims, head, fence)
+        mine = Queued(stream_id, expected_version, rows_after, command, claims, head, fence)
         with self._queue_lock:
             self._queue.append(mine)
         with self._lock:  # the connection: its holder commits everyone waiting
@@ -239,7 +179,7 @@ class SQLiteRecorder:
         assert mine.result is not None
         return mine.result
 
-    def _commit(self, group: list[_Queued]) -> None:
+    def _commit(self, group: list[Queued]) -> None:
         """One transaction for ``group``, a savepoint each (see ``append``)."""
         last: Row | None = None
         try:
@@ -247,7 +187,7 @@ class SQLiteRecorder:
                 for queued in group:
                     conn.execute("SAVEPOINT one")
                     try:
-                        queued.result = self._append_one(conn, queued)
+                        queued.result = append_one(conn, queued)
                     except sqlite3.DatabaseError:
                         raise  # the file's own trouble: the whole group is refused
                     except Exception as exc:  # this caller's: its savepoint alone goes
@@ -268,67 +208,15 @@ class SQLiteRecorder:
         if last is not None and self._mark is not None:
             self._mark.write(last[0], last[10])
 
-    def _append_one(self, conn: sqlite3.Connection, queued: _Queued) -> Appended:
-        """One caller's append, inside the group's transaction."""
-        stream_id, expected_version, command = (
-            queued.stream_id,
-            queued.expected_version,
-            queued.command,
-        )
-        claims, head, fence = queued.claims, queued.head, queued.fence
-        if command is not None:
-            found = conn.execute(
-                "SELECT first_seq, last_seq, fingerprint FROM commands WHERE command_id = ?",
-                (command[0],),
-            ).fetchone()
-            if found is not None:
-                rows = conn.execute(
-                    f"{_FULL} WHERE seq BETWEEN ? AND ? ORDER BY seq", (found[0], found[1])
-                ).fetchall()
-                return Appended(rows, found[2])
-        if fence is not None:  # the writer still holds the campaign, or writes nothing
-            row = conn.execute(
-                "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (fence[0],)
-            ).fetchone()
-            lost = leases_rules.fenced_out(row, fence)
-            if lost is not None:
-                raise lost
-        # The stream's version and the chain's head in one statement (the hot path).
-        tip = conn.execute(_HEAD, (stream_id,)).fetchone()
-        version, seq, prev = tip if tip is not None else (None, 0, GENESIS)
-        version = version or 0
-        if version != expected_version:
-            raise ConcurrencyError(stream_id, expected_version, version)
-        rows = queued.rows_after(seq, version, prev)
-        if len(rows) == 1:
-            conn.execute(_INSERT, rows[0])
-        else:
-            conn.executemany(_INSERT, rows)
-        crash_point("journal-mid-append")
-        if command is not None:
-            conn.execute(
-                "INSERT INTO commands VALUES (?, ?, ?, ?, ?)",
-                (command[0], stream_id, rows[0][0], rows[-1][0], command[1]),
-            )
-        if claims is not None:
-            first = rows[0][0] if expected_version == 0 else None
-            claims_rules.settle(_Claims(conn), stream_id, claims, first)
-        if head is not None:
-            conn.execute(_PUT_HEAD, head_row(head, rows[0][0], rows[-1]))
-        else:  # written without a head: the heads are incomplete until rebuilt
-            conn.execute("DELETE FROM heads WHERE stream_id = ?", (stream_id,))
-            conn.execute("DELETE FROM derived WHERE name = 'heads'")
-        return Appended(rows)
-
     def settle_claims(self, stream_id: str, claims: ClaimChange) -> None:
         """Settle ``claims`` in a write transaction of its own."""
         with self._transaction("hold_claim") as conn:
-            claims_rules.settle(_Claims(conn), stream_id, claims, None)
+            claims_rules.settle(Claims(conn), stream_id, claims, None)
 
     def claim_row(self, name: str) -> ClaimRow | None:
         """The claim as stored."""
         with self._reading() as conn:
-            return _Claims(conn).get(name)
+            return Claims(conn).get(name)
 
     def load(self, feed: Feed, commands: Commands) -> int:
         """Fill the empty file in one transaction: all of it, or nothing."""
@@ -349,9 +237,9 @@ class SQLiteRecorder:
                 batch.append(row)
                 count += 1
                 if len(batch) == PAGE:
-                    conn.executemany(_INSERT, batch)
+                    conn.executemany(INSERT, batch)
                     batch.clear()
-            conn.executemany(_INSERT, batch)
+            conn.executemany(INSERT, batch)
             conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?, ?)", commands())
             if count:  # imported rows come without heads: built from them afterwards
                 conn.execute("DELETE FROM derived WHERE name = 'heads'")
@@ -369,7 +257,7 @@ class SQLiteRecorder:
 
     def stream_rows(self, stream_id: str, up_to_version: int | None, lean: bool) -> list[Row]:
         """The stream's rows by version."""
-        select = _LEAN_STREAM if lean else _FULL
+        select = _LEAN_STREAM if lean else FULL
         with self._reading() as conn:
             if up_to_version is None:
                 query = f"{select} WHERE stream_id = ? ORDER BY version"
@@ -379,7 +267,7 @@ class SQLiteRecorder:
 
     def rows_after(self, after_seq: int, limit: int, lean: bool) -> list[Row]:
         """One keyset page by seq."""
-        select = _LEAN_ALL if lean else _FULL
+        select = _LEAN_ALL if lean else FULL
         with self._reading() as conn:
             return conn.execute(
                 f"{select} WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
@@ -409,7 +297,7 @@ class SQLiteRecorder:
         while True:
             with self._reading() as conn:
                 page = conn.execute(
-                    f"{_FULL} WHERE (stream_id, version) > (?, ?) AND (? IS NULL OR stream_id < ?) "
+                    f"{FULL} WHERE (stream_id, version) > (?, ?) AND (? IS NULL OR stream_id < ?) "
                     "ORDER BY stream_id, version LIMIT ?",
                     (*after, stop, stop, PAGE),
                 ).fetchall()
@@ -523,19 +411,19 @@ class SQLiteRecorder:
         one transaction; the number of streams."""
         with self._transaction("rebuild heads") as conn:
             conn.execute("DELETE FROM heads")
-            cursor = conn.execute(f"{_FULL} ORDER BY stream_id, version")
+            cursor = conn.execute(f"{FULL} ORDER BY stream_id, version")
             count, rows = 0, []  # type: ignore[var-annotated]
             reader = self._conn.cursor()
             for row in cursor:
                 if rows and row[1] != rows[0][1]:
-                    reader.execute(_PUT_HEAD, head_row(make(rows), rows[0][0], rows[-1]))
+                    reader.execute(PUT_HEAD, head_row(make(rows), rows[0][0], rows[-1]))
                     count += 1
                     if progress is not None:
                         progress(count)
                     rows = []
                 rows.append(row)
             if rows:
-                reader.execute(_PUT_HEAD, head_row(make(rows), rows[0][0], rows[-1]))
+                reader.execute(PUT_HEAD, head_row(make(rows), rows[0][0], rows[-1]))
                 count += 1
                 if progress is not None:
                     progress(count)
