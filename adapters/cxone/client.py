@@ -13,9 +13,13 @@ success into a 412.
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import itertools
 import os
+from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, NamedTuple
 from urllib.parse import quote, quote_plus, urljoin, urlsplit
 
@@ -30,6 +34,7 @@ from adapters.cxone.auth import (
     refuse_untrusted,
     trust,
 )
+from adapters.cxone.budget import RequestBudget
 from adapters.cxone.responses import (
     MAX_BODY,
     body_of,
@@ -98,6 +103,8 @@ class HttpCXoneGateway:
         page_size: int = 250,
         insecure: bool = False,
         ca_file: str | None = None,
+        max_rps: float | None = None,
+        contact_window: int = 4,
     ) -> None:
         self.credentials = credentials
         self._base = check_base_url(credentials.base_url, insecure=insecure).rstrip("/")
@@ -107,9 +114,14 @@ class HttpCXoneGateway:
         )
         self._owns_client = client is None
         self.policy = policy or RetryPolicy()
+        # Every thread's requests keep one pace, and a 429 holds them all (budget.py).
+        self.budget = RequestBudget(max_rps, clock=self.policy.clock, sleep=self.policy.sleep)
         self.tokens = TokenCache(self._fetch_token, self.policy.clock, token_margin)
         self.auth = BearerAuth(self.tokens)
         self.page_size = page_size
+        if not 1 <= contact_window <= 32:
+            raise SettingsError("contact_window must be a whole number of pages from 1 to 32")
+        self.contact_window = contact_window  # contact pages in flight at once (_pages)
         self._issued: list[str] = []  # every token CXone gave us: scrubbed from what it says
 
     def _scrubbed(self, value: Any) -> Any:
@@ -192,7 +204,8 @@ class HttpCXoneGateway:
         """The list's contacts, one page in memory at a time."""
         path = f"/api/v2/outbound/contactlists/{quote(contact_list_id, safe='')}/contacts"
         endpoint = f"contacts of {contact_list_id}"
-        for items in self._pages(path, {"limit": self.page_size}, endpoint):
+        pages = self._pages(path, {"limit": self.page_size}, endpoint, self.contact_window)
+        for items in pages:
             for item in items:
                 yield contact(item, endpoint)
 
@@ -275,8 +288,16 @@ class HttpCXoneGateway:
     def _campaign_path(campaign_id: str) -> str:
         return f"/api/v2/outbound/campaigns/{quote(campaign_id, safe='')}"
 
-    def _pages(self, path: str, params: dict[str, Any], endpoint: str) -> Iterator[list[Any]]:
-        """Each page's items, following next links (same origin only: they carry our token)."""
+    def _pages(
+        self, path: str, params: dict[str, Any], endpoint: str, window: int = 1
+    ) -> Iterator[list[Any]]:
+        """Each page's items, following next links (same origin only: they carry our token).
+
+        With a ``window`` above 1, a listing whose first page gives its ``totalRecords`` has
+        its other pages asked for by number (the tutorial's ``?limit=&page=``), up to
+        ``window`` of them in flight at once and handed on in order: the next pages are on
+        their way while this one is judged, and CXone's latency is paid once per window, not
+        once per page. At most ``window`` pages are held."""
         url: str | None = self._base + path
         query: dict[str, Any] | None = params
         seen: set[str] = set()
@@ -301,10 +322,62 @@ class HttpCXoneGateway:
             link = next_link(body, endpoint)
             if link is None:
                 return
+            if page == 0 and window > 1 and most < MAX_PAGES:
+                pages = most - 1
+                yield from self._numbered_pages(
+                    path, params, endpoint, per_page=len(items), pages=pages, window=window
+                )
+                return
             url, query = self._follow(link, endpoint), None
             if url in seen:
                 raise BadResponse(f"{endpoint}: next link {link!r} repeats a page")
             seen.add(url)
+
+    def _numbered_pages(
+        self,
+        path: str,
+        params: dict[str, Any],
+        endpoint: str,
+        *,
+        per_page: int,
+        pages: int,
+        window: int,
+    ) -> Iterator[list[Any]]:
+        """Pages 2 to ``pages`` of a listing whose first held ``per_page`` items, fetched
+        ``window`` at a time by page number, in order. A page short of ``per_page`` before the
+        last, or a last page that still links on, means the list changed while it was read:
+        ``BadResponse`` (a filter must not judge a list that moved under it)."""
+
+        def fetch(number: int) -> tuple[list[Any], bool]:
+            query = {**params, "page": number}
+            body = body_of(self._send("GET", self._base + path, endpoint, params=query), endpoint)
+            return page_items(body, endpoint), next_link(body, endpoint) is not None
+
+        # A thread of this listing's reports its retries to the step that asked (the
+        # tally lives in a context variable: each fetch runs in a copy of the caller's).
+        pool = ThreadPoolExecutor(window, thread_name_prefix=f"pages of {endpoint}"[:40])
+        try:
+            queued: deque[Future[tuple[list[Any], bool]]] = deque()
+            numbers = iter(range(2, pages + 1))
+            for number in itertools.islice(numbers, window):
+                queued.append(pool.submit(contextvars.copy_context().run, fetch, number))
+            number = 1
+            while queued:
+                items, more = queued.popleft().result()
+                number += 1
+                for following in itertools.islice(numbers, 1):
+                    queued.append(pool.submit(contextvars.copy_context().run, fetch, following))
+                last = number == pages
+                if (not last and (len(items) != per_page or not more)) or (last and more):
+                    raise BadResponse(
+                        f"{endpoint}: page {number} of {pages} holds {len(items)} items"
+                        + (" and links on" if more else "")
+                        + f" where page 1 held {per_page}: the list changed while it was "
+                        "read; read it again"
+                    )
+                yield items
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _follow(self, link: str, endpoint: str) -> str:
         url = urljoin(self._base + "/", link)
@@ -346,11 +419,23 @@ class HttpCXoneGateway:
                 raise AuthError(
                     f"{request.endpoint}: CXone refused a freshly issued token (401)", 401
                 )
-        classify(response, request.endpoint, request.idempotent, self.scrub)
+        self._classify(response, request.endpoint, request.idempotent)
         return response
+
+    def _classify(self, response: httpx.Response, endpoint: str, idempotent: bool) -> None:
+        """``classify``, and a 429 holds every thread's next request (budget.py)."""
+        try:
+            classify(response, endpoint, idempotent, self.scrub)
+        except Retryable as exc:
+            if exc.status == 429:
+                # Without a hint: the least wait the policy itself would keep after a 429.
+                hint = exc.wait_hint
+                self.budget.hold(hint if hint is not None else self.policy.floor(1))
+            raise
 
     def _once(self, request: _Request) -> httpx.Response:
         """One HTTP exchange; the request is built anew each time (no consumed bodies)."""
+        self.budget.take()
         try:
             return self._exchange(
                 self._client.build_request(
@@ -460,6 +545,7 @@ class HttpCXoneGateway:
         until = self.policy.clock() + self.policy.deadline
 
         def attempt() -> httpx.Response:
+            self.budget.take()
             try:
                 response = self._exchange(
                     self._client.build_request(
@@ -481,7 +567,7 @@ class HttpCXoneGateway:
                     f"({response.status_code}: {self.scrub(error_message(response))})",
                     response.status_code,
                 )
-            classify(response, endpoint, True, self.scrub)
+            self._classify(response, endpoint, True)
             return response
 
         body = body_of(self._retrying(attempt, endpoint), endpoint)
