@@ -144,6 +144,7 @@ class Engine(Queries):
         owner: str | None = None,
         lease_ttl: float = 60.0,
         command_id: str | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> CampaignState:
         """Draft a campaign from ``spec`` and run it, or carry on the live one that has it.
 
@@ -170,10 +171,12 @@ class Engine(Queries):
             else:
                 if announce is not None:
                     announce(s, True)
-                return engine.advance(campaign_id, progress)
+                return engine.advance(campaign_id, progress, should_stop)
         if announce is not None:
             announce(holder, False)
-        return self.run(holder.id, progress, owner=owner, lease_ttl=lease_ttl)
+        return self.run(
+            holder.id, progress, owner=owner, lease_ttl=lease_ttl, should_stop=should_stop
+        )
 
     def revise(self, campaign_id: str, spec: CampaignSpec, reason: str = "") -> CampaignState:
         """Replace the spec; the campaign is a draft again and must be validated anew."""
@@ -238,6 +241,7 @@ class Engine(Queries):
         *,
         owner: str | None = None,
         lease_ttl: float = 60.0,
+        should_stop: Callable[[], bool] | None = None,
     ) -> CampaignState:
         """Take the campaign as far as it will go: validate, filter, activate, webhook.
 
@@ -247,13 +251,14 @@ class Engine(Queries):
         was asked for, so that a supervisor finishes it if this process dies. Settles an
         unfinished step first (``recover``), rebases a conflict automatically up to
         ``max_conflict_retries`` times, and stops at the first step that does not move the
-        campaign forward, returning the state there.
+        campaign forward, returning the state there (or between two steps, once
+        ``should_stop`` says so: a supervisor carries the run on).
         """
         with self._leased(campaign_id, owner or self.owner, lease_ttl) as engine:
             s = engine.steps.read(campaign_id)
             if not s.wants_active and s.pending is None and lifecycle.worth_running(s):
                 s = engine.steps.append(s, [RunRequested()], self.ids())
-            return engine.advance(campaign_id, progress)
+            return engine.advance(campaign_id, progress, should_stop)
 
     @contextmanager
     def _leased(self, campaign_id: str, owner: str, ttl: float) -> Iterator[Engine]:

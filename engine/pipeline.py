@@ -14,8 +14,10 @@ from typing import Any
 from engine.aggregate import CampaignState
 from engine.contacts import FilterResult, Progress, filter_contacts
 from engine.errors import RemoteError, SpecError
+from engine.lifecycle import needs_finishing
 from engine.merge import three_way
 from engine.ports import CXoneGateway, RemoteCampaign, WebhookRef
+from engine.replay import replay_all
 from engine.steps import RemoteStep, Steps
 from events import (
     ConflictRebased,
@@ -34,6 +36,7 @@ from events import (
     WebhookRegistrationRequested,
     to_plain,
 )
+from journal import Journal
 
 # --- validate ---------------------------------------------------------------------------
 
@@ -66,13 +69,32 @@ def _validated(
         return ValidationFailed(step_id, (FieldProblem(path, str(result)),), result.retryable, ms)
     active, remote = result
     limit = s.campaign_spec.constraints.max_concurrent_previews
-    if active >= limit:
+    coming = on_their_way(steps.journal)
+    if active + coming >= limit:
+        also = f", and {coming} more on their way in this journal" if coming else ""
         problem = FieldProblem(
             "constraints.max_concurrent_previews",
-            f"{active} preview campaigns are already active in CXone; the limit is {limit}",
+            f"{active} preview campaigns are already active in CXone{also}; the limit is {limit}",
         )
         return ValidationFailed(step_id, (problem,), True, ms)
     return ValidationPassed(step_id, active, remote.version, remote.config, ms)
+
+
+ON_THEIR_WAY = ("validated", "filtered", "activating")
+"""The states of a campaign that passed validation and is not active in CXone yet."""
+
+
+def on_their_way(journal: Journal) -> int:
+    """Campaigns of this journal that passed validation and whose run is under way (a run or
+    a supervisor carries them on): each will take one of the preview limit's places, so a
+    validation counts them with CXone's active ones; campaigns validated side by side by a
+    pool of workers must not all see room for one more. Decided one at a time in a process
+    (``VALIDATE`` is serial). A campaign validated by hand and left there takes no place."""
+    if journal.heads_ready():
+        return len(journal.heads(state=ON_THEIR_WAY, unfinished=True))
+    return sum(
+        s.state in ON_THEIR_WAY and needs_finishing(s) for s in replay_all(journal).values()
+    )
 
 
 VALIDATE: RemoteStep[tuple[int, RemoteCampaign]] = RemoteStep(
@@ -82,6 +104,7 @@ VALIDATE: RemoteStep[tuple[int, RemoteCampaign]] = RemoteStep(
     _count_and_read,
     _validated,
     local=_spec_problems,
+    serial=True,
 )
 
 # --- filter -----------------------------------------------------------------------------

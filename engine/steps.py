@@ -72,6 +72,9 @@ class RemoteStep(Generic[T]):
     call: Callable[[CXoneGateway, CampaignState, Progress | None], T]
     outcome: Callable[[Steps, CampaignState, str, T | RemoteError, float], Event]
     local: Callable[[CampaignState], Callable[[str], Event] | None] | None = None
+    # Whether its outcome is decided and written one campaign at a time in this process (a
+    # decision that counts other campaigns must not race another worker's same decision).
+    serial: bool = False
 
 
 class Steps:
@@ -99,6 +102,7 @@ class Steps:
         # Per thread, the retries of the calls made since the step in hand began: its outcome
         # records them (``close``).
         self._retries = threading.local()
+        self._serial = threading.Lock()  # RemoteStep.serial: shared by every bound copy
 
     def bound(self, before_append: Callable[[], None] | None = None, **meta: Any) -> Steps:
         """These steps writing ``meta`` into every event's meta and calling ``before_append``
@@ -261,7 +265,10 @@ class Steps:
         s, step_id, cause = self.open(s, step.step, lambda i: step.intent(s, i))
         gateway = self.gateway
         result, ms = self.call(lambda: step.call(gateway, s, progress))
-        return self.close(s, step.outcome(self, s, step_id, result, ms), cause, step.step)
+        if not step.serial:
+            return self.close(s, step.outcome(self, s, step_id, result, ms), cause, step.step)
+        with self._serial:
+            return self.close(s, step.outcome(self, s, step_id, result, ms), cause, step.step)
 
     def append(
         self,

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import attrs
 
@@ -29,6 +30,8 @@ from events import parse_utc_text
 from journal import JournalBehind, JournalError
 
 log = logging.getLogger("cxpreview.supervisor")
+MAX_WORKERS = 256
+"""Campaigns in flight at once in one supervisor, at most."""
 
 
 @attrs.frozen
@@ -51,10 +54,14 @@ class Supervisor:
         *,
         lease_ttl: float = 60.0,
         retry_after: float = 60.0,
+        workers: int = 1,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not 1 <= workers <= MAX_WORKERS:
+            raise ValueError(f"workers must be from 1 to {MAX_WORKERS}, not {workers!r}")
         self.engine = engine
         self.owner = owner
+        self.workers = workers
         self.lease_ttl = lease_ttl
         self.retry_after = retry_after
         self._monotonic = monotonic
@@ -65,7 +72,7 @@ class Supervisor:
         self._census: dict[str, int] = {}
 
     def __repr__(self) -> str:
-        return f"Supervisor({self.owner!r}, lease_ttl={self.lease_ttl:g})"
+        return f"Supervisor({self.owner!r}, workers={self.workers}, lease_ttl={self.lease_ttl:g})"
 
     def candidates(self) -> list[str]:
         """Campaigns that need finishing, in the order they were drafted: an index lookup
@@ -84,11 +91,7 @@ class Supervisor:
         ``JournalBehind`` on a journal that lost events this machine saw."""
         if self.engine.journal.behind is not None:
             raise JournalBehind(self.engine.journal.behind)
-        decisions = []
-        for campaign_id in self.candidates():
-            if self.stop.is_set():
-                break
-            decisions.append(self.finish(campaign_id))
+        decisions = [d for d in self._finish_all(self.candidates()) if d is not None]
         if self.on_pass is not None:
             census = dict(self._census)
             for d in decisions:  # what the pass itself moved
@@ -98,14 +101,29 @@ class Supervisor:
             self.on_pass(census)
         return decisions
 
+    def _finish_all(self, campaign_ids: list[str]) -> list[Decision | None]:
+        """``finish`` each, up to ``workers`` at once; once ``stop`` is set no campaign is
+        started (None), and those in flight end after their current step."""
+
+        def one(campaign_id: str) -> Decision | None:
+            return None if self.stop.is_set() else self.finish(campaign_id)
+
+        if self.workers == 1 or len(campaign_ids) <= 1:
+            return [one(c) for c in campaign_ids if not self.stop.is_set()]
+        # Threads, not processes: the work is waiting on CXone, and one process shares one
+        # HTTP pool, one token, one request budget and one journal connection among them.
+        with ThreadPoolExecutor(self.workers, thread_name_prefix=f"{self.owner} worker") as pool:
+            return list(pool.map(one, campaign_ids))
+
     def run_forever(self, interval: float) -> None:
         """Passes every ``interval`` seconds until ``stop`` is set; logs its start, every pass
         that did something, and its stop."""
         log.info(
-            "%s: supervising (a pass every %gs, leases of %gs)",
+            "%s: supervising (a pass every %gs, leases of %gs, %d worker(s))",
             self.owner,
             interval,
             self.lease_ttl,
+            self.workers,
             extra={"owner": self.owner, "decision": "start"},
         )
         passes = 0

@@ -116,9 +116,10 @@ def open_gateway(ctx: click.Context) -> HttpCXoneGateway:
         ("client_id", "CXONE_CLIENT_ID"),
         ("client_secret_file", "CXONE_CLIENT_SECRET_FILE"),
         ("ca_file", "CXONE_CA_FILE"),
+        ("max_rps", "CXONE_MAX_RPS"),
     ]:
         if settings.get(flag):
-            environ[name] = settings[flag]
+            environ[name] = str(settings[flag])
     if settings.get("client_secret_file"):
         environ.pop("CXONE_CLIENT_SECRET", None)  # the file named on the command line wins
     from adapters.cxone import HttpCXoneGateway  # noqa: PLC0415

@@ -12,18 +12,22 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import attrs
 import click
 
 from adapters.cli.audit import audit_group, diagram_cmd, metrics_cmd
+from adapters.cli.batch import Ended, exit_code, expand, read_specs, refuse_command_id, run_all
 from adapters.cli.bootstrap import default_actor, open_engine, process_owner, scratch_engine
 from adapters.cli.campaign import CAMPAIGN_COMMANDS
 from adapters.cli.kit import (
     COMMAND_ID,
     DEFAULT_DB,
     EXIT_CODES,
+    WORKERS,
     Seconds,
     errors_to_exit_codes,
     is_spec,
@@ -36,6 +40,8 @@ from adapters.cli.logs import configure as configure_logs
 from adapters.cli.simulator import demo_cmd, init_cmd, simulator_cmd
 from adapters.cli.views import (
     console,
+    ended_line,
+    ended_table,
     plan_view,
     run_progress,
     status_table,
@@ -138,6 +144,12 @@ def _option_names(command: click.Command) -> set[str]:
     help="Allow a plain http:// base URL that is not loopback (TLS is still verified on https).",
 )
 @click.option(
+    "--max-rps",
+    type=click.FloatRange(min=0, min_open=True, max=10_000),
+    help="At most this many requests a second to CXone from this process, all workers "
+    "together; a 429's Retry-After holds them all [$CXONE_MAX_RPS; no limit by default].",
+)
+@click.option(
     "--actor",
     default=lambda: os.environ.get("CXPREVIEW_ACTOR") or default_actor(),
     show_default="$CXPREVIEW_ACTOR or user@host",
@@ -156,6 +168,7 @@ def cli(
     client_secret_file: str | None,
     ca_file: str | None,
     insecure: bool,
+    max_rps: float | None,
 ) -> None:
     """Take NICE CXone preview campaigns from a spec file to active, journaled in SQLite.
 
@@ -282,7 +295,7 @@ def status_row(h: Head) -> dict[str, object]:
 
 
 @cli.command("run")
-@click.argument("target")
+@click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
 @click.option(
     "--lease-ttl",
     default=60.0,
@@ -291,26 +304,47 @@ def status_row(h: Head) -> dict[str, object]:
     help="Seconds the run's lease on the campaign lasts unless renewed (it is renewed while "
     "the run is alive, so a supervisor takes the campaign over only once the run is gone).",
 )
+@WORKERS
 @COMMAND_ID
-@json_option("Print the campaign as it ends as JSON (the id line goes to stderr then).")
+@json_option(
+    "Print the campaign as it ends as JSON (the id line goes to stderr then); with several "
+    "targets, a list of how each ended."
+)
 @click.pass_context
 @errors_to_exit_codes
 def run_cmd(
-    ctx: click.Context, target: str, lease_ttl: float, command_id: str | None, as_json: bool
+    ctx: click.Context,
+    targets: tuple[str, ...],
+    lease_ttl: float,
+    workers: int,
+    command_id: str | None,
+    as_json: bool,
 ) -> None:
-    """Take a campaign as far as it goes: validate, filter, activate, webhook.
+    """Take campaigns as far as they go: validate, filter, activate, webhook.
 
-    TARGET is a spec file or a campaign id. From a spec file a campaign is drafted, unless a
-    live campaign already claims that CXone campaign: drafted from the same spec, it is carried
-    on (a run started again after Ctrl-C); from another spec, the run is refused (exit 4),
-    naming it. The campaign's id is printed before anything is sent to CXone. The run holds
-    the campaign's lease, as a supervisor does. CXone is reached through --base-url,
-    --client-id and --client-secret-file, or CXONE_BASE_URL, CXONE_CLIENT_ID and
-    CXONE_CLIENT_SECRET (or CXONE_CLIENT_SECRET_FILE); plain http:// only to loopback unless
-    --insecure. Exits 1 unless the campaign ends active.
+    TARGET is a spec file, a campaign id, or a folder of *.toml specs. From a spec file a
+    campaign is drafted, unless a live campaign already claims that CXone campaign: drafted
+    from the same spec, it is carried on (a run started again after Ctrl-C); from another
+    spec, the run is refused (exit 4), naming it. The campaign's id is printed before anything
+    is sent to CXone. The run holds the campaign's lease, as a supervisor does. CXone is
+    reached through --base-url, --client-id and --client-secret-file, or CXONE_BASE_URL,
+    CXONE_CLIENT_ID and CXONE_CLIENT_SECRET (or CXONE_CLIENT_SECRET_FILE); plain http:// only
+    to loopback unless --insecure. Exits 1 unless the campaign ends active.
+
+    Several targets (or a folder) run up to --workers at once, every spec read first (one bad
+    spec: nothing is drafted); a line for each campaign as it ends, a table at the end. Exits 0
+    when every campaign ends active, else the highest exit code of any target. SIGINT or
+    SIGTERM: nothing more starts; the runs in flight stop after their step (a supervisor
+    carries them on).
 
     Example: cxpreview run examples/preview.toml
     """
+    expanded = expand(targets)
+    if len(expanded) > 1 or Path(targets[0]).is_dir():
+        refuse_command_id(command_id, expanded)
+        _run_several(ctx, expanded, lease_ttl, workers, as_json)
+        return
+    target = expanded[0]
     spec = load_spec(target) if is_spec(target) else None  # a spec's problems come first
     engine = open_engine(ctx, create=True, role="run")
 
@@ -337,6 +371,30 @@ def run_cmd(
     report(state, as_json)
     if state.state != "active":
         ctx.exit(EXIT_CAMPAIGN)
+
+
+def _run_several(
+    ctx: click.Context, targets: list[str], lease_ttl: float, workers: int, as_json: bool
+) -> None:
+    loaded = read_specs(targets)  # every spec's problems before anything is written
+    engine = open_engine(ctx, create=True, role="run")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    err, done, lock = console(stderr=True), [0], threading.Lock()
+
+    def told(ended: Ended) -> None:
+        with lock:
+            done[0] += 1
+            if not ctx.obj["log_json"]:
+                err.print(ended_line(ended, done[0], len(loaded)))
+
+    ended = run_all(engine, loaded, workers=workers, lease_ttl=lease_ttl, stop=stop, told=told)
+    if as_json:
+        print_json([attrs.asdict(e) for e in ended])
+    else:
+        console().print(ended_table(ended))
+    ctx.exit(exit_code(ended))
 
 
 @cli.command("plan")
@@ -394,6 +452,7 @@ def plan_cmd(ctx: click.Context, target: str, as_json: bool) -> None:
 @click.option(
     "--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port."
 )
+@WORKERS
 @json_option("With --once: print what the pass did as JSON.")
 @click.pass_context
 @errors_to_exit_codes
@@ -406,12 +465,14 @@ def supervise_cmd(
     retry_after: float,
     metrics_port: int | None,
     metrics_host: str,
+    workers: int,
     as_json: bool,
 ) -> None:
     """Find campaigns left unfinished (a crash mid-call, an interrupted run) and finish them.
 
-    Several supervisors may share a journal: a lease keeps each campaign to one of them.
-    SIGTERM or SIGINT: the current step's outcome is written, leases released, exit 0.
+    Up to --workers campaigns are in flight at once. Several supervisors may share a journal:
+    a lease keeps each campaign to one of them. SIGTERM or SIGINT: no campaign is started,
+    every step in flight ends and its outcome is written, leases released, exit 0.
 
     Example: cxpreview supervise --once
     """
@@ -421,6 +482,7 @@ def supervise_cmd(
         owner,
         lease_ttl=lease_ttl,
         retry_after=retry_after,
+        workers=workers,
     )
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: supervisor.stop.set())

@@ -62,6 +62,17 @@ COMMAND_ID = click.option(
 )
 
 
+DEFAULT_WORKERS = 8
+WORKERS = click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    help="Campaigns in flight at once, each under its own lease, sharing one HTTP pool, one "
+    "token and one request budget (--max-rps); 1 takes them one after another.",
+)
+
+
 class Seconds(click.ParamType[float]):
     """A number of seconds, finite and within ``(low, high]``: ``nan``, ``inf``, ``0`` or
     ``1e300`` is a usage error naming the option, not a traceback later."""

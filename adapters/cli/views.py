@@ -121,6 +121,47 @@ def status_table(heads: Sequence[Head], now: datetime) -> Table:
     return table
 
 
+def ended_line(ended: Any, done: int, total: int) -> Text:
+    """One campaign of several, as it ends: where it got to, how long it took, and why."""
+    width = len(str(total))
+    line = Text(f"[{done:>{width}}/{total}] ")
+    line.append(ended.target, style="bold")
+    if ended.campaign_id:
+        line.append(f"  campaign {ended.campaign_id}")
+    line.append("  ")
+    line.append(ended.state, style=_STYLES.get(ended.state) or "")
+    detail = [f"{ended.seconds:.1f}s"]
+    if ended.eligible is not None:
+        detail.insert(0, f"{ended.eligible:,} eligible")
+    line.append(f" ({', '.join(detail)})")
+    if ended.note:
+        line.append(f": {visible(ended.note)}", style="dim" if ended.exit_code == 0 else "")
+    return line
+
+
+def ended_table(ended: Sequence[Any]) -> Table:
+    """Several campaigns' runs summed up: one row each, then how many ended in each state."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for column in ("target", "campaign", "CXone", "state", "eligible", "time", "note"):
+        right = column in ("eligible", "time")
+        table.add_column(column, justify="right" if right else "left", overflow="fold")
+    for e in ended:
+        table.add_row(
+            cell(e.target),
+            e.campaign_id or "",
+            cell(e.remote),
+            _styled(e.state),
+            "" if e.eligible is None else f"{e.eligible:,}",
+            f"{e.seconds:.1f}s",
+            cell(e.note),
+        )
+    counts: dict[str, int] = {}
+    for e in ended:
+        counts[e.state] = counts.get(e.state, 0) + 1
+    table.caption = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    return table
+
+
 def plan_view(plan: Plan) -> Group:
     """What an activation would change, field by field: CXone's value now and ours."""
     who = f"campaign {plan.campaign_id}" if plan.campaign_id else "a campaign from this spec"

@@ -89,6 +89,16 @@ def _seconds(text: str, name: str) -> float:
     return value
 
 
+def _rate(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 10_000:
+        raise SettingsError(f"{name} must be a number of requests a second, above 0")
+    return value
+
+
 class HttpCXoneGateway:
     """CXone over HTTP with OAuth2 client credentials, retries and pagination."""
 
@@ -148,13 +158,17 @@ class HttpCXoneGateway:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **options: Any) -> HttpCXoneGateway:
         """From ``CXONE_BASE_URL``, ``CXONE_CLIENT_ID`` and ``CXONE_CLIENT_SECRET`` (or
-        ``CXONE_CLIENT_SECRET_FILE``), and ``CXONE_CA_FILE`` and ``CXONE_TIMEOUT`` (seconds to
-        wait for a reply, 15 by default) if set, in ``environ`` or the process's environment."""
+        ``CXONE_CLIENT_SECRET_FILE``), and ``CXONE_CA_FILE``, ``CXONE_TIMEOUT`` (seconds to
+        wait for a reply, 15 by default) and ``CXONE_MAX_RPS`` (requests a second, all
+        threads together; no limit by default) if set, in ``environ`` or the process's
+        environment."""
         env = os.environ if environ is None else environ
         if env.get("CXONE_CA_FILE"):
             options.setdefault("ca_file", env["CXONE_CA_FILE"])
         if env.get("CXONE_TIMEOUT"):
             options.setdefault("timeout", _seconds(env["CXONE_TIMEOUT"], "CXONE_TIMEOUT"))
+        if env.get("CXONE_MAX_RPS"):
+            options.setdefault("max_rps", _rate(env["CXONE_MAX_RPS"], "CXONE_MAX_RPS"))
         return cls(Credentials.from_env(environ), **options)
 
     def __repr__(self) -> str:
