@@ -12,6 +12,7 @@ import itertools
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 from typing import Any
@@ -67,6 +68,9 @@ class Simulator:
         self.tokens: dict[str, float] = {}
         self.issued_tokens: list[str] = []
         self.log: list[dict[str, Any]] = []
+        # Requests being answered now, and the most there were at once, by route.
+        self.in_flight: Counter[str] = Counter()
+        self.most_in_flight: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         for n in range(1001, 1011):
@@ -206,6 +210,18 @@ class Simulator:
         """Faults first, then the bearer token, then the handler (whose reply chaos spoils)."""
 
         async def guarded(request: Request) -> Response:
+            with self._lock:
+                self.in_flight[route] += 1
+                self.most_in_flight[route] = max(
+                    self.most_in_flight[route], self.in_flight[route]
+                )
+            try:
+                return await answer(request)
+            finally:
+                with self._lock:
+                    self.in_flight[route] -= 1
+
+        async def answer(request: Request) -> Response:
             # Like a real server, finish what was asked even when the client stops waiting
             # (its timeout, or its process killed): the body is read as it arrives, before any
             # latency, so a slow PUT still lands after its client has gone.
