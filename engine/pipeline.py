@@ -92,9 +92,7 @@ def on_their_way(journal: Journal) -> int:
     (``VALIDATE`` is serial). A campaign validated by hand and left there takes no place."""
     if journal.heads_ready():
         return len(journal.heads(state=ON_THEIR_WAY, unfinished=True))
-    return sum(
-        s.state in ON_THEIR_WAY and needs_finishing(s) for s in replay_all(journal).values()
-    )
+    return sum(s.state in ON_THEIR_WAY and needs_finishing(s) for s in replay_all(journal).values())
 
 
 VALIDATE: RemoteStep[tuple[int, RemoteCampaign]] = RemoteStep(

@@ -4,10 +4,11 @@ A campaign needs it when an intent has no outcome (a process died mid-call), or 
 asked for and has not reached its end (active with its webhook, or an outcome that needs a
 person). For each, the supervisor takes a lease on the campaign (so two processes, supervisors
 or runs, never work on one campaign at once), recovers it (engine.recovery), carries the run
-on, and releases the lease. The lease is kept alive while calls are in flight
-(engine.leasing); every event written carries its owner and fence in its meta, and a supervisor
-that lost its lease (it was frozen past expiry and another took over) writes nothing more. A
-campaign superseded by a newer one for the same CXone campaign is left alone.
+on, and releases the lease; up to ``workers`` campaigns at once, each on a thread of its own.
+The lease is kept alive while calls are in flight (engine.leasing); every event written
+carries its owner and fence in its meta, and a supervisor that lost its lease (it was frozen
+past expiry and another took over) writes nothing more. A campaign superseded by a newer one
+for the same CXone campaign is left alone.
 """
 
 from __future__ import annotations

@@ -59,11 +59,15 @@ def test_the_scale_benchmark_produces_its_figures(
     assert os.listdir(tmp_path) == [], "its journals are cleaned up"
 
 
-def test_the_concurrency_benchmark_produces_its_figure(
+def test_the_concurrency_benchmark_produces_its_figures(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    (figure,) = concurrency.run(quick=True)
-    assert figure.value > 0
-    assert figure.baseline > 0
+    recovered, requests, doubles, appending, filtering = concurrency.run(quick=True)
+    for figure in (recovered, appending, filtering):
+        assert figure.value > 0
+        assert figure.baseline > 0
+    assert 1.0 <= requests.value <= 4.0  # a read, maybe a PUT, per activation
+    assert doubles.value == 0
+    assert doubles.met
     assert os.listdir(tmp_path) == []

@@ -76,6 +76,7 @@ class _Request(NamedTuple):
     until: float  # on the policy's clock: the whole call, reply body included, ends by then
 
 
+_LIMITS = httpx.Limits(max_connections=300, max_keepalive_connections=300)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
@@ -120,7 +121,11 @@ class HttpCXoneGateway:
         self._base = check_base_url(credentials.base_url, insecure=insecure).rstrip("/")
         self._origin = urlsplit(self._base)[:2]
         self._client = (
-            client if client is not None else httpx.Client(timeout=timeout, verify=trust(ca_file))
+            client
+            if client is not None
+            # Kept-alive connections for a pool of workers and the pages they fetch at once
+            # (httpx keeps 20 by default; the 21st worker would connect anew every call).
+            else httpx.Client(timeout=timeout, verify=trust(ca_file), limits=_LIMITS)
         )
         self._owns_client = client is None
         self.policy = policy or RetryPolicy()

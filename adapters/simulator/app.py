@@ -109,6 +109,7 @@ class Simulator:
                 ),
                 Route("/_sim/log", self._log_route),
                 Route("/_sim/campaigns", self._add_campaign_route, methods=["POST"]),
+                Route("/_sim/faults", self._add_fault_route, methods=["POST"]),
             ]
         )
 
@@ -212,9 +213,7 @@ class Simulator:
         async def guarded(request: Request) -> Response:
             with self._lock:
                 self.in_flight[route] += 1
-                self.most_in_flight[route] = max(
-                    self.most_in_flight[route], self.in_flight[route]
-                )
+                self.most_in_flight[route] = max(self.most_in_flight[route], self.in_flight[route])
             try:
                 return await answer(request)
             finally:
@@ -488,6 +487,18 @@ class Simulator:
             version=int(body.get("version", 1)),
         )
         return JSONResponse(campaign, 201)
+
+    async def _add_fault_route(self, request: Request) -> Response:
+        """Test set-up over HTTP: plan one more fault (a ``[[fault]]`` table's fields as a
+        JSON object); 400 naming the problem when the fault is not one."""
+        body = await request.json()
+        if not isinstance(body, dict):
+            return JSONResponse({"message": "a fault is a JSON object"}, 400)
+        try:
+            self.faults.add(**body)
+        except (TypeError, ValueError) as exc:
+            return JSONResponse({"message": str(exc)}, 400)
+        return JSONResponse(body, 201)
 
     async def _log_route(self, request: Request) -> Response:
         with self._lock:
