@@ -69,6 +69,11 @@ class JournalBusy(JournalError):
     """Another process kept the journal locked for longer than ``busy_timeout``."""
 
 
+class JournalUnavailable(JournalBusy):
+    """The journal's server could not be reached, or the connection to it broke: try again
+    (nothing was written, or a commit's fate is settled by the next read)."""
+
+
 class JournalFull(JournalError):
     """The disk (or the page limit) refused a write; the transaction was rolled back whole."""
 

@@ -27,6 +27,7 @@ from journal.errors import (
     JournalFull,
     NotAJournal,
 )
+from journal.group import GroupCommit
 from journal.heads import HEAD_COLUMNS, HeadFields, HeadRow, head_row
 from journal.journal import Journal
 from journal.marks import HeadMark
@@ -101,8 +102,7 @@ class SQLiteRecorder:
         self.path = self.where = str(path)
         self.clock = clock or SystemClock()
         self._lock = threading.RLock()
-        self._queue_lock = threading.Lock()
-        self._queue: list[Queued] = []  # appends waiting for the next group commit
+        self._group = GroupCommit(self._locked_commit)  # appends waiting for a commit
         if self.path != ":memory:":
             refuse_odd_paths(self.path, create)
         created = self.path != ":memory:" and create and create_whole(self.path)
@@ -167,17 +167,11 @@ class SQLiteRecorder:
         ``LeaseLost`` rolls back its savepoint alone. An error of the file itself (busy, full)
         fails the whole group, which writes nothing."""
         mine = Queued(stream_id, expected_version, rows_after, command, claims, head, fence)
-        with self._queue_lock:
-            self._queue.append(mine)
-        with self._lock:  # the connection: its holder commits everyone waiting
-            if not mine.done:
-                with self._queue_lock:
-                    group, self._queue = self._queue, []
-                self._commit(group)
-        if mine.error is not None:
-            raise mine.error
-        assert mine.result is not None
-        return mine.result
+        return self._group.submit(mine)
+
+    def _locked_commit(self, group: list[Queued]) -> None:
+        with self._lock:  # the connection, shared with reads and lease writes
+            self._commit(group)
 
     def _commit(self, group: list[Queued]) -> None:
         """One transaction for ``group``, a savepoint each (see ``append``)."""
@@ -202,9 +196,6 @@ class SQLiteRecorder:
             last = None
             if not isinstance(exc, Exception):
                 raise
-        finally:
-            for queued in group:
-                queued.done = True
         if last is not None and self._mark is not None:
             self._mark.write(last[0], last[10])
 
