@@ -1,5 +1,5 @@
 # `make test` and `make demo` work on a fresh machine: the first run creates .venv and installs
-# the project (editable, with its dev and simulator extras); later runs reinstall only when
+# the project (editable, with its dev, simulator and postgres extras); later runs reinstall only when
 # pyproject.toml changes.
 
 PYTHON ?= python3
@@ -16,7 +16,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,simulator]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,simulator,postgres]'
 	touch $(STAMP)
 
 lint: setup

@@ -102,6 +102,8 @@ class Journal:
         writer works under; ``LeaseLost`` and nothing written unless, in the append's own
         transaction, the lease still has that owner and fence.
         """
+        if "\x00" in stream_id:  # no backend need store one (PostgreSQL's text cannot)
+            raise JournalError(f"stream id {stream_id!r} holds a NUL character; nothing written")
         prep = prepare_append(
             stream_id, events, expected_version, meta, state_digests, command_id=command_id
         )

@@ -1,12 +1,25 @@
-"""Opening a journal by the location its recorder gives (``Journal.location``): how another
-process (a verify worker) reads the same store."""
+"""Opening a journal by its location: a file path (SQLite, the default) or a
+``postgresql://`` URL (``Journal.location`` gives one back, so another process, a verify
+worker, reads the same store)."""
 
 from __future__ import annotations
 
 from journal.journal import Journal
 from journal.sqlite import SQLiteJournal
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
-def open_journal(location: str) -> Journal:
-    """The existing journal at ``location`` (an SQLite file's path)."""
-    return SQLiteJournal(location, create=False)
+
+def is_postgres(location: str) -> bool:
+    """Whether ``location`` names a PostgreSQL journal."""
+    return location.startswith(POSTGRES_SCHEMES)
+
+
+def open_journal(location: str, *, create: bool = False) -> Journal:
+    """The journal at ``location``: a ``postgresql://`` URL, else an SQLite file's path;
+    ``create`` it if there is none (else ``NoJournal``)."""
+    if is_postgres(location):
+        from journal.postgres import PostgresJournal  # noqa: PLC0415 - psycopg, when asked
+
+        return PostgresJournal(location, create=create)
+    return SQLiteJournal(location, create=create)

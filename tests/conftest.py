@@ -16,6 +16,7 @@ from engine import Contact, Engine, RemoteCampaign, load_spec
 from engine.spec import CampaignSpec
 from journal import InMemoryJournal, ManualClock, SQLiteJournal
 from tests.hardening import report
+from tests.postgres import fresh_schema
 
 # Timing-based checks judge the machine, not the code: on a shared 2-core VM a single draw can
 # stall for seconds. Correctness checks all stay on.
@@ -96,12 +97,20 @@ def journal_file(tmp_path: Path, clock: ManualClock) -> Iterator[SQLiteJournal]:
     journal.close()
 
 
-@pytest.fixture(params=["sqlite-file", "sqlite-memory", "in-memory"])
+@pytest.fixture(params=["sqlite-file", "sqlite-memory", "in-memory", "postgresql"])
 def any_journal(
     request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
-) -> Iterator[SQLiteJournal | InMemoryJournal]:
-    """Every journal backend: the contract suite runs once against each."""
-    journal: SQLiteJournal | InMemoryJournal
+) -> Iterator[Any]:
+    """Every journal backend: the contract suite runs once against each (PostgreSQL in a
+    schema of its own, dropped afterwards)."""
+    if request.param == "postgresql":
+        from journal.postgres import PostgresJournal  # noqa: PLC0415 - psycopg, when asked
+
+        with fresh_schema() as url:
+            journal = PostgresJournal(url, clock=clock)
+            yield journal
+            journal.close()
+        return
     if request.param == "sqlite-file":
         journal = SQLiteJournal(tmp_path / "journal.db", clock=clock)
     elif request.param == "sqlite-memory":

@@ -17,15 +17,17 @@ import click
 
 from adapters.cli.views import building_heads, console
 from engine import CXoneGateway, Engine
-from journal import InMemoryJournal, Journal, SQLiteJournal
+from journal import InMemoryJournal, Journal
+from journal import open_journal as journal_by_location
 
 if TYPE_CHECKING:  # httpx and the gateway cost start-up: imported when a command calls CXone
     from adapters.cxone import Credentials, HttpCXoneGateway
 
 
 def journal_at(location: str, *, create: bool = False) -> Journal:
-    """The journal at ``location`` (a file path: SQLite); ``create`` it if there is none."""
-    return SQLiteJournal(location, create=create)
+    """The journal at ``location`` (a file path: SQLite; a ``postgresql://`` URL:
+    PostgreSQL); ``create`` it if there is none."""
+    return journal_by_location(location, create=create)
 
 
 def gateway_for(credentials: Credentials, **options: object) -> HttpCXoneGateway:
