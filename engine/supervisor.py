@@ -24,7 +24,7 @@ import attrs
 
 from engine.engine import Engine
 from engine.errors import CampaignClaimed, EngineError
-from engine.leasing import LeaseHolder
+from engine.leasing import LeaseHolder, lease_name
 from engine.lifecycle import needs_finishing
 from engine.replay import replay_all
 from events import parse_utc_text
@@ -71,6 +71,8 @@ class Supervisor:
         # metrics listen here).
         self.on_pass: Callable[[dict[str, int]], None] | None = None
         self._census: dict[str, int] = {}
+        self._expiry_lock = threading.Lock()
+        self._soonest_expiry: str | None = None  # of a lease that kept a campaign from a pass
 
     def __repr__(self) -> str:
         return f"Supervisor({self.owner!r}, workers={self.workers}, lease_ttl={self.lease_ttl:g})"
@@ -143,13 +145,39 @@ class Supervisor:
                     len(decisions),
                     extra={"owner": self.owner, "decision": "pass"},
                 )
-            self.stop.wait(interval)
+            self._wait(interval)
         log.info(
             "%s: stopped after %d pass(es); every lease released",
             self.owner,
             passes,
             extra={"owner": self.owner, "decision": "stop"},
         )
+
+    def _wait(self, interval: float) -> None:
+        """Until the next pass: ``interval``, cut short when another process says there is
+        work (a PostgreSQL journal's ``NOTIFY``) or when a lease that kept a campaign from
+        this pass runs out (its holder may be gone)."""
+        wait = interval
+        with self._expiry_lock:
+            soonest, self._soonest_expiry = self._soonest_expiry, None
+        if soonest is not None:
+            left = (parse_utc_text(soonest) - self.engine.clock.now()).total_seconds()
+            wait = min(wait, max(left, 0.0) + 0.05)
+        if self.engine.journal.wait_for_work(wait, self.stop):
+            log.info(
+                "%s: woken: another process asked for work",
+                self.owner,
+                extra={"owner": self.owner, "decision": "woken"},
+            )
+
+    def _held_elsewhere(self, campaign_id: str) -> None:
+        """Note when the lease another process holds on ``campaign_id`` runs out."""
+        current = self.engine.journal.current_lease(lease_name(campaign_id))
+        if current is None:
+            return
+        with self._expiry_lock:
+            if self._soonest_expiry is None or current.expires_at < self._soonest_expiry:
+                self._soonest_expiry = current.expires_at
 
     def finish(self, campaign_id: str) -> Decision:
         """Lease, recover and carry on one campaign; release the lease whatever happens."""
@@ -162,6 +190,7 @@ class Supervisor:
             is_dead=self.engine.is_dead,
         )
         if held.acquire() is None:
+            self._held_elsewhere(campaign_id)
             return Decision(campaign_id, "?", "?", "skipped: another process holds it")
         seen = ["?"]  # the state last seen, for the decision when something fails
         try:

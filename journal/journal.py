@@ -8,6 +8,8 @@ backend (journal/recorder.py) only stores rows and hands them back, atomically.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -387,6 +389,24 @@ class Journal:
     def release_lease(self, lease: Lease) -> bool:
         """Give ``lease`` up; false if it was already lost."""
         return leases.release(self.recorder, lease)
+
+    def wait_for_work(self, seconds: float, stop: threading.Event) -> bool:
+        """Wait up to ``seconds``, or until ``stop`` is set, or until another process says
+        there is work (a run asked for, a lease released), where the backend can tell
+        (PostgreSQL's ``NOTIFY``; elsewhere the wait is the whole ``seconds``): whether it
+        did."""
+        listen = getattr(self.recorder, "wait_for_work", None)
+        if listen is None:
+            stop.wait(seconds)
+            return False
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if listen(min(left, 0.25)):
+                return True
+        return False
 
     def current_lease(self, name: str) -> Lease | None:
         """The unexpired lease on ``name``, if any."""

@@ -148,6 +148,7 @@ class PostgresRecorder:
         self._reader: Any = None
         self._listener: Any = None
         self._work = threading.Event()
+        self._loading: dict[str, bytes] = {}  # blobs of an import under way (load)
         self.schema = ""
         conn = self._connect(autocommit=True)
         try:
@@ -371,6 +372,9 @@ class PostgresRecorder:
                     "INSERT INTO blobs VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
                     (digest, len(data), data, now),
                 )
+                # Readers use another connection, which sees only what is committed: the
+                # import's own checks of later rows find the blob here until it is.
+                self._loading[digest] = data
 
             batch: list[Row] = []
             count, last = 0, None
@@ -390,7 +394,10 @@ class PostgresRecorder:
                 cur.execute("DELETE FROM derived WHERE name = 'heads'")
             return count
 
-        result: int = self._write("import", work)
+        try:
+            result: int = self._write("import", work)
+        finally:
+            self._loading.clear()
         return result
 
     def put_blob(self, digest: str, data: bytes) -> None:
@@ -574,7 +581,9 @@ class PostgresRecorder:
         return [r[0] for r in self._read("SELECT digest FROM blobs ORDER BY digest")]
 
     def get_blob(self, digest: str) -> bytes | None:
-        """The blob's bytes, if stored."""
+        """The blob's bytes, if stored (or being imported)."""
+        if digest in self._loading:
+            return self._loading[digest]
         rows = self._read("SELECT data FROM blobs WHERE digest = %s", (digest,))
         return None if not rows else bytes(rows[0][0])
 

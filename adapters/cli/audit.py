@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import sys
@@ -13,7 +14,7 @@ from typing import IO, Any
 import attrs
 import click
 
-from adapters.cli.bootstrap import build_heads, open_engine, open_journal
+from adapters.cli.bootstrap import build_heads, journal_at, open_engine, open_journal
 from adapters.cli.kit import (
     errors_to_exit_codes,
     json_option,
@@ -26,7 +27,7 @@ from engine.audit import Activation, activations, replay_visitor
 from engine.metrics import AUDIT_LOG_FIELDS, audit_log, measure, transition_counts
 from events import to_plain
 from events.errors import EXIT_JOURNAL
-from journal import ChainReport, Journal
+from journal import ChainReport, Journal, JournalCorrupt, RawRow
 from journal.schema import datasette_metadata
 from journal.transfer import read_jsonl, write_jsonl
 
@@ -206,6 +207,40 @@ def audit_import_cmd(ctx: click.Context, source: Any, as_json: bool) -> None:
         print_json({"imported": count, "head": list(journal.verify().head)})
     else:
         click.echo(f"imported {count} events")
+
+
+@audit_group.command("copy")
+@click.argument("source")
+@click.argument("target")
+@json_option("Print what was copied and the head both verify to as JSON.")
+@click.pass_context
+@errors_to_exit_codes
+def audit_copy_cmd(ctx: click.Context, source: str, target: str, as_json: bool) -> None:
+    """Copy a journal into an empty one, either way between SQLite files and PostgreSQL
+    (``postgresql://`` URLs): every row checked on the way in as an import checks it, then
+    both verified; the head hash they give is the same, or it exits 3.
+
+    SOURCE is only read. TARGET is created if it does not exist and must hold no events.
+
+    Example: cxpreview audit copy journal.db postgresql://cxpreview@db.internal/cxpreview
+    """
+    with journal_at(source) as origin:
+        rows: Iterator[RawRow | bytes] = itertools.chain(origin.blobs(), origin.raw_rows())
+        with journal_at(target, create=True) as copy:
+            count = copy.import_rows(rows, replay_visitor(copy))
+            build_heads(Engine(copy))  # imported rows come without their campaigns' heads
+            there = verify(copy)
+        here = verify(origin)
+    if not (here.ok and there.ok and here.head == there.head):
+        raise JournalCorrupt(
+            f"after the copy, {source} verifies to {here.head} ({here.problem or 'ok'}) and "
+            f"{target} to {there.head} ({there.problem or 'ok'})"
+        )
+    if as_json:
+        print_json({"copied": count, "head": list(there.head)})
+    else:
+        seq, digest = there.head
+        click.echo(f"copied {count} events; both verify to head seq {seq} {digest[:16]}")
 
 
 @audit_group.command("rebuild-heads")

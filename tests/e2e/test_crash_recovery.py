@@ -22,8 +22,9 @@ import pytest
 
 from adapters.simulator import Dataset, Simulator, SimulatorServer
 from engine import Engine, fold, verify
-from journal import SQLiteJournal, parse_utc_text
+from journal import SQLiteJournal, open_journal, parse_utc_text
 from tests.conftest import EXAMPLE_SPEC
+from tests.postgres import fresh_schema
 
 CXPREVIEW = str(Path(sys.executable).with_name("cxpreview"))
 OUTCOMES = (
@@ -89,7 +90,7 @@ def spec_for(tmp_path: Path, sim: Simulator, tag: str) -> Path:
     return path
 
 
-def cli(db: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def cli(db: Path | str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """``cxpreview --db DB ARGS…`` as a process, its output captured."""
     return subprocess.run(
         [CXPREVIEW, "--db", str(db), *args],
@@ -101,14 +102,14 @@ def cli(db: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProces
     )
 
 
-def supervise(db: Path, base_url: str) -> subprocess.CompletedProcess[str]:
+def supervise(db: Path | str, base_url: str) -> subprocess.CompletedProcess[str]:
     done = cli(db, env_for(base_url), "supervise", "--once", "--owner", "sup")
     assert done.returncode == 0, done.stderr
     return done
 
 
-def assert_finished_once(db: Path, sim: Simulator, tag: str) -> None:
-    with SQLiteJournal(db) as journal:
+def assert_finished_once(db: Path | str, sim: Simulator, tag: str) -> None:
+    with open_journal(str(db)) as journal:
         ((campaign_id, _),) = list(journal.streams())
         history = journal.read_stream(campaign_id)
         state = fold(campaign_id, [h.event for h in history])
@@ -122,13 +123,23 @@ def assert_finished_once(db: Path, sim: Simulator, tag: str) -> None:
     assert sum(w["name"] == f"launch-{tag}" for w in sim.webhooks.values()) == 1
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Where the journal of one test is: an SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "postgresql":
+        with fresh_schema() as url:
+            yield url
+    else:
+        yield str(tmp_path / "j.db")
+
+
 @pytest.mark.parametrize("point", CRASH_POINTS)
 def test_a_run_killed_at_a_boundary_is_finished_by_the_supervisor(
-    served: tuple[Simulator, str], tmp_path: Path, point: str
+    served: tuple[Simulator, str], tmp_path: Path, point: str, db: str
 ) -> None:
     sim, base_url = served
-    tag = f"crash-{point}"
-    spec, db = spec_for(tmp_path, sim, tag), tmp_path / "j.db"
+    tag = f"crash-{point}-{'pg' if db.startswith('postgresql') else 'file'}"
+    spec = spec_for(tmp_path, sim, tag)
     died = cli(db, env_for(base_url, point), "run", str(spec))
     assert died.returncode == -signal.SIGKILL, died.stderr
     report = supervise(db, base_url)

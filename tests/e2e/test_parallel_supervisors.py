@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
@@ -15,22 +15,29 @@ import pytest
 from adapters.cxone import Credentials, HttpCXoneGateway, Secret
 from adapters.simulator import Dataset, Simulator, SimulatorServer
 from engine import Engine, load_spec, replay_all, verify
-from journal import SQLiteJournal
+from journal import open_journal
 from tests.conftest import EXAMPLE_SPEC
 from tests.drills import POINTS, interrupt
+from tests.postgres import fresh_schema
 
 CXPREVIEW = str(Path(sys.executable).with_name("cxpreview"))
 pytestmark = pytest.mark.slow
 
 
 def interrupted(
-    sim: Simulator, base_url: str, db: Path, count: int, *, tag: str, point: Callable[[int], str]
+    sim: Simulator,
+    base_url: str,
+    db: Path | str,
+    count: int,
+    *,
+    tag: str,
+    point: Callable[[int], str],
 ) -> None:
     """``count`` campaigns, each on a CXone campaign and webhook of its own, left as a crash at
     ``point(n)`` would leave them."""
     spec = load_spec(EXAMPLE_SPEC)
     credentials = Credentials(base_url, "cxpreview", Secret("simulated-secret"))
-    with HttpCXoneGateway(credentials) as gateway, SQLiteJournal(db) as journal:
+    with HttpCXoneGateway(credentials) as gateway, open_journal(str(db), create=True) as journal:
         engine = Engine(journal, gateway, actor="crashed-run")
         for n in range(count):
             sim.add_campaign(f"cmp-{tag}{n}", version=4)
@@ -46,7 +53,7 @@ def interrupted(
             )
 
 
-def supervisors(db: Path, base_url: str, *extra: str) -> list[tuple[int, str, str]]:
+def supervisors(db: Path | str, base_url: str, *extra: str) -> list[tuple[int, str, str]]:
     """Three ``supervise --once`` processes at once; each one's exit code, stdout, stderr."""
     env = {
         **os.environ,
@@ -82,15 +89,25 @@ def finished_once(ran: list[tuple[int, str, str]], count: int) -> None:
     assert max(finished.values()) == 1, "and by one supervisor only"
 
 
-def test_three_supervisors_fifty_campaigns(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The shared journal: an SQLite file, or a fresh PostgreSQL schema (the processes stand
+    in for hosts)."""
+    if request.param == "postgresql":
+        with fresh_schema() as url:
+            yield url
+    else:
+        yield str(tmp_path / "j.db")
+
+
+def test_three_supervisors_fifty_campaigns(db: str) -> None:
     sim = Simulator(Dataset(seed=9, contacts=500, suppressions=50))
-    db = tmp_path / "j.db"
     with SimulatorServer(sim) as server:
         interrupted(sim, server.base_url, db, 50, tag="p", point=lambda n: POINTS[n % len(POINTS)])
         puts_before = {e["campaign"] for e in sim.applied_puts()}
         ran = supervisors(db, server.base_url)
     finished_once(ran, 50)
-    with SQLiteJournal(db) as journal:
+    with open_journal(db) as journal:
         states = replay_all(journal)
         assert {s.state for s in states.values()} == {"active"}
         assert verify(journal).ok
@@ -119,11 +136,10 @@ def test_three_supervisors_fifty_campaigns(tmp_path: Path) -> None:
     print("finished per supervisor:", Counter(e.meta["lease_owner"] for e in under_lease))
 
 
-def test_three_supervisors_whose_puts_outlive_their_leases(tmp_path: Path) -> None:
+def test_three_supervisors_whose_puts_outlive_their_leases(db: str) -> None:
     """Every PUT takes three times as long as a lease lives: the leases are kept alive while
     the PUTs are in flight, so no supervisor takes a campaign another is writing to."""
     sim = Simulator(Dataset(seed=9, contacts=200, suppressions=20))
-    db = tmp_path / "j.db"
     count = 12
     with SimulatorServer(sim) as server:
         interrupted(
@@ -134,7 +150,7 @@ def test_three_supervisors_whose_puts_outlive_their_leases(tmp_path: Path) -> No
     finished_once(ran, count)
     for n in range(count):
         assert len(sim.applied_puts(f"cmp-s{n}")) == 1, n
-    with SQLiteJournal(db) as journal:
+    with open_journal(db) as journal:
         assert verify(journal).ok
         succeeded = [e for e in journal.read_all() if e.type == "activation.succeeded"]
     assert len(succeeded) == count
