@@ -131,7 +131,21 @@ class Supervisor:
         )
         passes = 0
         while not self.stop.is_set():
-            decisions = self.run_once()
+            try:
+                decisions = self.run_once()
+            except JournalBehind:
+                raise  # no one acts on a journal that went back
+            except JournalError as exc:  # the server away, the file busy: the next pass
+                log.warning(
+                    "%s: pass %d could not read the journal: %s; trying again in %gs",
+                    self.owner,
+                    passes + 1,
+                    exc,
+                    interval,
+                    extra={"owner": self.owner, "decision": "journal-error"},
+                )
+                self.stop.wait(interval)
+                continue
             passes += 1
             moved = [d for d in decisions if d.before != d.after]
             if moved:

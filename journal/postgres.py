@@ -210,11 +210,19 @@ class PostgresRecorder:
         return JournalError(f"{what} on {self.where} failed: {_first_line(exc)}")
 
     def _read(self, query: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """One read, on the reader connection; a read is safe to send again, so one that
+        finds its connection broken (the server restarted since) is, once, on a new one."""
         with self._read_lock:
-            try:
-                return list(self._read_conn().execute(query, args).fetchall())
-            except self._psycopg.Error as exc:
-                raise self._translated(exc, "read") from exc
+            for attempt in (1, 2):
+                conn = self._read_conn()
+                try:
+                    return list(conn.execute(query, args).fetchall())
+                except self._psycopg.OperationalError as exc:
+                    if attempt == 2 or not conn.broken:
+                        raise self._translated(exc, "read") from exc
+                except self._psycopg.Error as exc:
+                    raise self._translated(exc, "read") from exc
+            raise AssertionError("unreachable")
 
     def _write(self, what: str, work: Callable[[Any], Any]) -> Any:
         """``work(conn)`` in one transaction of the writer connection."""

@@ -14,10 +14,10 @@ import sys
 import threading
 
 from events import ValidationRequested, crash
-from journal import ConcurrencyError, SQLiteJournal
+from journal import ConcurrencyError, Journal, SQLiteJournal, open_journal
 
 
-def append_loop(journal: SQLiteJournal, stream: str, n: int, tag: str) -> None:
+def append_loop(journal: Journal, stream: str, n: int, tag: str) -> None:
     done = 0
     while done < n:
         version = journal.stream_version(stream)
@@ -28,14 +28,14 @@ def append_loop(journal: SQLiteJournal, stream: str, n: int, tag: str) -> None:
         done += 1
 
 
-def batches(journal: SQLiteJournal, stream: str, size: int, most: int) -> None:
+def batches(journal: Journal, stream: str, size: int, most: int) -> None:
     for i in range(most):
         version = journal.stream_version(stream)
         journal.append(stream, [ValidationRequested(f"b{i}-{k}") for k in range(size)], version)
         print(f"committed {i + 1}", flush=True)
 
 
-def threads(journal: SQLiteJournal, stream: str, size: int, n: int) -> None:
+def threads(journal: Journal, stream: str, size: int, n: int) -> None:
     committed = [0] * n
     both = threading.Barrier(n)
 
@@ -57,7 +57,11 @@ def threads(journal: SQLiteJournal, stream: str, size: int, n: int) -> None:
 
 
 def main(mode: str, db: str, stream: str, *args: str) -> None:
-    journal = SQLiteJournal(db, busy_timeout=30)
+    journal: Journal
+    if db.startswith("postgresql://"):
+        journal = open_journal(db, create=True)
+    else:
+        journal = SQLiteJournal(db, busy_timeout=30)
     if mode == "append-loop":
         print("ready", flush=True)
         sys.stdin.readline()  # the parent says go to every writer at once

@@ -1,0 +1,151 @@
+"""What only a PostgreSQL journal has to get right: recognising its schema, two processes
+creating it at once, a statement that runs too long, a connection that breaks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from events import CampaignDrafted, ValidationRequested
+from journal import (
+    JournalBusy,
+    JournalTooNew,
+    JournalUnavailable,
+    NoJournal,
+    NotAJournal,
+)
+from journal.postgres import PostgresJournal, redacted
+from tests.postgres import fresh_schema
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    with fresh_schema() as fresh:
+        yield fresh
+
+
+def _sql(url: str, query: str) -> list[tuple[object, ...]]:
+    import psycopg  # noqa: PLC0415
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(query)
+        return list(cur.fetchall()) if cur.description else []
+
+
+def test_a_journal_from_a_newer_cxpreview_is_refused_untouched(url: str) -> None:
+    PostgresJournal(url).close()
+    _sql(url, "UPDATE cxpreview_journal SET version = 99")
+    with pytest.raises(JournalTooNew, match="schema 99"):
+        PostgresJournal(url)
+    assert _sql(url, "SELECT version FROM cxpreview_journal") == [(99,)]
+
+
+def test_a_schema_holding_other_tables_is_not_a_journal(url: str) -> None:
+    _sql(url, "CREATE TABLE invoices (id int)")
+    with pytest.raises(NotAJournal, match="no cxpreview journal"):
+        PostgresJournal(url)
+    assert _sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()") == [
+        ("invoices",)
+    ]
+
+
+def test_opening_to_read_creates_nothing(url: str) -> None:
+    with pytest.raises(NoJournal):
+        PostgresJournal(url, create=False)
+    assert _sql(url, "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()") == [(0,)]
+
+
+def test_four_processes_creating_one_journal_at_once(url: str) -> None:
+    code = (
+        "import sys; from journal.postgres import PostgresJournal; "
+        "j = PostgresJournal(sys.argv[1]); print(j.recorder.schema); j.close()"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for _ in range(4)
+    ]
+    for process in started:
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err.decode()
+    assert _sql(url, "SELECT mark, version FROM cxpreview_journal") == [("cxpreview-journal", 1)]
+    assert _sql(url, "SELECT seq FROM chain") == [(0,)]
+
+
+def test_a_statement_past_the_timeout_is_busy_and_writes_nothing(url: str) -> None:
+    import psycopg  # noqa: PLC0415
+
+    journal = PostgresJournal(url, statement_timeout=0.5)
+    journal.append("c1", [CampaignDrafted({"name": "x"})], 0)
+    blocker = psycopg.connect(url)
+    blocker.execute("SELECT seq FROM chain FOR UPDATE")  # another host's append, stuck
+    try:
+        with pytest.raises(JournalBusy, match="statement timeout"):
+            journal.append("c1", [ValidationRequested("s1")], 1)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert journal.stream_version("c1") == 1
+    journal.append("c1", [ValidationRequested("s1")], 1)  # and once it is free, it goes
+    assert journal.verify().ok
+    journal.close()
+
+
+def test_a_connection_killed_by_the_server_is_unavailable_then_reconnected(url: str) -> None:
+    journal = PostgresJournal(url)
+    journal.append("c1", [CampaignDrafted({"name": "x"})], 0)
+    assert journal.read_stream("c1")
+    _sql(
+        url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+        "AND application_name = '' AND backend_type = 'client backend'",
+    )
+    with pytest.raises(JournalUnavailable, match="connection to the server was lost"):
+        journal.append("c1", [ValidationRequested("s1")], 1)
+    version = journal.stream_version("c1")  # a read reconnects on its own
+    assert version == 1  # the append never reached its commit: nothing of it is there
+    journal.append("c1", [ValidationRequested("s2")], version)
+    assert journal.verify().ok
+    journal.close()
+
+
+def test_appends_from_many_threads_form_one_chain(url: str) -> None:
+    journal = PostgresJournal(url)
+    start = threading.Barrier(8)
+
+    def work(k: int) -> None:
+        start.wait()
+        for version in range(20):
+            journal.append(f"c{k}", [ValidationRequested(f"s{version}")], version)
+
+    workers = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    report = journal.verify()
+    assert report.ok
+    assert report.events == 160
+    assert journal.recorder._group.groups < 160  # several appends shared a commit
+    journal.close()
+
+
+def test_a_password_never_reaches_a_message() -> None:
+    assert redacted("postgresql://app:s3cr3t@db:5432/j") == "postgresql://app:***@db:5432/j"
+    with pytest.raises(JournalUnavailable) as caught:
+        PostgresJournal("postgresql://app:s3cr3t@127.0.0.1:1/j")
+    assert "s3cr3t" not in str(caught.value)
