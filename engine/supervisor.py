@@ -121,6 +121,7 @@ class Supervisor:
     def run_forever(self, interval: float) -> None:
         """Passes every ``interval`` seconds until ``stop`` is set; logs its start, every pass
         that did something, and its stop."""
+        self.engine.journal.listen_for_work()  # what is asked for from now on is heard
         log.info(
             "%s: supervising (a pass every %gs, leases of %gs, %d worker(s))",
             self.owner,

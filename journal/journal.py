@@ -390,6 +390,13 @@ class Journal:
         """Give ``lease`` up; false if it was already lost."""
         return leases.release(self.recorder, lease)
 
+    def listen_for_work(self) -> None:
+        """Start hearing other processes say there is work (see ``wait_for_work``), so that
+        what they say from now on is not missed; nothing on a backend that cannot tell."""
+        listen = getattr(self.recorder, "listen_for_work", None)
+        if listen is not None:
+            listen()
+
     def wait_for_work(self, seconds: float, stop: threading.Event) -> bool:
         """Wait up to ``seconds``, or until ``stop`` is set, or until another process says
         there is work (a run asked for, a lease released), where the backend can tell

@@ -631,13 +631,16 @@ class PostgresRecorder:
     def wait_for_work(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for a ``NOTIFY`` of this journal (a run asked for, a lease
         released) from any process; whether one came. The first call starts listening."""
-        if self._listener is None:
-            self._listen()
+        self.listen_for_work()
         woke = self._work.wait(seconds)
         self._work.clear()
         return woke
 
-    def _listen(self) -> None:
+    def listen_for_work(self) -> None:
+        """``LISTEN`` on a connection of its own, heard by a thread, from now on (again after
+        the connection broke: a wake is sent then, as anything may have been missed)."""
+        if self._listener is not None:
+            return
         conn = self._connect(autocommit=True)
         conn.execute(f"LISTEN {CHANNEL}")
         self._listener = conn
