@@ -6,7 +6,7 @@ import os
 import sys
 import tempfile
 
-from bench import concurrency, journal, recovery, scale
+from bench import concurrency, journal, postgres, recovery, scale
 from bench import filter as filter_bench
 from bench.common import table
 
@@ -23,6 +23,7 @@ def main() -> None:
             *recovery.run(quick),
             *scale.run(quick),
             *concurrency.run(quick),
+            *postgres.run(quick),  # when a server answers; else it says so
         ]
     print(table(figures))
 

@@ -72,6 +72,14 @@ _PUT_HEAD = (
     f"VALUES ({', '.join(['%s'] * len(HEAD_COLUMNS))}) "
     f"ON CONFLICT (stream_id) DO UPDATE SET {_KEPT}"
 )
+_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = %s"
+_LOCK_CHAIN = "SELECT seq, hash FROM chain FOR UPDATE"
+"""The chain's head, locked until the commit. (A stream's version is read by a statement of
+its own after it: read in the same statement, it would come from the snapshot taken before
+the lock was waited for, a version another host's commit may have moved on since.)"""
+_WRITE = f"WITH e AS ({_INSERT}) UPDATE chain SET seq = %s, hash = %s"  # noqa: S608
+_WRITE_HEADED = f"WITH e AS ({_INSERT}), h AS ({_PUT_HEAD}) UPDATE chain SET seq = %s, hash = %s"  # noqa: S608
+"""An append's last row, its stream's head and the chain's new head, in one statement."""
 _OUTCOMES = (
     "SELECT seq, stream_id, type, (data::jsonb ->> 'latency_ms')::float8, "  # noqa: S608
     "coalesce((data::jsonb ->> 'reconciled')::boolean::int, 0) "
@@ -265,27 +273,33 @@ class PostgresRecorder:
             self._commit(group)
 
     def _commit(self, group: list[Queued]) -> None:
+        """One transaction for ``group``: the chain row locked first, then each caller's
+        append, in a
+        savepoint of its own when there are several (one alone needs none: its refusal
+        rolls the whole transaction back, and there is nothing else in it)."""
         try:
             conn = self._write_conn()
             with conn.transaction():
                 cur = conn.cursor()
-                head = cur.execute("SELECT seq, hash FROM chain FOR UPDATE").fetchone()
-                tip = (int(head[0]), str(head[1]))
+                found = cur.execute(_LOCK_CHAIN).fetchone()
+                tip = (int(found[0]), str(found[1]))
                 notify = False
                 for queued in group:
-                    try:
-                        with conn.transaction():  # a savepoint: this caller's alone
-                            queued.result = self._append_one(cur, queued, tip)
-                    except self._psycopg.Error:
-                        raise  # the server's trouble: the whole group is refused
-                    except Exception as exc:
-                        queued.error = exc
-                        continue
+                    if len(group) == 1:
+                        queued.result = self._append_one(cur, queued, tip)
+                    else:
+                        try:
+                            with conn.transaction():  # a savepoint: this caller's alone
+                                queued.result = self._append_one(cur, queued, tip)
+                        except self._psycopg.Error:
+                            raise  # the server's trouble: the whole group is refused
+                        except Exception as exc:
+                            queued.error = exc
+                            continue
                     rows = queued.result.rows
                     if queued.result.replayed is None:
                         tip = (int(rows[-1][0]), str(rows[-1][10]))
                         notify = notify or any(r[3] in WORK_TYPES for r in rows)
-                cur.execute("UPDATE chain SET seq = %s, hash = %s", tip)
                 if notify:
                     cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self.schema))
         except BaseException as exc:
@@ -300,6 +314,7 @@ class PostgresRecorder:
                 raise
 
     def _append_one(self, cur: Any, queued: Queued, tip: tuple[int, str]) -> Appended:
+        """One caller's append after the chain's head ``tip`` (the chain row locked)."""
         stream_id, expected_version, command = (
             queued.stream_id,
             queued.expected_version,
@@ -325,27 +340,31 @@ class PostgresRecorder:
             )
             if lost is not None:
                 raise lost
-        version = cur.execute(
-            "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = %s", (stream_id,)
-        ).fetchone()[0]
+        version = cur.execute(_VERSION, (stream_id,)).fetchone()[0]
         if version != expected_version:
             raise ConcurrencyError(stream_id, expected_version, version)
         rows = queued.rows_after(tip[0], version, tip[1])
-        cur.executemany(_INSERT, rows)
+        last = rows[-1]
+        if len(rows) > 1:
+            cur.executemany(_INSERT, rows[:-1])
         crash_point("journal-mid-append")
+        # The last row, the head and the chain's new head in one statement: one round trip.
+        if queued.head is not None:
+            cur.execute(
+                _WRITE_HEADED, (*last, *head_row(queued.head, rows[0][0], last), last[0], last[10])
+            )
+        else:
+            cur.execute(_WRITE, (*last, last[0], last[10]))
+            cur.execute("DELETE FROM heads WHERE stream_id = %s", (stream_id,))
+            cur.execute("DELETE FROM derived WHERE name = 'heads'")
         if command is not None:
             cur.execute(
                 "INSERT INTO commands VALUES (%s, %s, %s, %s, %s)",
-                (command[0], stream_id, rows[0][0], rows[-1][0], command[1]),
+                (command[0], stream_id, rows[0][0], last[0], command[1]),
             )
         if queued.claims is not None:
             first = rows[0][0] if expected_version == 0 else None
             claims_rules.settle(_Claims(cur), stream_id, queued.claims, first)
-        if queued.head is not None:
-            cur.execute(_PUT_HEAD, head_row(queued.head, rows[0][0], rows[-1]))
-        else:
-            cur.execute("DELETE FROM heads WHERE stream_id = %s", (stream_id,))
-            cur.execute("DELETE FROM derived WHERE name = 'heads'")
         return Appended(rows)
 
     def settle_claims(self, stream_id: str, claims: ClaimChange) -> None:

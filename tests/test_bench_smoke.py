@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import concurrency, journal, recovery, scale
+from bench import concurrency, journal, postgres, recovery, scale
 from bench import filter as filter_bench
 from bench.common import Figure, table
+from tests.postgres import server_url
 
 pytestmark = pytest.mark.slow
 
@@ -71,3 +72,15 @@ def test_the_concurrency_benchmark_produces_its_figures(
     assert doubles.value == 0
     assert doubles.met
     assert os.listdir(tmp_path) == []
+
+
+def test_the_postgres_benchmark_produces_its_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_url()  # skipped without a server (a failure in CI)
+    monkeypatch.chdir(tmp_path)
+    appending, recovered, doubles = postgres.run(quick=True)
+    for figure in (appending, recovered):
+        assert figure.value > 0
+        assert figure.baseline > 0
+    assert doubles.value == 0
