@@ -1,5 +1,6 @@
 """The append-only event store: one generic ``Journal`` over a backend's ``Recorder`` (SQLite
-on a file, or rows in memory).
+on a file, PostgreSQL (journal/postgres.py, imported when a URL names it), or rows in
+memory).
 
 Imports events only.
 """
