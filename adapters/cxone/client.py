@@ -387,7 +387,12 @@ class HttpCXoneGateway:
                 for following in itertools.islice(numbers, 1):
                     queued.append(pool.submit(contextvars.copy_context().run, fetch, following))
                 last = number == pages
-                if (not last and (len(items) != per_page or not more)) or (last and more):
+                if last and more:
+                    raise BadResponse(
+                        f"{endpoint}: the listing goes on past page {pages}, more than its "
+                        f"own totals say; stopped following it"
+                    )
+                if not last and (len(items) != per_page or not more):
                     raise BadResponse(
                         f"{endpoint}: page {number} of {pages} holds {len(items)} items"
                         + (" and links on" if more else "")
