@@ -174,20 +174,29 @@ class SQLiteRecorder:
             self._commit(group)
 
     def _commit(self, group: list[Queued]) -> None:
-        """One transaction for ``group``, a savepoint each (see ``append``)."""
+        """One transaction for ``group`` (see ``append``). A caller's refusal (a version,
+        command, fence or claim check) comes before it writes anything, apart from a claim's
+        settling, so only an append that settles claims needs a savepoint of its own; an error
+        after a caller began writing without one refuses the whole group."""
         last: Row | None = None
         try:
             with self._transaction("append") as conn:
                 for queued in group:
-                    conn.execute("SAVEPOINT one")
+                    saved = queued.claims is not None
+                    if saved:
+                        conn.execute("SAVEPOINT one")
                     try:
                         queued.result = append_one(conn, queued)
                     except sqlite3.DatabaseError:
                         raise  # the file's own trouble: the whole group is refused
-                    except Exception as exc:  # this caller's: its savepoint alone goes
-                        conn.execute("ROLLBACK TO one")
+                    except Exception as exc:  # this caller's: what it wrote goes
+                        if saved:
+                            conn.execute("ROLLBACK TO one")
+                        elif queued.writing:
+                            raise
                         queued.error = exc
-                    conn.execute("RELEASE one")
+                    if saved:
+                        conn.execute("RELEASE one")
                     if queued.result is not None and queued.result.replayed is None:
                         last = queued.result.rows[-1]
         except BaseException as exc:

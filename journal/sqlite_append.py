@@ -7,6 +7,7 @@ writes with is built from constant column lists, never from input.
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import attrs
 
@@ -48,6 +49,9 @@ class Queued:
     head: HeadFields | None
     fence: Fence | None
     done: bool = False
+    wake: threading.Lock | None = None  # held while it waits behind a leader
+    lead: bool = False  # handed the lead of the next group
+    writing: bool = False  # its first row is written: a refusal now must undo it
     result: Appended | None = None
     error: BaseException | None = None
 
@@ -112,6 +116,7 @@ def append_one(conn: sqlite3.Connection, queued: Queued) -> Appended:
     if version != expected_version:
         raise ConcurrencyError(stream_id, expected_version, version)
     rows = queued.rows_after(seq, version, prev)
+    queued.writing = True
     if len(rows) == 1:
         conn.execute(INSERT, rows[0])
     else:
