@@ -8,6 +8,10 @@ Same guarantees as the SQLite journal, kept by the server across hosts:
   version, inserts the rows and moves the head on, and commits. Appends from every host are
   thereby serialised: that costs one row lock held for the length of an append's transaction
   (its commit's fsync included), which is what one chain means; readers never wait on it.
+  A lone append takes two round trips: ``BEGIN`` with its reads in one statement (the chain
+  locked, the version, the command id, the lease), then its writes with ``COMMIT`` (one
+  pipeline). What that statement read before it got the lock may be old by the time it has
+  it; an insert that then breaks ``UNIQUE`` goes again the long way, each read after the lock.
 - ``UNIQUE (stream_id, version)`` backs the version check; the commands table the command ids.
 - **The fence in the append.** The lease row is read ``FOR SHARE`` in the same transaction:
   a takeover (an ``UPDATE`` of that row) waits for the append to commit, so an event is never
@@ -77,6 +81,17 @@ _LOCK_CHAIN = "SELECT seq, hash FROM chain FOR UPDATE"
 """The chain's head, locked until the commit. (A stream's version is read by a statement of
 its own after it: read in the same statement, it would come from the snapshot taken before
 the lock was waited for, a version another host's commit may have moved on since.)"""
+_OPENING = (
+    "SELECT c.seq, c.hash, "
+    "(SELECT coalesce(max(version), 0) FROM events WHERE stream_id = %s), "
+    "EXISTS (SELECT 1 FROM commands WHERE command_id = %s), "
+    "(SELECT ARRAY[owner, fence::text, expires_at] FROM leases WHERE name = %s FOR SHARE) "
+    "FROM chain c FOR UPDATE OF c"
+)
+"""A lone append's reads in one statement: the chain's head (locked), the stream's version,
+whether its command id is known, its lease (locked for share). The version and the command
+come from the snapshot taken before the lock was waited for: a commit that moved either on
+meanwhile makes this append's insert break ``UNIQUE``, and it goes again the long way."""
 _WRITE = f"WITH e AS ({_INSERT}) UPDATE chain SET seq = %s, hash = %s"  # noqa: S608
 _WRITE_HEADED = f"WITH e AS ({_INSERT}), h AS ({_PUT_HEAD}) UPDATE chain SET seq = %s, hash = %s"  # noqa: S608
 """An append's last row, its stream's head and the chain's new head, in one statement."""
@@ -192,7 +207,7 @@ class PostgresRecorder:
 
     def _write_conn(self) -> Any:
         if self._writer is None or self._writer.closed or self._writer.broken:
-            self._writer = self._connect(autocommit=False)
+            self._writer = self._connect(autocommit=True)  # transactions are explicit
         return self._writer
 
     def _read_conn(self) -> Any:
@@ -274,10 +289,12 @@ class PostgresRecorder:
 
     def _commit(self, group: list[Queued]) -> None:
         """One transaction for ``group``: the chain row locked first, then each caller's
-        append, in a
-        savepoint of its own when there are several (one alone needs none: its refusal
-        rolls the whole transaction back, and there is nothing else in it)."""
+        append, in a savepoint of its own when there are several. One alone that settles no
+        claim goes the short way (``_commit_alone``: two round trips to the server, its
+        reads in one statement, its writes and commit in one pipeline)."""
         try:
+            if len(group) == 1 and group[0].claims is None and self._commit_alone(group[0]):
+                return
             conn = self._write_conn()
             with conn.transaction():
                 cur = conn.cursor()
@@ -313,6 +330,51 @@ class PostgresRecorder:
             if not isinstance(exc, Exception):
                 raise
 
+    def _commit_alone(self, queued: Queued) -> bool:
+        """A lone append the short way: ``BEGIN`` and its reads in one round trip, its
+        writes and ``COMMIT`` in a second (one pipeline). False when it must go the long way:
+        its command id is known (a replay), or what it read before the chain's lock moved on
+        meanwhile (its insert broke ``UNIQUE``); nothing is written then."""
+        conn = self._write_conn()
+        stream_id, fence, command = queued.stream_id, queued.fence, queued.command
+        committed = False
+        try:
+            with conn.pipeline():  # leaving it syncs: the server's answer, an error raised
+                cur = conn.cursor()
+                cur.execute("BEGIN")
+                cur.execute(
+                    _OPENING,
+                    (
+                        stream_id,
+                        None if command is None else command[0],
+                        None if fence is None else fence[0],
+                    ),
+                )
+                seq, hash_, version, known, lease = cur.fetchone()
+                if known:
+                    return False
+                if fence is not None:
+                    lost = leases_rules.fenced_out(
+                        None if lease is None else (lease[0], int(lease[1]), lease[2]), fence
+                    )
+                    if lost is not None:
+                        raise lost
+                if version != queued.expected_version:
+                    raise ConcurrencyError(stream_id, queued.expected_version, version)
+                rows = queued.rows_after(int(seq), version, str(hash_))
+                self._write_rows(cur, queued, rows)
+                if any(r[3] in WORK_TYPES for r in rows):
+                    cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self.schema))
+                cur.execute("COMMIT")
+            committed = True
+        except self._psycopg.errors.UniqueViolation:
+            return False  # another host's commit moved the version or the command on
+        finally:
+            if not committed and not conn.broken and conn.info.transaction_status:
+                conn.execute("ROLLBACK")  # not idle: the transaction is open or failed
+        queued.result = Appended(rows)
+        return True
+
     def _append_one(self, cur: Any, queued: Queued, tip: tuple[int, str]) -> Appended:
         """One caller's append after the chain's head ``tip`` (the chain row locked)."""
         stream_id, expected_version, command = (
@@ -344,6 +406,13 @@ class PostgresRecorder:
         if version != expected_version:
             raise ConcurrencyError(stream_id, expected_version, version)
         rows = queued.rows_after(tip[0], version, tip[1])
+        self._write_rows(cur, queued, rows)
+        return Appended(rows)
+
+    def _write_rows(self, cur: Any, queued: Queued, rows: list[Row]) -> None:
+        """An append's writes: its rows, the chain's new head, its stream's head, its
+        command and its claims."""
+        stream_id, command = queued.stream_id, queued.command
         last = rows[-1]
         if len(rows) > 1:
             cur.executemany(_INSERT, rows[:-1])
@@ -363,9 +432,8 @@ class PostgresRecorder:
                 (command[0], stream_id, rows[0][0], last[0], command[1]),
             )
         if queued.claims is not None:
-            first = rows[0][0] if expected_version == 0 else None
+            first = rows[0][0] if queued.expected_version == 0 else None
             claims_rules.settle(_Claims(cur), stream_id, queued.claims, first)
-        return Appended(rows)
 
     def settle_claims(self, stream_id: str, claims: ClaimChange) -> None:
         """Settle ``claims`` in a transaction of its own."""

@@ -149,3 +149,72 @@ def test_a_password_never_reaches_a_message() -> None:
     with pytest.raises(JournalUnavailable) as caught:
         PostgresJournal("postgresql://app:s3cr3t@127.0.0.1:1/j")
     assert "s3cr3t" not in str(caught.value)
+
+
+def _waiting_on_a_lock(url: str) -> bool:
+    return bool(
+        _sql(
+            url,
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()",
+        )
+    )
+
+
+@pytest.mark.parametrize("same_command", [False, True])
+def test_an_append_that_read_before_another_hosts_commit_goes_again_after_it(
+    url: str, same_command: bool
+) -> None:
+    """A lone append reads the version and the command id in the statement that waits for the
+    chain's lock: when another host's append commits meanwhile, what it read is old, its insert
+    breaks UNIQUE, and it goes again the long way: a clean ConcurrencyError (or the other
+    host's events for the same command), never a journal error, and one chain."""
+    from journal.errors import ConcurrencyError  # noqa: PLC0415
+    from journal.records import chain, prepare_append  # noqa: PLC0415
+
+    ours, theirs = PostgresJournal(url), PostgresJournal(url)  # two hosts
+    ours.append("c", [CampaignDrafted({"name": "x"})], 0)
+    event = [ValidationRequested("theirs")]
+    command = "validate-1" if same_command else None
+    prep = prepare_append("c", event, 1, None, None, command_id=command)
+    holding, go = threading.Event(), threading.Event()
+
+    def their_rows(seq: int, version: int, prev: str) -> list[tuple[object, ...]]:
+        holding.set()  # their transaction holds the chain's lock from here to its commit
+        assert go.wait(10)
+        return chain("c", event, prep, (seq, version, prev), "2026-12-04T00:00:00.000000Z")[0]
+
+    command_arg = None if command is None else (command, prep.fingerprint)
+    them = threading.Thread(
+        target=theirs.recorder.append,
+        args=("c", 1, their_rows),
+        kwargs={"command": command_arg, "claims": None},
+    )
+    them.start()
+    assert holding.wait(10)
+    outcome: list[object] = []
+
+    def append_ours() -> None:
+        try:
+            outcome.append(ours.append("c", event, 1, command_id=command))
+        except ConcurrencyError as exc:
+            outcome.append(exc)
+
+    us = threading.Thread(target=append_ours)
+    us.start()
+    while not _waiting_on_a_lock(url):  # ours is in its first statement, behind their lock
+        threading.Event().wait(0.005)
+    go.set()
+    them.join(10)
+    us.join(10)
+    if same_command:
+        stored = outcome[0]
+        assert isinstance(stored, list)
+        assert [e.version for e in stored] == [2], "their events, for the same command"
+    else:
+        assert isinstance(outcome[0], ConcurrencyError)
+        assert "version 2, not the expected 1" in str(outcome[0])
+    assert ours.stream_version("c") == 2
+    assert ours.verify().ok
+    ours.close()
+    theirs.close()
