@@ -274,7 +274,14 @@ class HttpCXoneGateway:
                 "POST",
                 "/api/v2/webhooks",
                 endpoint,
-                json={"name": name, "uri": uri, "events": [event]},
+                # The tutorial's body, field for field (its step 5, RegisterWebhookAndLog).
+                json={
+                    "name": name,
+                    "enabled": True,
+                    "eventFilter": event,
+                    "uri": uri,
+                    "method": "POST",
+                },
                 idempotent=False,
             )
         except RemoteRejected as exc:

@@ -450,12 +450,9 @@ class Simulator:
             body = await request.json()
         except ValueError:
             body = None
-        if (
-            not isinstance(body, dict)
-            or not isinstance(body.get("name"), str)
-            or not isinstance(body.get("uri"), str)
-        ):
-            return self._error(request, "webhooks", 400, "name and uri are required", "BadRequest")
+        problem = _webhook_problem(body)
+        if problem is not None:
+            return self._error(request, "webhooks", 400, problem, "BadRequest")
         with self._lock:
             if any(w["name"] == body["name"] for w in self.webhooks.values()):
                 duplicate = True
@@ -465,7 +462,9 @@ class Simulator:
                     "id": f"wh-{len(self.webhooks) + 1}",
                     "name": body["name"],
                     "uri": body["uri"],
-                    "events": body.get("events", []),
+                    "enabled": body["enabled"],
+                    "eventFilter": body["eventFilter"],
+                    "method": body["method"],
                 }
                 self.webhooks[hook["id"]] = hook
         if duplicate:
@@ -503,3 +502,18 @@ class Simulator:
     async def _log_route(self, request: Request) -> Response:
         with self._lock:
             return JSONResponse(list(self.log))
+
+
+def _webhook_problem(body: Any) -> str | None:
+    """What is wrong with a webhook registration's body, as the tutorial gives it:
+    ``{name, enabled, eventFilter, uri, method}`` (None: nothing)."""
+    if not isinstance(body, dict):
+        return "the body must be a JSON object"
+    for name, kind in (("name", str), ("uri", str), ("eventFilter", str), ("method", str)):
+        if not isinstance(body.get(name), kind) or not body[name]:
+            return f"{name} is required (a non-empty string)"
+    if not isinstance(body.get("enabled"), bool):
+        return "enabled is required (true or false)"
+    if body["method"] not in ("POST", "PUT"):
+        return f"method must be POST or PUT, not {body['method']!r}"
+    return None

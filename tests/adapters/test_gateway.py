@@ -176,6 +176,14 @@ def test_webhook_registration_is_idempotent(gateway: HttpCXoneGateway, sim: Simu
     again = gateway.ensure_webhook("launch", "https://hooks.example.com/a", "preview.launched")
     assert (first.created, again.created, first.id) == (True, False, again.id)
     assert len(sim.webhooks) == 1
+    (hook,) = sim.webhooks.values()  # the body the tutorial gives, field for field
+    assert {k: hook[k] for k in ("name", "enabled", "eventFilter", "uri", "method")} == {
+        "name": "launch",
+        "enabled": True,
+        "eventFilter": "preview.launched",
+        "uri": "https://hooks.example.com/a",
+        "method": "POST",
+    }
     with pytest.raises(RemoteRejected, match="exists with another URI"):
         gateway.ensure_webhook("launch", "https://hooks.example.com/b", "preview.launched")
 
