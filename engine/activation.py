@@ -23,6 +23,7 @@ from events import (
     ActivationSucceeded,
     Event,
     FieldChange,
+    Revision,
     content_digest,
     crash_point,
 )
@@ -92,7 +93,7 @@ def _plan(
     campaign_id: str | None,
     config: dict[str, Any],
     remote_id: str,
-    if_match: int | None,
+    if_match: Revision | None,
 ) -> Plan:
     remote = steps.gateway.read_campaign(remote_id)
     if_match = remote.version if if_match is None else if_match
@@ -138,7 +139,7 @@ def put_and_close(
     cause: str,
     config: dict[str, Any],
     *,
-    expected: int,
+    expected: Revision,
 ) -> CampaignState:
     """The PUT of an open activation step, and its outcome (or ``StepInDoubt``)."""
     remote_id = s.campaign_spec.campaign_id
@@ -172,7 +173,7 @@ def _after_conflict(
     step_id: str,
     config: dict[str, Any],
     *,
-    expected: int,
+    expected: Revision,
     put_ms: float,
 ) -> Event:
     """The outcome of a PUT answered 412, by content: landed if CXone holds ours (the

@@ -39,6 +39,7 @@ from events import (
     FilterRequested,
     RebaseFailed,
     RebaseRequested,
+    Revision,
     RunRequested,
     ValidationFailed,
     ValidationPassed,
@@ -47,6 +48,7 @@ from events import (
     WebhookRegistrationFailed,
     WebhookRegistrationRequested,
     content_digest,
+    revision_text,
     to_plain,
 )
 
@@ -61,13 +63,13 @@ class CampaignState:
     name: str
     spec: dict[str, Any]
     pending: PendingStep | None = None
-    remote_version: int | None = None
+    remote_version: Revision | None = None
     remote_config: dict[str, Any] | None = None
     eligible: int | None = None
     eligible_digest: str | None = None
     activation_attempts: int = 0
     conflicts: int = 0
-    active_version: int | None = None
+    active_version: Revision | None = None
     webhook_id: str | None = None
     problems: tuple[FieldProblem, ...] = ()
     last_error: str | None = None
@@ -228,13 +230,13 @@ class Builder:
     name: str = ""
     spec: dict[str, Any] = attrs.Factory(dict)
     pending: PendingStep | None = None
-    remote_version: int | None = None
+    remote_version: Revision | None = None
     remote_config: dict[str, Any] | None = None
     eligible: int | None = None
     eligible_digest: str | None = None
     activation_attempts: int = 0
     conflicts: int = 0
-    active_version: int | None = None
+    active_version: Revision | None = None
     webhook_id: str | None = None
     problems: tuple[FieldProblem, ...] = ()
     last_error: str | None = None
@@ -376,9 +378,12 @@ def _conflicted(b: Builder, e: ActivationConflicted) -> None:
     limit = constraints.get("max_conflict_retries", 3) if isinstance(constraints, dict) else 3
     if b.rebases >= limit:
         b.wants_active = False  # no automatic rebase left: a person decides
+    if isinstance(e.remote_version, str) or isinstance(e.expected_version, str):
+        found, wanted = revision_text(e.remote_version), revision_text(e.expected_version)
+    else:  # versions, worded as every earlier release folded them (the digest covers it)
+        found, wanted = f"version {e.remote_version}", str(e.expected_version)
     b.last_error = (
-        f"CXone has version {e.remote_version} where we expected "
-        f"{e.expected_version}: someone else changed the campaign"
+        f"CXone has {found} where we expected {wanted}: someone else changed the campaign"
     )
 
 

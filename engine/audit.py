@@ -30,6 +30,7 @@ from events import (
     CampaignDrafted,
     ConfigRevised,
     ContactsFiltered,
+    Revision,
     instant,
 )
 from journal import (
@@ -241,8 +242,8 @@ class Activation:
     actor: str | None
     campaign_id: str
     cxone_campaign_id: str | None
-    if_match: int | None
-    new_version: int | None
+    if_match: Revision | None
+    new_version: Revision | None
     outcome: str
     reconciled: bool
     how: str | None
@@ -256,7 +257,7 @@ def activations(
     or a CXone campaign id) and at or after ``since`` (ISO-8601) when given. One pass; holds
     one small record per campaign."""
     cxone_of: dict[str, str | None] = {}
-    if_match: dict[str, int | None] = {}
+    if_match: dict[str, Revision | None] = {}
     after = None if since is None else instant(since)
     for stored in journal.read_all():
         event, sid = stored.event, stored.stream_id

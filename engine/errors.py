@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from events import CxpreviewError, FieldProblem
+from events import CxpreviewError, FieldProblem, Revision
 from events.errors import EXIT_CAMPAIGN, EXIT_HELD, EXIT_USAGE
 
 
@@ -129,7 +129,7 @@ class RemoteError(EngineError):
 class RemoteConflict(RemoteError):
     """The campaign changed remotely since the version we sent in ``If-Match``."""
 
-    def __init__(self, message: str, remote_version: int | None) -> None:
+    def __init__(self, message: str, remote_version: Revision | None) -> None:
         super().__init__(message)
         self.remote_version = remote_version
 

@@ -32,6 +32,7 @@ from events import (
     FilterRequested,
     RebaseFailed,
     RebaseRequested,
+    Revision,
     RunRequested,
     ValidationFailed,
     ValidationPassed,
@@ -55,7 +56,7 @@ class PendingStep(NamedTuple):
     step: str
     step_id: str
     attempt: int
-    expected_version: int | None = None
+    expected_version: Revision | None = None
     payload_digest: str | None = None
 
 

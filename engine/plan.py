@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from events import FieldChange, canonical_json
+from events import FieldChange, Revision, canonical_json
 
 
 def flatten(value: dict[str, Any]) -> dict[str, Any]:
@@ -55,8 +55,8 @@ class Plan:
 
     campaign_id: str | None
     remote_id: str
-    remote_version: int
-    if_match: int | None
+    remote_version: Revision
+    if_match: Revision | None
     changes: tuple[FieldChange, ...]
 
     @property

@@ -15,16 +15,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
+from events import Revision
+
 if TYPE_CHECKING:
     from engine.spec import CampaignSpec
 
 
 @attrs.frozen
 class RemoteCampaign:
-    """A campaign as CXone has it: its optimistic-lock version and preview configuration."""
+    """A campaign as CXone has it: its revision (opaque: the tutorial's integer version, an
+    ETag, or a digest of the fields we manage) and its preview configuration."""
 
     id: str
-    version: int
+    version: Revision  # opaque: equality only (events/lifecycle.py Revision)
     status: str
     config: dict[str, Any]
 
@@ -71,7 +74,7 @@ class CXoneGateway(Protocol):
         ...
 
     def put_preview_config(
-        self, campaign_id: str, config: Mapping[str, Any], if_match: int
+        self, campaign_id: str, config: Mapping[str, Any], if_match: Revision
     ) -> RemoteCampaign:
         """PUT the preview configuration with ``If-Match: if_match``; the campaign after.
 

@@ -33,6 +33,7 @@ from events import (
     ConflictResolved,
     Event,
     content_digest,
+    revision_text,
 )
 
 log = logging.getLogger("cxpreview.recovery")
@@ -78,16 +79,19 @@ def _reconcile(steps: Steps, s: CampaignState) -> CampaignState:
     )
     expected = pending.expected_version
     if holds(config, result.config):
-        _decided(s, "reconciled", f"CXone is at v{result.version} with our configuration")
+        _decided(
+            s, "reconciled", f"CXone is at {revision_text(result.version)} with our configuration"
+        )
         outcome: Event = ActivationSucceeded(pending.step_id, result.version, ms, True, "recovered")
         return steps.close(s, outcome, cause, "activation")
     if result.version == expected:
-        _decided(s, "re-put", f"CXone is still at v{expected}: the PUT did not land")
+        _decided(s, "re-put", f"CXone is still at {revision_text(expected)}: the PUT did not land")
         return put_and_close(steps, s, pending.step_id, cause, config, expected=expected)
     _decided(
         s,
         "conflict",
-        f"CXone is at v{result.version} without our configuration, expected v{expected}",
+        f"CXone is at {revision_text(result.version)} without our configuration, expected "
+        f"{revision_text(expected)}",
     )
     outcome = ActivationConflicted(pending.step_id, expected, result.version, ms)
     return steps.close(s, outcome, cause, "activation")

@@ -29,6 +29,7 @@ from events.lifecycle import (
     FilterRequested,
     RebaseFailed,
     RebaseRequested,
+    Revision,
     RunRequested,
     ValidationFailed,
     ValidationPassed,
@@ -36,6 +37,7 @@ from events.lifecycle import (
     WebhookRegistered,
     WebhookRegistrationFailed,
     WebhookRegistrationRequested,
+    revision_text,
 )
 from events.registry import REGISTRY, Event, EventRegistry
 
@@ -69,6 +71,7 @@ __all__ = [
     "RebaseFailed",
     "RebaseRequested",
     "RegistryError",
+    "Revision",
     "RunRequested",
     "SystemClock",
     "ValidationFailed",
@@ -82,6 +85,7 @@ __all__ = [
     "crash_point",
     "instant",
     "parse_utc_text",
+    "revision_text",
     "sha256_hex",
     "to_plain",
     "utc_text",

@@ -7,7 +7,8 @@ is not a number). Each refusal is one ``EventDecodeError`` naming the type and t
 
 Field types understood: ``str``, ``int``, ``float``, ``bool``, ``datetime`` (aware, stored as
 UTC ISO-8601 with ``Z``), ``X | None``, ``tuple[X, ...]``, ``dict[str, Any]`` (any JSON object),
-``Any`` (any JSON value) and nested attrs classes. Checkers are compiled once per class.
+``int | str`` (exactly one of them), ``Any`` (any JSON value) and nested attrs classes.
+Checkers are compiled once per class.
 """
 
 from __future__ import annotations
@@ -114,12 +115,31 @@ def _compile(tp: Any) -> Check:  # noqa: PLR0911 - one return per supported form
 
 def _optional(tp: Any, args: tuple[Any, ...]) -> Check:
     rest = [a for a in args if a is not type(None)]
+    optional = len(rest) < len(args)
+    if len(rest) > 1:
+        return _either(tp, tuple(rest), optional)
     if len(rest) != 1 or len(args) != 2:
         raise TypeError(f"only `X | None` unions are supported, not {tp!r}")
     inner = _compile(rest[0])
 
     def check(value: Any) -> Any:
         return None if value is None else inner(value)
+
+    return check
+
+
+def _either(tp: Any, kinds: tuple[Any, ...], optional: bool) -> Check:
+    """A union of exact scalars (``int | str``, maybe ``| None``): the value as stored, of
+    exactly one of them (``true`` is no int, ``"5"`` no int either: a string)."""
+    if not all(k in (str, int) for k in kinds):
+        raise TypeError(f"only `X | None` and `int | str` unions are supported, not {tp!r}")
+    label = " or ".join(_LABELS[k] for k in kinds) + (" or null" if optional else "")
+    allowed = frozenset(kinds) | ({type(None)} if optional else set())
+
+    def check(value: Any) -> Any:
+        if type(value) not in allowed:
+            raise _Mismatch("", f"expected {label}, found {_describe(value)}")
+        return value
 
     return check
 

@@ -16,6 +16,21 @@ import attrs
 
 from events.registry import REGISTRY, Event, event
 
+Revision = int | str
+"""CXone's revision of a campaign, opaque: only ever compared for equality and sent back.
+The tutorial dialect's is its integer version (what ``If-Match`` carries); another dialect's
+may be an ETag or, where the API has none, a digest of the fields we manage, as text.
+Journals written before revisions were opaque hold integers: they decode unchanged."""
+
+
+def revision_text(revision: Revision | None) -> str:
+    """A revision for people: ``v7`` for a version, the start of an opaque one, or unknown."""
+    if revision is None:
+        return "unknown"
+    if isinstance(revision, int):
+        return f"v{revision}"
+    return f"revision {revision[:24]}{'…' if len(revision) > 24 else ''}"
+
 
 @attrs.frozen
 class FieldProblem:
@@ -106,7 +121,7 @@ class ValidationPassed(Event):
 
     step_id: str
     active_previews: int
-    remote_version: int
+    remote_version: Revision
     remote_config: dict[str, Any]
     latency_ms: float
     retries: int | None = 0
@@ -186,7 +201,7 @@ class ActivationRequested(Event):
 
     step_id: str
     attempt: int
-    expected_version: int
+    expected_version: Revision
     payload_digest: str
     plan: tuple[FieldChange, ...] | None = None
 
@@ -212,7 +227,7 @@ class ActivationSucceeded(Event):
     reply, and ``how`` says which way (one of ``LANDED_HOW``)."""
 
     step_id: str
-    new_version: int
+    new_version: Revision
     latency_ms: float
     reconciled: bool = False
     how: str = "put"
@@ -231,8 +246,8 @@ class ActivationConflicted(Event):
     """CXone refused the PUT: the campaign changed since ``expected_version`` (412)."""
 
     step_id: str
-    expected_version: int
-    remote_version: int | None
+    expected_version: Revision
+    remote_version: Revision | None
     latency_ms: float
     retries: int | None = 0
 
@@ -267,7 +282,7 @@ class ConflictRebased(Event):
     """The remote campaign was read and merged; ``merged`` false leaves field conflicts."""
 
     step_id: str
-    remote_version: int
+    remote_version: Revision
     remote_config: dict[str, Any]
     merged: bool
     config: dict[str, Any]
@@ -283,7 +298,7 @@ class ConflictResolved(Event):
 
     choice: str
     config: dict[str, Any]
-    remote_version: int
+    remote_version: Revision
 
 
 @event("rebase.failed", schema=2)

@@ -38,6 +38,7 @@ from events import (
     ValidationFailed,
     canonical_json,
     parse_utc_text,
+    revision_text,
 )
 from journal import Head, StoredEvent
 
@@ -194,18 +195,18 @@ def plan_view(plan: Plan) -> Group:
 
 
 def _conflicted(e: ActivationConflicted) -> str:
-    found = "unknown" if e.remote_version is None else f"v{e.remote_version}"
-    return f"CXone at {found}, expected v{e.expected_version}"
+    found = revision_text(e.remote_version)
+    return f"CXone at {found}, expected {revision_text(e.expected_version)}"
 
 
 def _rebased(e: ConflictRebased) -> str:
     if e.merged:
-        return f"merged onto CXone v{e.remote_version}"
+        return f"merged onto CXone {revision_text(e.remote_version)}"
     return "both changed: " + ", ".join(c.path for c in e.conflicts)
 
 
 def _succeeded(e: ActivationSucceeded) -> str:
-    return f"landed ({e.how}), CXone v{e.new_version}" if e.reconciled else ""
+    return f"landed ({e.how}), CXone {revision_text(e.new_version)}" if e.reconciled else ""
 
 
 _DETAILS: dict[type[Event], Callable[[Any], str]] = {

@@ -58,6 +58,7 @@ from engine import (
     RemoteUnavailable,
     WebhookRef,
 )
+from events import Revision
 
 MAX_PAGES = 1_000_000
 MAX_TOKEN_LIFE = 7 * 24 * 3600  # a week: anything longer (or infinite) is not a token lifetime
@@ -237,10 +238,16 @@ class HttpCXoneGateway:
                 yield number
 
     def put_preview_config(
-        self, campaign_id: str, config: Mapping[str, Any], if_match: int
+        self, campaign_id: str, config: Mapping[str, Any], if_match: Revision
     ) -> RemoteCampaign:
         """PUT with ``If-Match: "<version>"``; 412 (or a 409 version mismatch) is a conflict."""
         endpoint = f"update campaign {campaign_id}"
+        if not isinstance(if_match, int):  # the tutorial's revisions are its integer versions
+            raise RemoteRejected(
+                f"{endpoint}: revision {str(if_match)[:40]!r} is not a version of this dialect "
+                "(an integer); validate the campaign again",
+                400,
+            )
         response = self._send(
             "PUT",
             self._campaign_path(campaign_id),

@@ -3,6 +3,8 @@
 It keeps campaigns with versions and enforces ``If-Match`` the way CXone does, records every call
 in ``calls``, and takes scripted faults: ``fail_next("put_preview_config", RemoteUnavailable(…))``
 raises once; ``edit_remotely(id, …)`` is someone else's edit, so the next stale PUT conflicts.
+A campaign's revision moves on with every change: an integer version goes up by one, as the
+tutorial's does; an opaque one (a string, as an ETag is) becomes a new string.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from engine import (
     RemoteRejected,
     WebhookRef,
 )
+from events import Revision
 
 
 class FakeCXoneGateway:
@@ -42,6 +45,11 @@ class FakeCXoneGateway:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self._faults: dict[str, list[RemoteError]] = {}
         self._webhook_ids = (f"wh-{n}" for n in itertools.count(1))
+        self._etags = (f'W/"{n:08x}"' for n in itertools.count(0x5EED))
+
+    def _next(self, revision: Revision) -> Revision:
+        """The revision a change moves ``revision`` on to."""
+        return revision + 1 if isinstance(revision, int) else next(self._etags)
 
     def fail_next(self, method: str, *errors: RemoteError) -> None:
         """Make the next calls of ``method`` raise ``errors``, one each, in order."""
@@ -50,7 +58,7 @@ class FakeCXoneGateway:
     def edit_remotely(self, campaign_id: str, **config: Any) -> RemoteCampaign:
         """Someone else's edit in CXone: merges ``config`` and bumps the version."""
         c = self.campaigns[campaign_id]
-        edited = RemoteCampaign(c.id, c.version + 1, c.status, {**c.config, **config})
+        edited = RemoteCampaign(c.id, self._next(c.version), c.status, {**c.config, **config})
         self.campaigns[campaign_id] = edited
         return edited
 
@@ -94,9 +102,9 @@ class FakeCXoneGateway:
         yield from self.suppressed
 
     def put_preview_config(
-        self, campaign_id: str, config: Mapping[str, Any], if_match: int
+        self, campaign_id: str, config: Mapping[str, Any], if_match: Revision
     ) -> RemoteCampaign:
-        """Apply ``config`` if ``if_match`` is the current version, as CXone does; else 412."""
+        """Apply ``config`` if ``if_match`` is the current revision, as CXone does; else 412."""
         self._enter("put_preview_config", campaign_id, if_match)
         current = self.campaigns.get(campaign_id)
         if current is None:
@@ -106,7 +114,7 @@ class FakeCXoneGateway:
                 f"campaign {campaign_id} is at version {current.version}, not {if_match} (412)",
                 current.version,
             )
-        updated = RemoteCampaign(campaign_id, if_match + 1, "active", dict(config))
+        updated = RemoteCampaign(campaign_id, self._next(if_match), "active", dict(config))
         self.campaigns[campaign_id] = updated
         self.active_previews += 1
         return updated
