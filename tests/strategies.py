@@ -42,8 +42,9 @@ def for_type(tp: Any) -> st.SearchStrategy[Any]:  # noqa: PLR0911
         return st.datetimes(timezones=st.just(UTC))
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
-        inner = next(a for a in args if a is not type(None))
-        return st.none() | for_type(inner)
+        kinds = [a for a in args if a is not type(None)]
+        either = st.one_of(*(for_type(k) for k in kinds))
+        return st.none() | either if len(kinds) < len(args) else either
     if origin is tuple:
         return st.lists(for_type(args[0]), max_size=3).map(tuple)
     if origin is dict:

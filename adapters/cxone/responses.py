@@ -122,6 +122,14 @@ def error_message(response: httpx.Response) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         extra = ", ".join(f"{k} {body[k]}" for k in ("code", "contextId") if body.get(k))
         return f"{body['message'][:300]}" + (f" ({extra})" if extra else "")
+    # The ACD API's (and OAuth's) shape: ``error`` and ``error_description`` (cxone-mcp
+    # src/cxone.js reads error_description, then message, then error).
+    if isinstance(body, dict) and isinstance(body.get("error_description"), str):
+        code = body.get("error")
+        suffix = f" ({code[:60]})" if isinstance(code, str) and code else ""
+        return f"{body['error_description'][:300]}{suffix}"
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return str(body["error"])[:300]
     return response.reason_phrase or f"HTTP {response.status_code}"
 
 

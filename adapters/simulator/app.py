@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from adapters.simulator.acd import AcdApi
 from adapters.simulator.chaos import spoil
 from adapters.simulator.data import Dataset
 from adapters.simulator.faults import Fault, FaultPlan
@@ -77,6 +78,7 @@ class Simulator:
             self.add_campaign(f"cmp-{n}", version=4)
         for n in range(active_previews):
             self.add_campaign(f"cmp-9{n:03d}", status="active", version=7)
+        self.acd = AcdApi(self, running_previews=active_previews)  # the ACD dialect's tenant
         self.app = Starlette(
             routes=[
                 Route(
@@ -107,6 +109,7 @@ class Simulator:
                     self._guard("webhooks", self._webhooks),
                     methods=["GET", "POST"],
                 ),
+                *self.acd.routes(),
                 Route("/_sim/log", self._log_route),
                 Route("/_sim/campaigns", self._add_campaign_route, methods=["POST"]),
                 Route("/_sim/faults", self._add_fault_route, methods=["POST"]),
@@ -249,7 +252,9 @@ class Simulator:
 
         return guarded
 
-    async def _misbehave(self, request: Request, route: str, fault: Fault) -> Response | None:
+    async def _misbehave(  # noqa: PLR0911 - one return per kind of fault
+        self, request: Request, route: str, fault: Fault
+    ) -> Response | None:
         if fault.kind == "latency":
             await anyio.sleep(fault.seconds)
             return None
@@ -266,6 +271,9 @@ class Simulator:
         if fault.kind == "drop":
             self._record(request, route, 0, dropped=True)
             return DroppedReply()
+        if fault.kind == "refuse_items":  # a batch endpoint's 200 with an item refused
+            body = {"results": [{"success": False, "error": "simulated refusal of this item"}]}
+            return self._ok(request, route, body, refused=True)
         if fault.kind == "rate_limit":
             headers = {}
             if fault.retry_after == "seconds":

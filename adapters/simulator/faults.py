@@ -4,7 +4,8 @@ Kinds: ``status`` (answer with that status), ``rate_limit`` (429 with ``Retry-Af
 seconds, as an HTTP date, or absent), ``latency`` (answer late), ``drop`` (start the reply, then
 cut the connection), ``expire_tokens`` (every issued token stops working) and
 ``concurrent_edit`` (someone else edits the campaign just before this PUT, so it meets a 412)
-and ``chaos`` (the call is served, then its reply is spoiled: ``variant`` is one of
+``refuse_items`` (a 200 whose items say ``success: false``, as the ACD API's batch endpoints
+answer) and ``chaos`` (the call is served, then its reply is spoiled: ``variant`` is one of
 ``truncated wrong_types missing_fields enormous content_type html null``).
 A fault skips the first ``after`` matching calls, then fires on the next ``times``.
 
@@ -38,9 +39,26 @@ ROUTES = (
     "contacts",
     "suppressions",
     "webhooks",
+    "acd_token",
+    "acd_discovery",
+    "acd_skills",
+    "acd_skill",
+    "acd_retry_settings",
+    "acd_dnc_groups",
+    "acd_dnc_records",
+    "acd_call_list",
     "*",
 )
-KINDS = ("status", "rate_limit", "latency", "drop", "expire_tokens", "concurrent_edit", "chaos")
+KINDS = (
+    "status",
+    "rate_limit",
+    "latency",
+    "drop",
+    "expire_tokens",
+    "concurrent_edit",
+    "chaos",
+    "refuse_items",
+)
 
 
 @attrs.define
