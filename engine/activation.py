@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from engine.aggregate import CampaignState
 from engine.errors import RemoteConflict, RemoteError, RemoteRejected, StepInDoubt
 from engine.plan import Plan, changes, holds
-from engine.ports import RemoteCampaign
+from engine.ports import CXoneGateway, RemoteCampaign
 from engine.spec import CampaignSpec
 from engine.steps import Steps
 from events import (
@@ -55,7 +55,11 @@ class Opened(NamedTuple):
 def configuration(steps: Steps, s: CampaignState) -> dict[str, Any]:
     """What an activation writes: a merged or resolved configuration, else the spec's, in
     the gateway's vocabulary."""
-    return s.config if s.config is not None else steps.gateway.configuration(s.campaign_spec)
+    return (
+        s.config
+        if s.config is not None
+        else steps.gateway_for(s.campaign_spec).configuration(s.campaign_spec)
+    )
 
 
 def open_activation(steps: Steps, s: CampaignState) -> Opened:
@@ -79,23 +83,24 @@ def plan(steps: Steps, campaign_id: str) -> Plan:
     """What activating the campaign would change in CXone now, read from CXone; changes
     nothing."""
     s = steps.load(campaign_id)
-    remote_id = s.campaign_spec.campaign_id
-    return _plan(steps, s.id, configuration(steps, s), remote_id, s.remote_version)
+    return _plan(steps, s.id, s.campaign_spec, configuration(steps, s), s.remote_version)
 
 
 def plan_spec(steps: Steps, spec: CampaignSpec) -> Plan:
     """What a campaign drafted from ``spec`` would change in CXone now; changes nothing."""
-    return _plan(steps, None, steps.gateway.configuration(spec), spec.campaign_id, None)
+    config = steps.gateway_for(spec).configuration(spec)
+    return _plan(steps, None, spec, config, None)
 
 
 def _plan(
     steps: Steps,
     campaign_id: str | None,
+    spec: CampaignSpec,
     config: dict[str, Any],
-    remote_id: str,
     if_match: Revision | None,
 ) -> Plan:
-    remote = steps.gateway.read_campaign(remote_id)
+    remote_id = spec.campaign_id
+    remote = steps.gateway_for(spec).read_campaign(remote_id)
     if_match = remote.version if if_match is None else if_match
     return Plan(campaign_id, remote_id, remote.version, if_match, changes(config, remote.config))
 
@@ -125,8 +130,8 @@ def read_to_settle(steps: Steps, s: CampaignState, doubt: str) -> tuple[RemoteCa
     """CXone's campaign, read to settle the open activation by content, and the read's
     latency; ``StepInDoubt`` saying ``doubt`` and the settling command when CXone does not
     answer (the intent stays open)."""
-    remote_id = s.campaign_spec.campaign_id
-    result, ms = steps.call(lambda: steps.gateway.read_campaign(remote_id))
+    remote_id, gateway = s.campaign_spec.campaign_id, steps.gateway_for(s.campaign_spec)
+    result, ms = steps.call(lambda: gateway.read_campaign(remote_id))
     if isinstance(result, RemoteError):
         raise StepInDoubt(f"{doubt} ({result}); `cxpreview recover {s.id}` settles it") from result
     return result, ms
@@ -144,13 +149,14 @@ def put_and_close(
     """The PUT of an open activation step, and its outcome (or ``StepInDoubt``)."""
     remote_id = s.campaign_spec.campaign_id
     steps.hold_claim(s)
-    put = steps.gateway.put_preview_config
+    gateway = steps.gateway_for(s.campaign_spec)
+    put = gateway.put_preview_config
     result, ms = steps.call(lambda: put(remote_id, config, expected))
     if isinstance(result, RemoteConflict):
         # A 412 may answer our own earlier PUT (one that outlived its process, its lease or
         # its timeout): ask CXone what it holds before calling it someone else's edit.
         outcome: Event = _after_conflict(
-            steps, remote_id, step_id, config, expected=expected, put_ms=ms
+            steps, gateway, remote_id, step_id, config, expected=expected, put_ms=ms
         )
     elif isinstance(result, RemoteRejected) and result.status not in (None, 401, 403):
         outcome = ActivationFailed(step_id, result.status, str(result), ms)
@@ -169,6 +175,7 @@ def put_and_close(
 
 def _after_conflict(
     steps: Steps,
+    gateway: CXoneGateway,
     remote_id: str,
     step_id: str,
     config: dict[str, Any],
@@ -178,7 +185,7 @@ def _after_conflict(
 ) -> Event:
     """The outcome of a PUT answered 412, by content: landed if CXone holds ours (the
     latency covers the PUT and the read)."""
-    read, read_ms = steps.call(lambda: steps.gateway.read_campaign(remote_id))
+    read, read_ms = steps.call(lambda: gateway.read_campaign(remote_id))
     ms = round(put_ms + read_ms, 3)
     if isinstance(read, RemoteError):
         return ActivationConflicted(step_id, expected, None, ms)

@@ -22,7 +22,7 @@ from engine.handle import Campaign
 from engine.leasing import LeaseHolder
 from engine.pipeline import FILTER, REBASE, VALIDATE, WEBHOOK
 from engine.plan import Plan
-from engine.ports import CXoneGateway
+from engine.ports import CXoneGateway, DialectGateways
 from engine.queries import Queries
 from engine.recovery import recover, resolve
 from engine.replay import replay_all
@@ -47,7 +47,7 @@ class Engine(Queries):
     def __init__(
         self,
         journal: Journal,
-        gateway: CXoneGateway | None = None,
+        gateway: CXoneGateway | DialectGateways | None = None,
         *,
         clock: Clock | None = None,
         ids: Callable[[], str] = random_ids,

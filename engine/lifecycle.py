@@ -133,7 +133,8 @@ def _may_rebase(s: CampaignState) -> bool:
 
 CONDITIONS: dict[str, Callable[[CampaignState], bool]] = {
     "wants_active": lambda s: s.wants_active,
-    "webhook_missing": lambda s: s.webhook_id is None,
+    # A spec without a webhook (the cxone dialect has no registration API) needs none.
+    "webhook_missing": lambda s: s.webhook_id is None and s.campaign_spec.webhook is not None,
     "may_rebase": _may_rebase,
 }
 """The predicates the machine's ``conditions`` name, evaluated on a campaign's state."""

@@ -13,11 +13,12 @@ from typing import Any
 
 from engine.aggregate import CampaignState
 from engine.contacts import FilterResult, Progress, filter_contacts
-from engine.errors import RemoteError, SpecError
+from engine.errors import EngineError, RemoteError, SpecError
 from engine.lifecycle import needs_finishing
 from engine.merge import three_way
 from engine.ports import CXoneGateway, RemoteCampaign, WebhookRef
 from engine.replay import replay_all
+from engine.spec import Webhook
 from engine.steps import RemoteStep, Steps
 from events import (
     ConflictRebased,
@@ -159,13 +160,20 @@ FILTER: RemoteStep[FilterResult] = RemoteStep(
 # --- the launch webhook -----------------------------------------------------------------
 
 
-def _hook_requested(s: CampaignState, step_id: str) -> Event:
+def _webhook_of(s: CampaignState) -> Webhook:
     hook = s.campaign_spec.webhook
+    if hook is None:  # the machine registers one only for a spec that has it
+        raise EngineError(f"campaign {s.id}'s spec has no webhook to register")
+    return hook
+
+
+def _hook_requested(s: CampaignState, step_id: str) -> Event:
+    hook = _webhook_of(s)
     return WebhookRegistrationRequested(step_id, hook.name, hook.callback_uri)
 
 
 def _ensure_hook(gateway: CXoneGateway, s: CampaignState, progress: Progress | None) -> WebhookRef:
-    hook = s.campaign_spec.webhook
+    hook = _webhook_of(s)
     return gateway.ensure_webhook(hook.name, hook.callback_uri, hook.event)
 
 
@@ -199,7 +207,7 @@ def _rebased(
     base = s.remote_config or {}
     # Ours is the base with our configuration's fields in place: fields we do not manage
     # are left as they were, so a change to one of them in CXone merges cleanly.
-    ours = {**base, **steps.gateway.configuration(s.campaign_spec)}
+    ours = {**base, **steps.gateway_for(s.campaign_spec).configuration(s.campaign_spec)}
     merged, conflicts = three_way(base, ours, remote.config)
     return ConflictRebased(
         step_id, remote.version, remote.config, not conflicts, merged, conflicts, ms

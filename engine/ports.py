@@ -8,7 +8,8 @@ with ``retried()``, and the step records the count in its outcome event.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol
@@ -85,6 +86,33 @@ class CXoneGateway(Protocol):
     def ensure_webhook(self, name: str, uri: str, event: str) -> WebhookRef:
         """The webhook ``name`` at ``uri``: found by name and URI, or created."""
         ...
+
+
+class DialectGateways:
+    """One gateway per dialect, each made when a campaign of its dialect first needs it (a
+    spec's ``dialect``: "tutorial" or "cxone"): what an engine serving both is given. A
+    dialect without a gateway is an error naming what it lacks, raised by its factory."""
+
+    def __init__(self, factories: Mapping[str, Callable[[], CXoneGateway]]) -> None:
+        self._factories = dict(factories)
+        self._made: dict[str, CXoneGateway] = {}
+        self._lock = threading.Lock()
+
+    def for_dialect(self, dialect: str) -> CXoneGateway:
+        """The gateway speaking ``dialect``, made on first use."""
+        with self._lock:
+            made = self._made.get(dialect)
+            if made is None:
+                factory = self._factories.get(dialect)
+                if factory is None:
+                    raise KeyError(dialect)
+                made = self._made[dialect] = factory()
+            return made
+
+    def made(self) -> list[CXoneGateway]:
+        """The gateways made so far (to close them)."""
+        with self._lock:
+            return list(self._made.values())
 
 
 # --- retries ------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from events import FieldProblem, to_plain
 
 OPS = ("eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "exists")
 DIALING_MODES = ("manual", "timed")
+DIALECTS = ("tutorial", "cxone")
+"""The APIs a spec may speak: the tutorial's REST API (the default), or NICE CXone's ACD API."""
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _REQUIRED = object()
@@ -97,11 +99,19 @@ class CampaignSpec:
     agent_directives: tuple[AgentDirective, ...]
     preview_settings: PreviewSettings
     constraints: Constraints
-    webhook: Webhook
+    webhook: Webhook | None
+    dialect: str = "tutorial"
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec as plain data (what ``CampaignDrafted`` stores)."""
+        """The spec as plain data (what ``CampaignDrafted`` stores). The tutorial dialect
+        and a webhook are what every spec had before dialects: a spec of the tutorial's
+        dialect stores no ``dialect`` key, one without a webhook no ``webhook`` key, so the
+        specs (and their digests) of journals written before read exactly as they were."""
         plain: dict[str, Any] = to_plain(self)
+        if plain["dialect"] == "tutorial":
+            del plain["dialect"]
+        if plain["webhook"] is None:
+            del plain["webhook"]
         return plain
 
     @classmethod
@@ -332,14 +342,29 @@ def _read_spec(root: _Section) -> CampaignSpec | None:
             s.take("max_conflict_retries", int, 3, check=_range(0, 100)),
         ),
     )
-    webhook = _read(
-        root.table("webhook"),
-        lambda s: Webhook(
-            s.take("name", str, check=_text(200)),
-            s.take("callback_uri", str, check=_callback),
-            s.take("event", str, "campaign.preview.launched", check=_text(200)),
-        ),
-    )
+    dialect = root.take("dialect", str, "tutorial", check=_one_of(*DIALECTS))
+    if dialect == "cxone" and isinstance(campaign_id, str) and not campaign_id.isdigit():
+        root.problem(
+            "campaign_id",
+            f"in the cxone dialect this is the outbound skill's id, a number (found "
+            f"{campaign_id!r})",
+        )
+    webhook = None
+    if dialect != "cxone":
+        webhook = _read(
+            root.table("webhook"),
+            lambda s: Webhook(
+                s.take("name", str, check=_text(200)),
+                s.take("callback_uri", str, check=_callback),
+                s.take("event", str, "campaign.preview.launched", check=_text(200)),
+            ),
+        )
+    elif "webhook" in root.data:
+        root.known.append("webhook")
+        root.problem(
+            "webhook",
+            "the cxone dialect has no webhook registration API: leave [webhook] out",
+        )
     root.done()
     if root.problems:
         return None
@@ -355,6 +380,7 @@ def _read_spec(root: _Section) -> CampaignSpec | None:
         preview,
         constraints,
         webhook,
+        dialect or "tutorial",
     )
 
 

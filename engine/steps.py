@@ -36,8 +36,9 @@ from engine.errors import (
 )
 from engine.heads import head_fields
 from engine.leasing import lease_name
-from engine.ports import CXoneGateway, counting_retries
+from engine.ports import CXoneGateway, DialectGateways, counting_retries
 from engine.replay import first_illegal, illegal_at
+from engine.spec import CampaignSpec
 from engine.steplog import STEP_LOG, log_transitions
 from events import Clock, Event, EventDecodeError, crash_point
 from journal import ClaimRefused, ConcurrencyError, Journal, JournalCorrupt, StoredEvent
@@ -83,7 +84,7 @@ class Steps:
     def __init__(
         self,
         journal: Journal,
-        gateway: CXoneGateway | None,
+        gateway: CXoneGateway | DialectGateways | None,
         *,
         clock: Clock,
         ids: Callable[[], str],
@@ -124,13 +125,34 @@ class Steps:
 
     @property
     def gateway(self) -> CXoneGateway:
-        """The CXone gateway; steps opened without one can read and draft, not call out."""
+        """The CXone gateway, when there is one for every dialect (see ``gateway_for``)."""
+        if isinstance(self._gateway, DialectGateways):
+            raise EngineError("this engine has a gateway per dialect: ask gateway_for(spec)")
         if self._gateway is None:
             raise EngineError(
                 "this engine has no CXone gateway: it can draft and read, "
                 "but not validate, filter, activate or register webhooks"
             )
         return self._gateway
+
+    def gateway_for(self, spec: CampaignSpec) -> CXoneGateway:
+        """The gateway speaking ``spec``'s dialect. One gateway that names its dialect
+        serves only that dialect's campaigns: a campaign never reaches the other API."""
+        if isinstance(self._gateway, DialectGateways):
+            try:
+                return self._gateway.for_dialect(spec.dialect)
+            except KeyError:
+                raise EngineError(
+                    f"this engine has no gateway for the {spec.dialect} dialect"
+                ) from None
+        gateway = self.gateway
+        speaks = getattr(gateway, "dialect", None)
+        if speaks is not None and speaks != spec.dialect:
+            raise EngineError(
+                f"the spec speaks the {spec.dialect} dialect, but this engine's gateway "
+                f"speaks {speaks}: nothing was sent"
+            )
+        return gateway
 
     # --- reading --------------------------------------------------------------------------
 
@@ -256,6 +278,7 @@ class Steps:
     ) -> CampaignState:
         """Run a declared step on the campaign (redoing its open intent, for a read)."""
         s = self.read(campaign_id)
+        gateway = self.gateway_for(s.campaign_spec)  # before any intent: none is left open
         if s.pending is None:
             s = self.ready(s, step.command)
             settled = step.local(s) if step.local is not None else None
@@ -263,7 +286,6 @@ class Steps:
                 step_id = self.ids()
                 return self.append(s, [step.intent(s, step_id), settled(step_id)], self.ids())
         s, step_id, cause = self.open(s, step.step, lambda i: step.intent(s, i))
-        gateway = self.gateway
         result, ms = self.call(lambda: step.call(gateway, s, progress))
         if not step.serial:
             return self.close(s, step.outcome(self, s, step_id, result, ms), cause, step.step)

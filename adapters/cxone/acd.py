@@ -170,6 +170,8 @@ def revision_of(config: Mapping[str, Any]) -> str:
 class AcdGateway(HttpCXoneGateway):
     """NICE CXone's ACD Admin API behind the engine's gateway port."""
 
+    dialect = "cxone"
+
     def __init__(
         self,
         key: AccessKey,

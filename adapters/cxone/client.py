@@ -104,6 +104,8 @@ def _rate(text: str, name: str) -> float:
 class HttpCXoneGateway:
     """CXone over HTTP with OAuth2 client credentials, retries and pagination."""
 
+    dialect = "tutorial"  # the API it speaks: a spec of another dialect is refused
+
     def __init__(
         self,
         credentials: Credentials,

@@ -6,18 +6,30 @@ engine driving a skill from validation to active. In process, and once over real
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
-from adapters.cxone import RetryPolicy, Secret
+from adapters.cxone import HttpCXoneGateway, RetryPolicy, Secret
 from adapters.cxone.acd import AccessKey, AcdGateway, AcdSettings, jwt_claims, revision_of
 from adapters.simulator import Dataset, Simulator, SimulatorServer
 from adapters.simulator.acd import ACCESS_KEY_ID, ACCESS_KEY_SECRET, PREFIX, TENANT
 from adapters.simulator.inprocess import InProcessTransport
-from engine import AuthError, BadResponse, Engine, RemoteConflict, RemoteRejected
+from engine import (
+    AuthError,
+    BadResponse,
+    Engine,
+    EngineError,
+    RemoteConflict,
+    RemoteRejected,
+    Supervisor,
+    load_spec,
+)
+from engine.ports import DialectGateways
 from engine.spec import CampaignSpec
 from journal import ManualClock, SQLiteJournal
+from tests.adapters.conftest import make_gateway
 from tests.conftest import RecordedTime, for_campaign, sequential_ids
 
 KEY = AccessKey(ACCESS_KEY_ID, Secret(ACCESS_KEY_SECRET))
@@ -184,15 +196,64 @@ def test_settings_come_from_the_environment_and_name_what_is_missing() -> None:
     assert settings.auth_url == "https://cxone.niceincontact.com"
 
 
-def test_the_engine_takes_a_skill_from_validation_to_active(
-    acd: AcdGateway, sim: Simulator, spec: CampaignSpec, tmp_path: object, clock: ManualClock
+ACD_SPEC = Path(__file__).resolve().parent.parent.parent / "examples" / "acd.toml"
+
+
+def test_the_engine_takes_a_skill_from_spec_to_active(
+    acd: AcdGateway, sim: Simulator, tmp_path: Path, clock: ManualClock
 ) -> None:
-    journal = SQLiteJournal(f"{tmp_path}/acd.db", clock=clock)
+    spec = load_spec(ACD_SPEC)
+    assert (spec.dialect, spec.webhook, spec.campaign_id) == ("cxone", None, "1001")
+    journal = SQLiteJournal(tmp_path / "acd.db", clock=clock)
     engine = Engine(journal, acd, clock=clock, ids=sequential_ids())
-    c = engine.draft(for_campaign(spec, "1001")).validate().filter().activate()
+    c = engine.draft(spec, run=True).run()
     assert c.state == "active", c.last_error
+    assert c.webhook_id is None
     assert sim.acd.retry_settings[1001]["maximumAttempts"] == spec.dialing_rules.max_attempts
     assert isinstance(c.active_version, str), "a digest of the fields we manage"
+    assert not Supervisor(engine, "sup").candidates(), "nothing left to finish: no webhook owed"
+    journal.close()
+
+
+def test_a_gateway_never_serves_a_campaign_of_the_other_dialect(
+    acd: AcdGateway, sim: Simulator, spec: CampaignSpec, tmp_path: Path, clock: ManualClock
+) -> None:
+    journal = SQLiteJournal(tmp_path / "mixed.db", clock=clock)
+    engine = Engine(journal, acd, clock=clock, ids=sequential_ids())
+    c = engine.draft(spec)  # the tutorial's dialect
+    before = len(sim.log)
+    with pytest.raises(EngineError, match=r"speaks the tutorial dialect, but .* speaks cxone"):
+        c.validate()
+    assert len(sim.log) == before, "nothing was sent"
+    assert engine.get(c.id).pending is None, "and no intent was left open"
+    journal.close()
+
+
+def test_one_engine_runs_both_dialects_each_on_its_own_api(
+    sim: Simulator, time_: RecordedTime, spec: CampaignSpec, tmp_path: Path, clock: ManualClock
+) -> None:
+    made: list[str] = []
+
+    def tutorial() -> HttpCXoneGateway:
+        made.append("tutorial")
+        return make_gateway(sim, time_)
+
+    def cxone() -> AcdGateway:
+        made.append("cxone")
+        return make_acd(sim, time_)
+
+    gateways = DialectGateways({"tutorial": tutorial, "cxone": cxone})
+    journal = SQLiteJournal(tmp_path / "both.db", clock=clock)
+    engine = Engine(journal, gateways, clock=clock, ids=sequential_ids())
+    ours = engine.draft(for_campaign(spec, "cmp-1001"), run=True).run()
+    assert made == ["tutorial"], "a dialect's gateway is made when first needed"
+    skill = engine.draft(load_spec(ACD_SPEC), run=True).run()
+    assert (ours.state, skill.state) == ("active", "active")
+    assert made == ["tutorial", "cxone"]
+    assert sim.campaigns["cmp-1001"]["dialingRules"]["maxAttempts"] == 3
+    assert sim.acd.retry_settings[1001]["maximumAttempts"] == 3
+    for gateway in gateways.made():
+        gateway.close()
     journal.close()
 
 

@@ -187,3 +187,45 @@ def test_a_callback_uri_is_judged_on_its_parsed_host(uri: str) -> None:
 def test_plain_http_to_a_loopback_receiver_is_allowed(uri: str) -> None:
     text = EXAMPLE_SPEC.read_text().replace("https://hooks.example.com/cxone/preview-launch", uri)
     assert parse_spec(text).webhook.callback_uri == uri
+
+
+ACD_TEXT = (EXAMPLE_SPEC.parent / "acd.toml").read_text()
+
+
+def test_a_tutorial_spec_stores_what_it_stored_before_dialects() -> None:
+    plain = load_spec(EXAMPLE_SPEC).to_dict()
+    assert "dialect" not in plain, "the default dialect is not written: old digests hold"
+    assert plain["webhook"]["name"] == "preview-launch"
+    assert load_spec(EXAMPLE_SPEC).dialect == "tutorial"
+
+
+def test_the_acd_example_loads_and_round_trips_without_a_webhook() -> None:
+    spec = parse_spec(ACD_TEXT, "acd.toml")
+    assert (spec.dialect, spec.webhook, spec.campaign_id) == ("cxone", None, "1001")
+    plain = spec.to_dict()
+    assert plain["dialect"] == "cxone"
+    assert "webhook" not in plain
+    assert CampaignSpec.from_dict(plain) == spec
+
+
+def test_a_cxone_spec_names_what_does_not_fit_its_dialect() -> None:
+    text = ACD_TEXT.replace('campaign_id = "1001"', 'campaign_id = "cmp-1001"') + (
+        '\n[webhook]\nname = "x"\ncallback_uri = "https://hooks.example.com/x"\n'
+    )
+    found = {(path, message.split(":")[0]) for _, path, message in problems(text)}
+    assert found == {
+        (
+            "campaign_id",
+            "in the cxone dialect this is the outbound skill's id, a number (found 'cmp-1001')",
+        ),
+        ("webhook", "the cxone dialect has no webhook registration API"),
+    }
+    assert any(
+        path == "dialect" and "tutorial" in message and "cxone" in message
+        for _, path, message in problems(ACD_TEXT.replace('"cxone"', '"genesys"'))
+    )
+
+
+def test_a_tutorial_spec_still_needs_its_webhook() -> None:
+    start = TEXT.index("[webhook]")
+    assert any(path == "webhook" for _, path, _ in problems(TEXT[:start]))
