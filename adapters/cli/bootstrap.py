@@ -11,12 +11,14 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import click
 
 from adapters.cli.views import building_heads, console
 from engine import CXoneGateway, Engine
+from engine.ports import DialectGateways
 from journal import InMemoryJournal, Journal
 from journal import open_journal as journal_by_location
 
@@ -39,7 +41,7 @@ def gateway_for(credentials: Credentials, **options: object) -> HttpCXoneGateway
 
 def engine_with(
     journal: Journal,
-    gateway: CXoneGateway | None = None,
+    gateway: CXoneGateway | DialectGateways | None = None,
     *,
     actor: str = "cxpreview",
     role: str | None = None,
@@ -59,13 +61,14 @@ def open_engine(
     create: bool = False,
     role: str | None = None,
     actor: str | None = None,
+    dialects: Iterable[str] = (),
 ) -> Engine:
     """The engine for a command: the journal from --db and (with ``gateway``) CXone from the
     global flags, both closed when the command ends; its events name ``actor``, else the
     global ``--actor`` (the OS user at this host unless told otherwise)."""
     engine = engine_with(
         open_journal(ctx, create=create),
-        open_gateway(ctx) if gateway else None,
+        open_gateway(ctx, dialects) if gateway else None,
         actor=actor or ctx.find_root().obj.get("actor") or default_actor(),
         role=role,
     )
@@ -108,9 +111,24 @@ def open_journal(ctx: click.Context, *, create: bool = False) -> Journal:
     return journal
 
 
-def open_gateway(ctx: click.Context) -> HttpCXoneGateway:
-    """The CXone gateway from the global flags, else ``CXONE_*`` in the environment; closed
-    when the command ends."""
+TUTORIAL_SETTINGS = (
+    "CXONE_BASE_URL",
+    "CXONE_CLIENT_ID",
+    "CXONE_CLIENT_SECRET",
+    "CXONE_CLIENT_SECRET_FILE",
+)
+ACD_SETTINGS = ("CXONE_ACCESS_KEY_ID", "CXONE_ACCESS_KEY_SECRET", "CXONE_ACCESS_KEY_SECRET_FILE")
+
+
+def open_gateway(ctx: click.Context, dialects: Iterable[str] = ()) -> DialectGateways:
+    """A CXone gateway per dialect, each made when a campaign of its dialect first calls out:
+    the tutorial's from the global flags, else ``CXONE_BASE_URL``, ``CXONE_CLIENT_ID``, …;
+    the ACD API's (``dialect = "cxone"``) from ``CXONE_ACCESS_KEY_ID`` and
+    ``CXONE_ACCESS_KEY_SECRET`` (or ``…_FILE``), with ``CXONE_API_BASE`` to skip discovery.
+    A dialect whose settings are given (or, with none given, the tutorial's), and every one
+    of ``dialects``, is made now, so that what is wrong with its settings is said before
+    anything is written; any other says what it lacks when first needed. Closed when the
+    command ends."""
     environ = dict(os.environ)
     settings = ctx.find_root().params
     for flag, name in [
@@ -124,11 +142,33 @@ def open_gateway(ctx: click.Context) -> HttpCXoneGateway:
             environ[name] = str(settings[flag])
     if settings.get("client_secret_file"):
         environ.pop("CXONE_CLIENT_SECRET", None)  # the file named on the command line wins
-    from adapters.cxone import HttpCXoneGateway  # noqa: PLC0415
+    insecure = bool(settings.get("insecure"))
 
-    gateway = HttpCXoneGateway.from_env(environ, insecure=bool(settings.get("insecure")))
-    ctx.call_on_close(gateway.close)
-    return gateway
+    def tutorial() -> CXoneGateway:
+        from adapters.cxone import HttpCXoneGateway  # noqa: PLC0415 - start-up cost
+
+        return HttpCXoneGateway.from_env(environ, insecure=insecure)
+
+    def cxone() -> CXoneGateway:
+        from adapters.cxone.acd import AcdGateway  # noqa: PLC0415 - start-up cost
+
+        return AcdGateway.from_env(environ, insecure=insecure)
+
+    gateways = DialectGateways({"tutorial": tutorial, "cxone": cxone})
+
+    def close() -> None:
+        for gateway in gateways.made():
+            gateway.close()  # type: ignore[attr-defined]
+
+    ctx.call_on_close(close)
+    given = {
+        d
+        for d, names in (("tutorial", TUTORIAL_SETTINGS), ("cxone", ACD_SETTINGS))
+        if any(environ.get(n) for n in names)
+    }
+    for dialect in sorted({*(given or {"tutorial"}), *dialects}):
+        gateways.for_dialect(dialect)
+    return gateways
 
 
 def process_owner(role: str) -> str:

@@ -346,7 +346,7 @@ def run_cmd(
         return
     target = expanded[0]
     spec = load_spec(target) if is_spec(target) else None  # a spec's problems come first
-    engine = open_engine(ctx, create=True, role="run")
+    engine = open_engine(ctx, create=True, role="run", dialects=[spec.dialect] if spec else [])
 
     def announce(state: CampaignState, drafted: bool) -> None:
         how = "drafted" if drafted else f"carried on ({state.state}, live, from this spec)"
@@ -377,7 +377,8 @@ def _run_several(
     ctx: click.Context, targets: list[str], lease_ttl: float, workers: int, as_json: bool
 ) -> None:
     loaded = read_specs(targets)  # every spec's problems before anything is written
-    engine = open_engine(ctx, create=True, role="run")
+    dialects = {spec.dialect for _, spec in loaded if spec is not None}
+    engine = open_engine(ctx, create=True, role="run", dialects=dialects)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

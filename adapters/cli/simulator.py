@@ -46,6 +46,14 @@ from adapters.cli.kit import errors_to_exit_codes
     type=click.Path(exists=True, dir_okay=False),
     help="A TOML fault plan ([[fault]] tables).",
 )
+@click.option(
+    "--dialect",
+    type=click.Choice(["tutorial", "cxone"]),
+    default="tutorial",
+    show_default=True,
+    help="Which API to show how to reach: the tutorial's, or NICE CXone's ACD API (access "
+    "key, discovery, skills, DNC groups, calling lists). Both are served either way.",
+)
 @errors_to_exit_codes
 def simulator_cmd(
     host: str,
@@ -55,6 +63,7 @@ def simulator_cmd(
     suppressions: int | None,
     seed: int,
     faults: str | None,
+    dialect: str,
 ) -> None:
     """Serve the CXone simulator until interrupted (SIGINT or SIGTERM stop it cleanly).
 
@@ -63,6 +72,7 @@ def simulator_cmd(
     it binds loopback only unless --allow-remote).
 
     Example: cxpreview simulator --port 8700 --contacts 100000 --faults plan.toml
+    Example: cxpreview simulator --dialect cxone   (then run examples/acd.toml)
     """
     from adapters.cxone.auth import is_loopback  # noqa: PLC0415 - httpx costs start-up
 
@@ -91,6 +101,11 @@ def simulator_cmd(
         signal.signal(sig, lambda *_: stop.set())
     with server:
         click.echo(server.base_url)
+        if dialect == "cxone":
+            click.echo(_acd_banner(simulator, server.base_url, dataset, seed))
+            sys.stdout.flush()
+            stop.wait()
+            return
         click.echo(
             f"  campaigns: {', '.join(sorted(simulator.campaigns))}\n"
             f"  contact list: {dataset.contact_list_id} ({dataset.contacts:,} contacts, "
@@ -101,6 +116,25 @@ def simulator_cmd(
         )
         sys.stdout.flush()
         stop.wait()
+
+
+def _acd_banner(simulator: bundled.Simulator, url: str, dataset: bundled.Dataset, seed: int) -> str:
+    """What the ACD dialect's tenant holds, and the settings that reach it."""
+    from adapters.simulator.acd import ACCESS_KEY_ID, ACCESS_KEY_SECRET  # noqa: PLC0415
+
+    skills = simulator.acd.skills
+    running = sorted(str(k) for k, v in skills.items() if v["isRunning"])
+    stopped = sorted(str(k) for k, v in skills.items() if v["isOutbound"] and not v["isRunning"])
+    return (
+        f"  ACD dialect: tenant {simulator.acd.tenant}; Personal Connection skills "
+        f"{', '.join(stopped)} (stopped), {', '.join(running)} (running)\n"
+        f"  calling list: {dataset.contact_list_id} ({dataset.contacts:,} records); DNC group "
+        f"7001 ({dataset.suppressions:,} numbers, seed {seed})\n"
+        f"  access key: {ACCESS_KEY_ID}, secret {ACCESS_KEY_SECRET}\n"
+        f"  try: CXONE_AUTH_URL={url} CXONE_DISCOVERY_URL={url} "
+        f"CXONE_ACCESS_KEY_ID={ACCESS_KEY_ID} CXONE_ACCESS_KEY_SECRET={ACCESS_KEY_SECRET} "
+        "cxpreview run examples/acd.toml"
+    )
 
 
 @click.command("demo")

@@ -62,7 +62,7 @@ from adapters.cxone.auth import (
     read_secret_file,
     refuse_untrusted,
 )
-from adapters.cxone.client import MAX_TOKEN_LIFE, HttpCXoneGateway
+from adapters.cxone.client import MAX_TOKEN_LIFE, HttpCXoneGateway, http_options
 from adapters.cxone.responses import body_of, error_message, field
 from adapters.cxone.retry import Retryable
 from engine import (
@@ -200,8 +200,13 @@ class AcdGateway(HttpCXoneGateway):
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **options: Any) -> AcdGateway:
-        """The access key and ``AcdSettings`` from the environment (see both)."""
-        return cls(AccessKey.from_env(environ), AcdSettings.from_env(environ), **options)
+        """The access key and ``AcdSettings`` from the environment (see both), and the HTTP
+        settings both dialects share (``CXONE_CA_FILE``, ``CXONE_TIMEOUT``, ``CXONE_MAX_RPS``)."""
+        return cls(
+            AccessKey.from_env(environ),
+            AcdSettings.from_env(environ),
+            **http_options(environ, options),
+        )
 
     # --- the port ---------------------------------------------------------------------------
 

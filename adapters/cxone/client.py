@@ -101,6 +101,19 @@ def _rate(text: str, name: str) -> float:
     return value
 
 
+def http_options(environ: Mapping[str, str] | None, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with ``CXONE_CA_FILE``, ``CXONE_TIMEOUT`` and ``CXONE_MAX_RPS`` from
+    ``environ`` (or the process's environment) where not given (both dialects' gateways)."""
+    env = os.environ if environ is None else environ
+    if env.get("CXONE_CA_FILE"):
+        options.setdefault("ca_file", env["CXONE_CA_FILE"])
+    if env.get("CXONE_TIMEOUT"):
+        options.setdefault("timeout", _seconds(env["CXONE_TIMEOUT"], "CXONE_TIMEOUT"))
+    if env.get("CXONE_MAX_RPS"):
+        options.setdefault("max_rps", _rate(env["CXONE_MAX_RPS"], "CXONE_MAX_RPS"))
+    return options
+
+
 class HttpCXoneGateway:
     """CXone over HTTP with OAuth2 client credentials, retries and pagination."""
 
@@ -170,14 +183,7 @@ class HttpCXoneGateway:
         wait for a reply, 15 by default) and ``CXONE_MAX_RPS`` (requests a second, all
         threads together; no limit by default) if set, in ``environ`` or the process's
         environment."""
-        env = os.environ if environ is None else environ
-        if env.get("CXONE_CA_FILE"):
-            options.setdefault("ca_file", env["CXONE_CA_FILE"])
-        if env.get("CXONE_TIMEOUT"):
-            options.setdefault("timeout", _seconds(env["CXONE_TIMEOUT"], "CXONE_TIMEOUT"))
-        if env.get("CXONE_MAX_RPS"):
-            options.setdefault("max_rps", _rate(env["CXONE_MAX_RPS"], "CXONE_MAX_RPS"))
-        return cls(Credentials.from_env(environ), **options)
+        return cls(Credentials.from_env(environ), **http_options(environ, options))
 
     def __repr__(self) -> str:
         return f"HttpCXoneGateway({self._base!r}, client_id={self.credentials.client_id!r})"

@@ -175,3 +175,54 @@ def test_log_json_is_one_object_per_line_and_holds_no_secret(tmp_path: Path) -> 
     everything = result.stderr + result.stdout
     for needle in [secret, *simulator.issued_tokens]:
         assert needle not in everything
+
+
+def test_the_acd_dialect_as_separate_processes(tmp_path: Path) -> None:
+    """`cxpreview simulator --dialect cxone` in one process, `cxpreview run examples/acd.toml`
+    in another, reaching it by the settings its banner prints: an access key, discovery."""
+    server = subprocess.Popen(
+        [CXPREVIEW, "simulator", "--dialect", "cxone", "--contacts", "2000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        banner = [server.stdout.readline() for _ in range(4)]
+        try_line = banner[3].strip().removeprefix("try: ")
+        settings = dict(p.split("=", 1) for p in try_line.split() if "=" in p)
+        assert settings["CXONE_AUTH_URL"] == url
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CXONE_")}
+        db = str(tmp_path / "acd.db")
+        spec = str(EXAMPLE_SPEC.parent / "acd.toml")
+        done = subprocess.run(
+            [CXPREVIEW, "--db", db, "run", spec],
+            capture_output=True,
+            text=True,
+            env={**env, **settings},
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert ": active" in done.stdout
+        assert settings["CXONE_ACCESS_KEY_SECRET"] not in done.stdout + done.stderr
+        missing = subprocess.run(  # no access key: said before anything is written
+            [CXPREVIEW, "--db", str(tmp_path / "none.db"), "run", spec],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert missing.returncode == 2
+        assert "CXONE_ACCESS_KEY_ID" in missing.stderr
+        assert not (tmp_path / "none.db").exists() or _no_campaigns(tmp_path / "none.db")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+
+
+def _no_campaigns(path: Path) -> bool:
+    with SQLiteJournal(path) as journal:
+        return not list(journal.streams())
