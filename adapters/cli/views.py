@@ -166,10 +166,16 @@ def ended_table(ended: Sequence[Any]) -> Table:
 def plan_view(plan: Plan) -> Group:
     """What an activation would change, field by field: CXone's value now and ours."""
     who = f"campaign {plan.campaign_id}" if plan.campaign_id else "a campaign from this spec"
-    head = Text(
-        f"{who} -> CXone campaign {plan.remote_id}: CXone is at version {plan.remote_version}; "
-        f"the PUT would send If-Match: {plan.if_match}"
-    )
+    if isinstance(plan.remote_version, int):  # the tutorial's: a version, sent as If-Match
+        head = Text(
+            f"{who} -> CXone campaign {plan.remote_id}: CXone is at version "
+            f"{plan.remote_version}; the PUT would send If-Match: {plan.if_match}"
+        )
+    else:  # an opaque revision: the write is refused if it moved on since it was read
+        head = Text(
+            f"{who} -> CXone {plan.remote_id}: CXone is at {revision_text(plan.remote_version)};"
+            " the write would be refused if that moves on before it is sent"
+        )
     if plan.empty:
         return Group(
             head, Text("no change: CXone holds this configuration already; nothing would be sent")
@@ -187,8 +193,8 @@ def plan_view(plan: Plan) -> Group:
     if plan.stale:
         parts.append(
             Text(
-                f"CXone moved on since version {plan.if_match}: the PUT would be answered 412, "
-                "and the campaign rebased on CXone's version"
+                f"CXone moved on since {revision_text(plan.if_match)}: the write would be "
+                "refused as a conflict, and the campaign rebased on CXone's"
             )
         )
     return Group(*parts)

@@ -157,9 +157,20 @@ def jwt_claims(token: str) -> dict[str, Any]:
     return claims if isinstance(claims, dict) else {}
 
 
+MANAGED = {"retrySettings": ("maximumAttempts",)}
+"""The fields of a skill this dialect manages, by parameter block: what it writes, compares and
+digests. The others (``minimumRetryMinutes``, …) are the tenant's, never sent or compared."""
+
+
 def managed(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a skill this dialect manages (what its revision is a digest of)."""
-    return {"retrySettings": dict(config.get("retrySettings") or {})}
+    """Of a skill's parameter blocks, the fields this dialect manages (its revision is a
+    digest of them)."""
+    out: dict[str, Any] = {}
+    for block, names in MANAGED.items():
+        given = config.get(block)
+        given = given if isinstance(given, dict) else {}
+        out[block] = {name: given[name] for name in names if name in given}
+    return out
 
 
 def revision_of(config: Mapping[str, Any]) -> str:
@@ -240,7 +251,7 @@ class AcdGateway(HttpCXoneGateway):
             endpoint,
         )
         settings = field(body, "retrySettings", dict, endpoint)
-        config = {"retrySettings": self._scrubbed(settings)}
+        config = managed({"retrySettings": self._scrubbed(settings)})
         status = "running" if skill.get("isRunning") is True else "stopped"
         return RemoteCampaign(campaign_id, revision_of(config), status, config)
 
@@ -262,12 +273,12 @@ class AcdGateway(HttpCXoneGateway):
             "PUT",
             self._url(f"{self._skill_path(campaign_id)}/parameters/retry-settings"),
             endpoint,
-            json={"retrySettings": dict(config.get("retrySettings") or {})},
+            json=managed(config),  # only our fields: the tenant's others stay as they are
             idempotent=False,
         )
         self._refuse_items(response, endpoint)
-        merged = {"retrySettings": {**current.config["retrySettings"], **config["retrySettings"]}}
-        return RemoteCampaign(campaign_id, revision_of(merged), current.status, merged)
+        written = managed(config)
+        return RemoteCampaign(campaign_id, revision_of(written), current.status, written)
 
     def iter_contacts(self, contact_list_id: str) -> Iterator[Contact]:
         """The calling list's records, a page at a time (``AcdSettings`` says where)."""

@@ -100,10 +100,12 @@ def test_a_skills_retry_settings_are_written_against_the_revision_read(
     with pytest.raises(RemoteConflict) as stale:  # the revision moved on: no If-Match here
         acd.put_preview_config("1001", {"retrySettings": {"maximumAttempts": 4}}, before.version)
     assert stale.value.remote_version == after.version
-    sim.acd.edit_retry_settings(1001, minimumRetryMinutes=90)  # someone else, in CXone's UI
+    sim.acd.edit_retry_settings(1001, minimumRetryMinutes=90)  # a field that is not ours
+    assert acd.read_campaign("1001").version == after.version, "not ours: not in the revision"
+    sim.acd.edit_retry_settings(1001, maximumAttempts=7)  # ours, by someone else in CXone's UI
     with pytest.raises(RemoteConflict):
         acd.put_preview_config("1001", config, after.version)
-    assert sim.acd.retry_settings[1001]["maximumAttempts"] == 3, "nothing of ours written"
+    assert sim.acd.retry_settings[1001] == {"maximumAttempts": 7, "minimumRetryMinutes": 90}
 
 
 def test_errors_come_back_in_cxones_words(acd: AcdGateway, sim: Simulator) -> None:

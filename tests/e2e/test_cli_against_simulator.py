@@ -196,6 +196,19 @@ def test_the_acd_dialect_as_separate_processes(tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CXONE_")}
         db = str(tmp_path / "acd.db")
         spec = str(EXAMPLE_SPEC.parent / "acd.toml")
+        plan = subprocess.run(  # reads the skill, changes nothing anywhere
+            [CXPREVIEW, "--db", str(tmp_path / "plan.db"), "plan", spec, "--json"],
+            capture_output=True,
+            text=True,
+            env={**env, **settings},
+            timeout=60,
+            check=False,
+        )
+        assert plan.returncode == 0, plan.stderr
+        planned = json.loads(plan.stdout)
+        assert planned["remote_id"] == "1001"
+        assert [c["path"] for c in planned["changes"]] == ["retrySettings.maximumAttempts"]
+        assert not (tmp_path / "plan.db").exists(), "a command that only reads creates nothing"
         done = subprocess.run(
             [CXPREVIEW, "--db", db, "run", spec],
             capture_output=True,
