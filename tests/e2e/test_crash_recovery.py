@@ -299,3 +299,64 @@ def test_recovery_killed_mid_way_recovers_again_to_the_same_end(
     report = supervise(db, base_url)
     assert "reconciled" in report.stderr
     assert_finished_once(db, sim, tag)
+
+
+# --- the ACD dialect: the same kills, against NICE CXone's own API -------------------------
+
+ACD_SPEC = EXAMPLE_SPEC.parent / "acd.toml"
+ACD_POINTS = [p for p in CRASH_POINTS if "webhook" not in p]  # the dialect has no webhook
+
+
+def acd_env(base_url: str, crash_at: str | None = None) -> dict[str, str]:
+    from adapters.simulator.acd import ACCESS_KEY_ID, ACCESS_KEY_SECRET  # noqa: PLC0415
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CXONE_", "CXPREVIEW_CRASH"))}
+    env |= {
+        "CXONE_AUTH_URL": base_url,
+        "CXONE_DISCOVERY_URL": base_url,
+        "CXONE_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "CXONE_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+    }
+    if crash_at:
+        env["CXPREVIEW_CRASH_AT"] = crash_at
+    return env
+
+
+def applied_writes(sim: Simulator, skill: int) -> int:
+    return sum(1 for e in sim.log if e["route"] == "acd_retry_settings" and e.get("skill") == skill)
+
+
+@pytest.mark.parametrize("point", ACD_POINTS)
+def test_an_acd_run_killed_at_a_boundary_is_finished_by_the_supervisor(
+    served: tuple[Simulator, str], tmp_path: Path, point: str
+) -> None:
+    sim, base_url = served
+    skill = 40000 + ACD_POINTS.index(point)
+    sim.acd.add_skill(skill)
+    spec = tmp_path / "acd.toml"
+    spec.write_text(
+        ACD_SPEC.read_text()
+        .replace('campaign_id = "1001"', f'campaign_id = "{skill}"')
+        .replace("max_concurrent_previews = 5 ", "max_concurrent_previews = 1000 ")
+    )
+    db = tmp_path / "j.db"
+    died = cli(db, acd_env(base_url, point), "run", str(spec))
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    done = cli(db, acd_env(base_url), "supervise", "--once", "--owner", "sup")
+    assert done.returncode == 0, done.stderr
+    if point == "after-activation-outcome":  # active already, and no webhook owed: nothing left
+        assert "finished" not in done.stdout
+    else:
+        assert "-> active  finished" in done.stdout
+    with open_journal(str(db)) as journal:
+        ((campaign_id, _),) = list(journal.streams())
+        history = journal.read_stream(campaign_id)
+        state = fold(campaign_id, [h.event for h in history])
+        assert state.state == "active", state
+        outcomes = Counter(getattr(h.event, "step_id", None) for h in history if h.type in OUTCOMES)
+        assert max(outcomes.values()) == 1, "an outcome was recorded twice"
+        assert verify(journal).ok
+    assert sim.acd.retry_settings[skill]["maximumAttempts"] == 3
+    assert applied_writes(sim, skill) == 1, "the skill was written exactly once"
+    if point == "after-activation-response":
+        assert "reconciled" in done.stderr, "the write that landed was recognised, not redone"
