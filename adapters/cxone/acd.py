@@ -346,9 +346,11 @@ class AcdGateway(HttpCXoneGateway):
     def _skill(self, skill_id: str) -> dict[str, Any]:
         endpoint = f"read skill {skill_id}"
         body = body_of(self._send("GET", self._url(self._skill_path(skill_id)), endpoint), endpoint)
-        skills = body.get("skills") if isinstance(body, dict) else None
-        skill = skills[0] if isinstance(skills, list) and skills else body
-        if not isinstance(skill, dict) or str(skill.get("skillId")) != skill_id:
+        skills = field(body, "skills", list, endpoint)  # [tools]: the skill inside ``skills``
+        if not skills or not isinstance(skills[0], dict):
+            raise BadResponse(f"{endpoint}: field 'skills' holds no skill object")
+        skill: dict[str, Any] = skills[0]
+        if str(skill.get("skillId")) != skill_id:
             raise BadResponse(f"{endpoint}: the reply is not skill {skill_id}")
         if skill.get("isOutbound") is not True or skill.get("outboundStrategy") != (
             PERSONAL_CONNECTION
@@ -368,17 +370,18 @@ class AcdGateway(HttpCXoneGateway):
             body = body_of(self._send("GET", self._url(path), endpoint, params=params), endpoint)
             if not isinstance(body, dict):
                 raise BadResponse(f"{endpoint}: expected a JSON object")
-            holder = body.get("resultSet") if key not in body else body
-            items = holder.get(key) if isinstance(holder, dict) else None
-            if items is None:
-                items = []  # an empty listing may leave its array out
-            if not isinstance(items, list):
-                raise BadResponse(f"{endpoint}: field {key!r} is not a list")
+            # Counted, never assumed: a reply without its count or its items is not an empty
+            # listing (a preview limit counted over one would count nothing).
+            count = field(body, "totalRecords", int, endpoint)
+            if count < 0:
+                raise BadResponse(f"{endpoint}: field 'totalRecords' is negative")
+            holder = body if key in body or "resultSet" not in body else body["resultSet"]
+            if count == 0 and isinstance(holder, dict) and key not in holder:
+                items: list[Any] = []  # an empty listing may leave its array out
+            else:
+                items = field(holder, key, list, endpoint)
             if total is None:
-                found = body.get("totalRecords", len(items))
-                total = found if type(found) is int and found >= 0 else None
-                if total is None:
-                    raise BadResponse(f"{endpoint}: field 'totalRecords' is not a count")
+                total = count
             yield from items
             skip += len(items)
             if skip >= total:
@@ -393,10 +396,14 @@ class AcdGateway(HttpCXoneGateway):
         raise BadResponse(f"{endpoint}: the listing goes on past {MAX_LISTING_PAGES} pages")
 
     def _refuse_items(self, response: httpx.Response, endpoint: str) -> None:
-        """A 200 whose items say ``success: false`` is a refusal [mcp]."""
+        """A write's reply: nothing, or a JSON object (anything else is not a reply we can
+        read: ``BadResponse``, the write in doubt); one whose items say ``success: false``
+        is a refusal [mcp]."""
         if not response.content:
             return
         body = body_of(response, endpoint)
+        if not isinstance(body, dict):
+            raise BadResponse(f"{endpoint}: expected a JSON object, found {type(body).__name__}")
         lists = [
             v for v in (body.values() if isinstance(body, dict) else []) if isinstance(v, list)
         ]

@@ -45,6 +45,7 @@ class Host(Protocol):
 
     _lock: threading.Lock
     dataset: Dataset
+    log: list[dict[str, Any]]
     tokens: dict[str, float]
     issued_tokens: list[str]
     token_ttl: float
@@ -116,6 +117,18 @@ class AcdApi:
         with self.sim._lock:
             self.retry_settings[skill_id] = {**self.retry_settings[skill_id], **changes}
 
+    def applied_writes(self, skill_id: int | None = None) -> list[dict[str, Any]]:
+        """The writes of retry settings that changed a skill (of ``skill_id``, or any), from
+        the request log: what tests count to prove a write applied exactly once."""
+        with self.sim._lock:
+            return [
+                e
+                for e in self.sim.log
+                if e["route"] == "acd_put_retry_settings"
+                and e["changed"]
+                and skill_id in (None, e.get("skill"))
+            ]
+
     def routes(self) -> list[Route]:
         g = self.sim._guard
         return [
@@ -133,7 +146,12 @@ class AcdApi:
             Route(
                 f"{PREFIX}/skills/{{id}}/parameters/retry-settings",
                 self._acd("acd_retry_settings", self._retry),
-                methods=["GET", "PUT"],
+                methods=["GET"],
+            ),
+            Route(
+                f"{PREFIX}/skills/{{id}}/parameters/retry-settings",
+                self._acd("acd_put_retry_settings", self._retry),
+                methods=["PUT"],
             ),
             Route(f"{PREFIX}/dnc-groups", self._acd("acd_dnc_groups", self._dnc_groups)),
             Route(
@@ -261,7 +279,7 @@ class AcdApi:
         return self.sim._ok(request, "acd_skill", {"skills": [skill]})
 
     async def _retry(self, request: Request) -> Response:
-        route = "acd_retry_settings"
+        route = "acd_retry_settings" if request.method == "GET" else "acd_put_retry_settings"
         found = self._skill_id(request, route)
         if isinstance(found, Response):
             return found

@@ -46,6 +46,8 @@ def _truncated(body: bytes, status: int, headers: dict[str, str], size: int) -> 
 
 
 def _wrong_types(body: bytes, status: int, headers: dict[str, str], size: int) -> Response:
+    if not body:  # a reply of no content (a 204): nothing to change the types of
+        return _json(body, status, headers)
     value = json.loads(body)
     if isinstance(value, dict):
         value = {k: _other_type(v) for k, v in value.items()}

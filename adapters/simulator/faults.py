@@ -44,6 +44,7 @@ ROUTES = (
     "acd_skills",
     "acd_skill",
     "acd_retry_settings",
+    "acd_put_retry_settings",
     "acd_dnc_groups",
     "acd_dnc_records",
     "acd_call_list",

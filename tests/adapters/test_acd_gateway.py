@@ -122,7 +122,7 @@ def test_errors_come_back_in_cxones_words(acd: AcdGateway, sim: Simulator) -> No
 
 def test_a_200_whose_item_says_success_false_is_a_refusal(acd: AcdGateway, sim: Simulator) -> None:
     revision = acd.read_campaign("1001").version
-    sim.faults.add("acd_retry_settings", "refuse_items", after=1)  # the PUT, not the read
+    sim.faults.add("acd_put_retry_settings", "refuse_items")
     with pytest.raises(RemoteRejected, match="CXone refused it: simulated refusal"):
         acd.put_preview_config("1001", {"retrySettings": {"maximumAttempts": 2}}, revision)
 

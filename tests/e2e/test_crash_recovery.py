@@ -322,10 +322,6 @@ def acd_env(base_url: str, crash_at: str | None = None) -> dict[str, str]:
     return env
 
 
-def applied_writes(sim: Simulator, skill: int) -> int:
-    return sum(1 for e in sim.log if e["route"] == "acd_retry_settings" and e.get("skill") == skill)
-
-
 @pytest.mark.parametrize("point", ACD_POINTS)
 def test_an_acd_run_killed_at_a_boundary_is_finished_by_the_supervisor(
     served: tuple[Simulator, str], tmp_path: Path, point: str
@@ -357,6 +353,6 @@ def test_an_acd_run_killed_at_a_boundary_is_finished_by_the_supervisor(
         assert max(outcomes.values()) == 1, "an outcome was recorded twice"
         assert verify(journal).ok
     assert sim.acd.retry_settings[skill]["maximumAttempts"] == 3
-    assert applied_writes(sim, skill) == 1, "the skill was written exactly once"
+    assert len(sim.acd.applied_writes(skill)) == 1, "the skill was written exactly once"
     if point == "after-activation-response":
         assert "reconciled" in done.stderr, "the write that landed was recognised, not redone"

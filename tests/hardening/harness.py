@@ -14,7 +14,9 @@ import attrs
 
 from adapters.cli.logs import JsonLines
 from adapters.cxone import Credentials, HttpCXoneGateway, RetryPolicy, Secret
+from adapters.cxone.acd import AccessKey, AcdGateway, AcdSettings
 from adapters.simulator import Dataset, Simulator, SimulatorServer
+from adapters.simulator.acd import ACCESS_KEY_ID
 from engine import Engine, load_spec, verify
 from journal import SQLiteJournal
 from tests.conftest import EXAMPLE_SPEC
@@ -42,6 +44,7 @@ class Case:
     engine: Engine
     db: Path
     logs: _Lines
+    dialect: str = "tutorial"
     errors: list[str] = attrs.Factory(list)
 
     def lost(self, campaign_id: str) -> int:
@@ -61,7 +64,11 @@ class Case:
             for k in intents.keys() | outcomes.keys()
         )
         succeeded = sum(1 for h in history if h.type == "activation.succeeded")
-        applied = len(self.simulator.applied_puts())
+        applied = len(
+            self.simulator.applied_puts()
+            if self.dialect == "tutorial"
+            else self.simulator.acd.applied_writes()
+        )
         return unpaired + abs(applied - succeeded)
 
     def leaked(self) -> int:
@@ -85,11 +92,20 @@ class Case:
 
 
 @contextmanager
-def case(tmp_path: Path, name: str, *, contacts: int = 300, timeout: float = 5.0) -> Iterator[Case]:
-    """A fresh simulator, gateway, journal and engine; logs captured as JSON lines."""
+def case(
+    tmp_path: Path,
+    name: str,
+    *,
+    contacts: int = 300,
+    timeout: float = 5.0,
+    dialect: str = "tutorial",
+) -> Iterator[Case]:
+    """A fresh simulator, gateway (of ``dialect``), journal and engine; logs captured as JSON
+    lines. Both dialects' secrets (client secret, access key secret) are ``SECRET``."""
     simulator = Simulator(
         Dataset(seed=11, contacts=contacts, suppressions=contacts // 10), client_secret=SECRET
     )
+    simulator.acd.access_key = (ACCESS_KEY_ID, SECRET)
     db = tmp_path / f"{name}.db"
     logs = _Lines()
     logger = logging.getLogger("cxpreview")
@@ -99,14 +115,25 @@ def case(tmp_path: Path, name: str, *, contacts: int = 300, timeout: float = 5.0
     try:
         with SimulatorServer(simulator) as server, SQLiteJournal(db, busy_timeout=0.5) as journal:
             credentials = Credentials(server.base_url, simulator.client_id, Secret(SECRET))
-            with HttpCXoneGateway(credentials, policy=FAST, timeout=timeout) as gateway:
+            gateway = (
+                HttpCXoneGateway(credentials, policy=FAST, timeout=timeout)
+                if dialect == "tutorial"
+                else AcdGateway(
+                    AccessKey(ACCESS_KEY_ID, Secret(SECRET)),
+                    AcdSettings(auth_url=server.base_url, discovery_url=server.base_url),
+                    policy=FAST,
+                    timeout=timeout,
+                )
+            )
+            with gateway:
                 engine = Engine(journal, gateway)
-                yield Case(simulator, journal, gateway, engine, db, logs)
+                yield Case(simulator, journal, gateway, engine, db, logs, dialect)
     finally:
         logger.removeHandler(logs)
         logger.setLevel(level)
 
 
 def draft(c: Case) -> str:
-    """Draft the example spec for a run; the campaign id."""
-    return c.engine.draft(load_spec(EXAMPLE_SPEC), run=True).id
+    """Draft the example spec of the case's dialect for a run; the campaign id."""
+    spec = EXAMPLE_SPEC if c.dialect == "tutorial" else EXAMPLE_SPEC.parent / "acd.toml"
+    return c.engine.draft(load_spec(spec), run=True).id
