@@ -33,6 +33,9 @@ from events import (
     ConflictRebased,
     ConflictResolved,
     ContactsFiltered,
+    DialingFailed,
+    DialingRequested,
+    DialingStarted,
     Event,
     FieldProblem,
     FilterFailed,
@@ -76,6 +79,7 @@ class CampaignState:
     config: dict[str, Any] | None = None
     rebases: int = 0
     wants_active: bool = False
+    dialing_started: bool = False
 
     def __repr__(self) -> str:
         extra = f" pending={self.pending.step}" if self.pending else ""
@@ -123,13 +127,32 @@ DIGEST_SCHEMES: dict[int, tuple[str, ...]] = {
         "rebases",
         "wants_active",
     ),
+    2: (  # and whether the skill dials (the ACD dialect's start, a step of its own)
+        "id",
+        "version",
+        "state",
+        "name",
+        "pending",
+        "remote_version",
+        "eligible",
+        "eligible_digest",
+        "activation_attempts",
+        "conflicts",
+        "active_version",
+        "webhook_id",
+        "problems",
+        "last_error",
+        "rebases",
+        "wants_active",
+        "dialing_started",
+    ),
 }
 """The state digest schemes: each the state's fields it covers (beside the spec and the two
 configurations, which enter by their own digests). A field added to ``CampaignState`` goes
 into a new scheme; the old ones stay as they are, so digests recorded by earlier releases
 still verify. A scheme ``n > 1`` digest is recorded as ``dn:sha256:…``; scheme 1 as
 ``sha256:…``, as every release before schemes were named wrote it."""
-DIGEST_SCHEME = 1
+DIGEST_SCHEME = 2
 """The scheme this release records."""
 
 
@@ -243,6 +266,7 @@ class Builder:
     config: dict[str, Any] | None = None
     rebases: int = 0
     wants_active: bool = False
+    dialing_started: bool = False
 
     @classmethod
     def thaw(cls, state: CampaignState | None, campaign_id: str = "") -> Builder:
@@ -421,6 +445,10 @@ def _webhook(b: Builder, e: WebhookRegistered) -> None:
     b.webhook_id, b.last_error, b.wants_active = e.webhook_id, None, False
 
 
+def _dialing(b: Builder, e: DialingStarted) -> None:
+    b.dialing_started, b.last_error, b.wants_active = True, None, False
+
+
 EFFECTS: dict[type[Event], Callable[[Builder, Any], None]] = {
     CampaignDrafted: _drafted,
     ConfigRevised: _revised,
@@ -443,6 +471,9 @@ EFFECTS: dict[type[Event], Callable[[Builder, Any], None]] = {
     WebhookRegistrationRequested: _intent,
     WebhookRegistered: _webhook,
     WebhookRegistrationFailed: _failed,
+    DialingRequested: _intent,
+    DialingStarted: _dialing,
+    DialingFailed: _failed,
 }
 """What each event records in the state (its lifecycle row is in engine/lifecycle.py)."""
 

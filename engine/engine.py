@@ -20,7 +20,7 @@ from engine.contacts import Progress
 from engine.errors import CampaignClaimed
 from engine.handle import Campaign
 from engine.leasing import LeaseHolder
-from engine.pipeline import FILTER, REBASE, VALIDATE, WEBHOOK
+from engine.pipeline import DIALING, FILTER, REBASE, VALIDATE, WEBHOOK
 from engine.plan import Plan
 from engine.ports import CXoneGateway, DialectGateways
 from engine.queries import Queries
@@ -206,6 +206,10 @@ class Engine(Queries):
         """Make sure the launch webhook exists (looked up by name and URI before creating)."""
         return self.steps.take(WEBHOOK, campaign_id)
 
+    def start_dialing(self, campaign_id: str) -> CampaignState:
+        """Start the campaign's skill dialing (the ACD dialect), unless it dials already."""
+        return self.steps.take(DIALING, campaign_id)
+
     def rebase(self, campaign_id: str) -> CampaignState:
         """Read CXone's campaign and merge: disjoint changes go back to filtered."""
         return self.steps.take(REBASE, campaign_id)
@@ -281,14 +285,15 @@ class Engine(Queries):
             "filter": lambda cid: self.filter(cid, progress),
             "activate": self.activate,
             "register_webhook": self.register_webhook,
+            "start_dialing": self.start_dialing,
             "rebase": self.rebase,
         }
         while should_stop is None or not should_stop():
             command = lifecycle.next_command(s)
             if command is None:
                 return s
-            before = (s.state, s.webhook_id)
+            before = (s.state, s.webhook_id, s.dialing_started)
             s = commands[command](campaign_id)
-            if (s.state, s.webhook_id) == before:
+            if (s.state, s.webhook_id, s.dialing_started) == before:
                 return s
         return s

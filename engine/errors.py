@@ -51,7 +51,10 @@ class CampaignNotFound(EngineError, LookupError):
     exit_code = EXIT_USAGE
 
 
-COMMAND_FOR = {"register_webhook": "run (registers the launch webhook)"}
+COMMAND_FOR = {
+    "register_webhook": "run (registers the launch webhook)",
+    "start_dialing": "run (starts the skill dialing)",
+}
 """How an operator issues a trigger that has no command of its own."""
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
-from engine import machine
+from engine import lifecycle
 from engine.aggregate import CampaignState
 from engine.errors import EngineError
 from events import instant
@@ -79,7 +79,7 @@ class Campaign:
     @property
     def allowed(self) -> tuple[str, ...]:
         """The commands its state allows now."""
-        return () if self.snapshot.pending else machine.allowed(self.state)
+        return () if self.snapshot.pending else lifecycle.offered(self.snapshot)
 
     def __getattr__(self, name: str) -> Any:
         # Everything else a state knows (remote_version, eligible, last_error, …) reads through.

@@ -27,6 +27,9 @@ from events import (
     ConflictRebased,
     ConflictResolved,
     ContactsFiltered,
+    DialingFailed,
+    DialingRequested,
+    DialingStarted,
     Event,
     FilterFailed,
     FilterRequested,
@@ -72,6 +75,8 @@ class CampaignState(Protocol):
     @property
     def webhook_id(self) -> str | None: ...
     @property
+    def dialing_started(self) -> bool: ...
+    @property
     def rebases(self) -> int: ...
     @property
     def campaign_spec(self) -> CampaignSpec: ...
@@ -114,6 +119,9 @@ RULES: dict[type[Event], EventRule] = {
     WebhookRegistrationRequested: EventRule("intent", "register_webhook", "webhook", False),
     WebhookRegistered: EventRule("outcome", None, "webhook", True),
     WebhookRegistrationFailed: EventRule("outcome", None, "webhook", True),
+    DialingRequested: EventRule("intent", "start_dialing", "dialing", False),
+    DialingStarted: EventRule("outcome", None, "dialing", True),
+    DialingFailed: EventRule("outcome", None, "dialing", True),
 }
 
 STEPS: dict[str, str] = {
@@ -136,6 +144,8 @@ CONDITIONS: dict[str, Callable[[CampaignState], bool]] = {
     # A spec without a webhook (the cxone dialect has no registration API) needs none.
     "webhook_missing": lambda s: s.webhook_id is None and s.campaign_spec.webhook is not None,
     "may_rebase": _may_rebase,
+    # In the ACD dialect a configured skill dials only once started, a step of its own.
+    "dialing_missing": lambda s: s.campaign_spec.dialect == "cxone" and not s.dialing_started,
 }
 """The predicates the machine's ``conditions`` name, evaluated on a campaign's state."""
 
@@ -181,6 +191,22 @@ def worth_running(s: CampaignState) -> bool:
     if s.pending is not None:
         return True
     return next_command(s if s.wants_active else _Wanting(s)) is not None
+
+
+OWED = {"register_webhook": "webhook_missing", "start_dialing": "dialing_missing"}
+"""The triggers an active campaign may still owe, and the condition that says it does."""
+
+
+def offered(s: CampaignState) -> tuple[str, ...]:
+    """The commands the machine allows in ``s``'s state, less what ``s`` does not owe (a
+    webhook already registered, a skill of a dialect that has no start, …)."""
+    return tuple(t for t in machine.allowed(s.state) if t not in OWED or CONDITIONS[OWED[t]](s))
+
+
+def finished(s: CampaignState) -> bool:
+    """Active with nothing left owed (no webhook to register, no skill to start): what a
+    run or a supervisor reports as done; an active campaign still owing a step is not."""
+    return s.state == "active" and not worth_running(s)
 
 
 class _Wanting:

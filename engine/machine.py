@@ -53,6 +53,12 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": None,
         "conditions": "webhook_missing",
     },
+    {
+        "trigger": "start_dialing",
+        "source": "active",
+        "dest": None,
+        "conditions": "dialing_missing",
+    },
     {"trigger": "revise", "source": _SETTLED, "dest": "draft"},
     {"trigger": "cancel", "source": _SETTLED, "dest": "cancelled"},
 ]
@@ -64,12 +70,13 @@ COMMANDS = (
     "rebase",
     "resolve",
     "register_webhook",
+    "start_dialing",
     "revise",
     "cancel",
 )
 """Triggers a person or a pipeline issues; the others (succeed, conflict, fail) are outcomes."""
 
-RUN_ORDER = ("validate", "filter", "activate", "register_webhook", "rebase")
+RUN_ORDER = ("validate", "filter", "activate", "register_webhook", "start_dialing", "rebase")
 """The triggers a run takes by itself, in order of preference where several are allowed.
 
 A transition's ``conditions`` say when a run takes it by itself (engine/lifecycle.py names

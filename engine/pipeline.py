@@ -1,4 +1,4 @@
-"""The read steps, declared: validate, filter, register the webhook, rebase.
+"""The read steps, declared: validate, filter, register the webhook, start dialing, rebase.
 
 Each is a ``RemoteStep`` (engine/steps.py): the intent it records, the call it makes, the
 outcome it records from the call's result. ``Steps.take`` runs any of them under the
@@ -23,6 +23,9 @@ from engine.steps import RemoteStep, Steps
 from events import (
     ConflictRebased,
     ContactsFiltered,
+    DialingFailed,
+    DialingRequested,
+    DialingStarted,
     Event,
     FieldProblem,
     FilterFailed,
@@ -189,6 +192,30 @@ WEBHOOK: RemoteStep[WebhookRef] = RemoteStep(
     "webhook", "register_webhook", _hook_requested, _ensure_hook, _hooked
 )
 
+# --- dialing: the skill started (the ACD dialect) ----------------------------------------
+
+
+def _dialing_requested(s: CampaignState, step_id: str) -> Event:
+    return DialingRequested(step_id)
+
+
+def _start(gateway: CXoneGateway, s: CampaignState, progress: Progress | None) -> bool:
+    return gateway.start_dialing(s.campaign_spec.campaign_id)
+
+
+def _started(
+    steps: Steps, s: CampaignState, step_id: str, result: bool | RemoteError, ms: float
+) -> Event:
+    if isinstance(result, RemoteError):
+        return DialingFailed(step_id, str(result), result.retryable, ms)
+    return DialingStarted(step_id, result, ms)
+
+
+DIALING: RemoteStep[bool] = RemoteStep(
+    "dialing", "start_dialing", _dialing_requested, _start, _started
+)
+"""Redone when left open, as a read is: starting asks first whether the skill dials."""
+
 # --- rebase -----------------------------------------------------------------------------
 
 
@@ -223,6 +250,6 @@ REBASE: RemoteStep[RemoteCampaign] = RemoteStep(
 )
 
 READS: dict[str, RemoteStep[Any]] = {
-    step.step: step for step in (VALIDATE, FILTER, WEBHOOK, REBASE)
+    step.step: step for step in (VALIDATE, FILTER, WEBHOOK, DIALING, REBASE)
 }
 """The read steps by name: what recovery redoes when one was left open."""

@@ -87,6 +87,11 @@ class CXoneGateway(Protocol):
         """The webhook ``name`` at ``uri``: found by name and URI, or created."""
         ...
 
+    def start_dialing(self, campaign_id: str) -> bool:
+        """Make the campaign dial (the ACD dialect: start its skill); True when it already
+        did. Safe to ask again: a dialing one is left as it is."""
+        ...
+
 
 class DialectGateways:
     """One gateway per dialect, each made when a campaign of its dialect first needs it (a

@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from engine import machine
+from engine import lifecycle, machine
 from engine.aggregate import CampaignState, after_each, checked_fold, fold
 from engine.claims import CLAIM_PREFIX, claimed
 from engine.contacts import Progress
@@ -231,7 +231,7 @@ class Steps:
                 f"`cxpreview run {s.id}`) settles it before {command}"
             )
         if command not in machine.allowed(s.state):
-            raise InvalidTransition(s.id, s.state, command, machine.allowed(s.state))
+            raise InvalidTransition(s.id, s.state, command, lifecycle.offered(s))
         return s
 
     def open(

@@ -350,6 +350,41 @@ class WebhookRegistrationFailed(Event):
     retries: int | None = 0
 
 
+# --- dialing: after activation, the skill started (the ACD dialect) -------------------------
+
+
+@event("dialing.requested")
+@attrs.frozen
+class DialingRequested(Event):
+    """About to start the campaign's skill dialing (read first: a running one is left be)."""
+
+    step_id: str
+    attempt: int = 1
+
+
+@event("dialing.started")
+@attrs.frozen
+class DialingStarted(Event):
+    """The skill dials; ``already`` when it was running before we asked."""
+
+    step_id: str
+    already: bool
+    latency_ms: float
+    retries: int | None = 0
+
+
+@event("dialing.failed")
+@attrs.frozen
+class DialingFailed(Event):
+    """The skill could not be started."""
+
+    step_id: str
+    reason: str
+    retryable: bool
+    latency_ms: float
+    retries: int | None = 0
+
+
 # --- retries: every outcome counts them since the release after journal schema 3 ------------
 
 RETRIES_SINCE = {

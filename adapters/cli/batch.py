@@ -19,6 +19,7 @@ import click
 
 from adapters.cli.kit import is_spec
 from engine import CampaignSpec, CampaignState, Engine, SpecError, load_spec
+from engine.lifecycle import finished
 from events import CxpreviewError, FieldProblem
 from events.errors import EXIT_CAMPAIGN
 
@@ -115,8 +116,8 @@ def _remote(spec: CampaignSpec | None) -> str:
 def _ended(target: str, s: CampaignState, seconds: float) -> Ended:
     note = s.last_error or ""
     if s.state == "active" and not note:
-        note = "webhook registered" if s.webhook_id else ""
-    code = 0 if s.state == "active" else EXIT_CAMPAIGN
+        note = "webhook registered" if s.webhook_id else "dialing" if s.dialing_started else ""
+    code = 0 if finished(s) else EXIT_CAMPAIGN
     remote = str(s.spec.get("campaign_id", ""))
     return Ended(target, s.id, remote, s.state, s.eligible, seconds, note, code)
 

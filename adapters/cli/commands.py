@@ -53,6 +53,7 @@ from engine import (
     load_spec,
     machine,
 )
+from engine.lifecycle import finished
 from events import instant, to_plain
 from events.errors import EXIT_CAMPAIGN, EXIT_USAGE
 from journal import Head
@@ -369,7 +370,7 @@ def run_cmd(
         with run_progress(console(stderr=True)) as progress:
             state = run(progress)
     report(state, as_json)
-    if state.state != "active":
+    if not finished(state):  # active and owing nothing (a webhook, a skill's start)
         ctx.exit(EXIT_CAMPAIGN)
 
 

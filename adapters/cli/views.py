@@ -193,8 +193,11 @@ def plan_view(plan: Plan) -> Group:
     if plan.stale:
         parts.append(
             Text(
-                f"CXone moved on since {revision_text(plan.if_match)}: the write would be "
-                "refused as a conflict, and the campaign rebased on CXone's"
+                f"CXone moved on since version {plan.if_match}: the PUT would be answered 412, "
+                "and the campaign rebased on CXone's version"
+                if isinstance(plan.if_match, int)
+                else f"CXone moved on since {revision_text(plan.if_match)}: the write would "
+                "be refused as a conflict, and the campaign rebased on CXone's"
             )
         )
     return Group(*parts)

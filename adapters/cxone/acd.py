@@ -128,6 +128,7 @@ class AcdSettings:
     call_list_records_key: str = "callingListRecords"  # no source: a setting
     phone_field: str = "phoneNumber"  # no source names a record's number field: a setting
     id_field: str = "externalId"  # [help] "a unique external ID"
+    start_method: str = "POST"  # [mcp] names skills/{id}/start, not its method: a setting
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AcdSettings:
@@ -303,6 +304,28 @@ class AcdGateway(HttpCXoneGateway):
             for record in self._listing(path, "dncGroupRecords", endpoint):
                 number = field(record, "phoneNumber", (str, int), endpoint)
                 yield str(number)
+
+    def start_dialing(self, campaign_id: str) -> bool:
+        """Start the skill [mcp: ``skills/{id}/start``, the path that starts dialing], unless
+        it runs already (``isRunning`` [tools]); True when it did. The method is a setting
+        (``AcdSettings.start_method``): no source gives it."""
+        if self._skill(campaign_id).get("isRunning") is True:
+            return True
+        endpoint = f"start skill {campaign_id}"
+        try:
+            response = self._send(
+                self.settings.start_method,
+                self._url(f"{self._skill_path(campaign_id)}/start"),
+                endpoint,
+                json={},
+                idempotent=True,  # starting a running skill changes nothing: safe to resend
+            )
+        except RemoteRejected:
+            if self._skill(campaign_id).get("isRunning") is True:
+                return True  # a start of ours that landed before its answer was lost
+            raise
+        self._refuse_items(response, endpoint)
+        return False
 
     def ensure_webhook(self, name: str, uri: str, event: str) -> WebhookRef:
         """No source gives this API a webhook registration: refused, saying so."""

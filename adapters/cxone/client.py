@@ -313,6 +313,15 @@ class HttpCXoneGateway:
         body = body_of(response, endpoint)
         return WebhookRef(str(field(body, "id", (str, int), endpoint)), created=True)
 
+    def start_dialing(self, campaign_id: str) -> bool:
+        """The tutorial's campaign dials once its PUT lands: there is nothing to start (the
+        engine asks only in the ACD dialect)."""
+        raise RemoteRejected(
+            f"start dialing {campaign_id}: the tutorial's API has no start of its own; a "
+            "campaign is active once its preview configuration is PUT",
+            400,
+        )
+
     def _find_webhook(self, name: str, uri: str) -> str | None:
         endpoint = "list webhooks"
         for items in self._pages("/api/v2/webhooks", {"name": name}, endpoint):

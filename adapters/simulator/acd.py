@@ -153,6 +153,11 @@ class AcdApi:
                 self._acd("acd_put_retry_settings", self._retry),
                 methods=["PUT"],
             ),
+            Route(
+                f"{PREFIX}/skills/{{id}}/start",
+                self._acd("acd_start_skill", self._start),
+                methods=["POST"],
+            ),
             Route(f"{PREFIX}/dnc-groups", self._acd("acd_dnc_groups", self._dnc_groups)),
             Route(
                 f"{PREFIX}/dnc-groups/{{id}}/records",
@@ -300,6 +305,26 @@ class AcdApi:
             self.retry_settings[found] = {**self.retry_settings[found], **asked}
         self.sim._record(request, route, 204, changed=True, skill=found)
         return Response(status_code=204)
+
+    async def _start(self, request: Request) -> Response:
+        route = "acd_start_skill"
+        found = self._skill_id(request, route)
+        if isinstance(found, Response):
+            return found
+        with self.sim._lock:
+            was = self.skills[found]["isRunning"]
+            self.skills[found]["isRunning"] = True
+        self.sim._record(request, route, 204, changed=not was, skill=found)
+        return Response(status_code=204)
+
+    def starts(self, skill_id: int) -> int:
+        """How many starts changed ``skill_id`` from stopped to running (the log's count)."""
+        with self.sim._lock:
+            return sum(
+                1
+                for e in self.sim.log
+                if e["route"] == "acd_start_skill" and e["changed"] and e.get("skill") == skill_id
+            )
 
     async def _dnc_groups(self, request: Request) -> Response:
         groups = [

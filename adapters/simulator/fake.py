@@ -13,6 +13,8 @@ import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import attrs
+
 from adapters.cxone.tutorial import preview_config
 from engine import (
     CampaignSpec,
@@ -128,3 +130,14 @@ class FakeCXoneGateway:
         hook_id = next(self._webhook_ids)
         self.webhooks[hook_id] = (name, uri, event)
         return WebhookRef(hook_id, created=True)
+
+    def start_dialing(self, campaign_id: str) -> bool:
+        """The campaign's status ``dialing``; True when it was already."""
+        self._enter("start_dialing", campaign_id)
+        current = self.campaigns.get(campaign_id)
+        if current is None:
+            raise RemoteRejected(f"CXone has no campaign {campaign_id!r} (404)", 404)
+        if current.status == "dialing":
+            return True
+        self.campaigns[campaign_id] = attrs.evolve(current, status="dialing")
+        return False

@@ -45,6 +45,7 @@ ROUTES = (
     "acd_skill",
     "acd_retry_settings",
     "acd_put_retry_settings",
+    "acd_start_skill",
     "acd_dnc_groups",
     "acd_dnc_records",
     "acd_call_list",

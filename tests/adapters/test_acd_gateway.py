@@ -120,6 +120,17 @@ def test_errors_come_back_in_cxones_words(acd: AcdGateway, sim: Simulator) -> No
         )
 
 
+def test_a_skill_is_started_once_and_a_running_one_is_left_be(
+    acd: AcdGateway, sim: Simulator
+) -> None:
+    assert acd.start_dialing("1001") is False
+    assert acd.start_dialing("1001") is True, "asked again: it runs already"
+    assert sim.acd.starts(1001) == 1
+    assert [e["route"] for e in sim.log].count("acd_start_skill") == 1
+    with pytest.raises(RemoteRejected, match="not an outbound Personal Connection skill"):
+        acd.start_dialing("500")
+
+
 def test_a_200_whose_item_says_success_false_is_a_refusal(acd: AcdGateway, sim: Simulator) -> None:
     revision = acd.read_campaign("1001").version
     sim.faults.add("acd_put_retry_settings", "refuse_items")
@@ -211,6 +222,11 @@ def test_the_engine_takes_a_skill_from_spec_to_active(
     c = engine.draft(spec, run=True).run()
     assert c.state == "active", c.last_error
     assert c.webhook_id is None
+    assert c.dialing_started, "the skill dials: started as a step of its own"
+    assert sim.acd.skills[1001]["isRunning"] is True
+    assert sim.acd.starts(1001) == 1
+    types = [h.type for h in engine.history(c.id)]
+    assert types[-3:] == ["activation.succeeded", "dialing.requested", "dialing.started"]
     assert sim.acd.retry_settings[1001]["maximumAttempts"] == spec.dialing_rules.max_attempts
     assert isinstance(c.active_version, str), "a digest of the fields we manage"
     assert not Supervisor(engine, "sup").candidates(), "nothing left to finish: no webhook owed"
@@ -254,6 +270,7 @@ def test_one_engine_runs_both_dialects_each_on_its_own_api(
     assert made == ["tutorial", "cxone"]
     assert sim.campaigns["cmp-1001"]["dialingRules"]["maxAttempts"] == 3
     assert sim.acd.retry_settings[1001]["maximumAttempts"] == 3
+    assert (ours.dialing_started, skill.dialing_started) == (False, True), "cxone only"
     for gateway in gateways.made():
         gateway.close()
     journal.close()

@@ -304,7 +304,11 @@ def test_recovery_killed_mid_way_recovers_again_to_the_same_end(
 # --- the ACD dialect: the same kills, against NICE CXone's own API -------------------------
 
 ACD_SPEC = EXAMPLE_SPEC.parent / "acd.toml"
-ACD_POINTS = [p for p in CRASH_POINTS if "webhook" not in p]  # the dialect has no webhook
+ACD_POINTS = [  # the dialect has no webhook; it starts the skill as a step of its own
+    *(p for p in CRASH_POINTS if "webhook" not in p),
+    "after-dialing-intent",
+    "after-dialing-response",
+]
 
 
 def acd_env(base_url: str, crash_at: str | None = None) -> dict[str, str]:
@@ -340,10 +344,7 @@ def test_an_acd_run_killed_at_a_boundary_is_finished_by_the_supervisor(
     assert died.returncode == -signal.SIGKILL, died.stderr
     done = cli(db, acd_env(base_url), "supervise", "--once", "--owner", "sup")
     assert done.returncode == 0, done.stderr
-    if point == "after-activation-outcome":  # active already, and no webhook owed: nothing left
-        assert "finished" not in done.stdout
-    else:
-        assert "-> active  finished" in done.stdout
+    assert "-> active  finished" in done.stdout
     with open_journal(str(db)) as journal:
         ((campaign_id, _),) = list(journal.streams())
         history = journal.read_stream(campaign_id)
@@ -354,5 +355,7 @@ def test_an_acd_run_killed_at_a_boundary_is_finished_by_the_supervisor(
         assert verify(journal).ok
     assert sim.acd.retry_settings[skill]["maximumAttempts"] == 3
     assert len(sim.acd.applied_writes(skill)) == 1, "the skill was written exactly once"
+    assert sim.acd.starts(skill) == 1, "and started exactly once"
+    assert state.dialing_started
     if point == "after-activation-response":
         assert "reconciled" in done.stderr, "the write that landed was recognised, not redone"

@@ -33,8 +33,11 @@ def test_chaos_on_every_route(tmp_path: Path, variant: str, dialect: str) -> Non
             try:
                 state = c.engine.run(campaign_id)
                 said = state.last_error or ""
-                hooked = state.webhook_id or dialect == "cxone"  # the ACD dialect owes none
-                first = state.state if hooked or state.state != "active" else "no hook"
+                first = state.state
+                if first == "active" and dialect == "tutorial" and not state.webhook_id:
+                    first = "no hook"
+                if first == "active" and dialect == "cxone" and not state.dialing_started:
+                    first = "not dialing"  # the ACD dialect owes no webhook, but a start
             except EngineError as exc:  # the PUT's reply was spoiled: in doubt, as it should be
                 said, first = str(exc), type(exc).__name__
             c.errors.append(said)
@@ -44,7 +47,7 @@ def test_chaos_on_every_route(tmp_path: Path, variant: str, dialect: str) -> Non
         # A write answered 204 (the ACD API's) carries no body: spoiling the body it does not
         # have changes nothing a client sees (only an HTML page in its place, a 200, does).
         # The write applied, and the judgements below still hold.
-        unreadable = route != "acd_put_retry_settings" or variant == "html"
+        unreadable = route not in ("acd_put_retry_settings", "acd_start_skill") or variant == "html"
         detected = first != "active" and SAID.search(said) is not None
         if not unreadable:
             detected = first == "active"

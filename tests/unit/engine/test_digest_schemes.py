@@ -32,10 +32,24 @@ def test_the_current_scheme_covers_every_field_of_the_state() -> None:
 
 def test_scheme_one_is_the_digest_every_earlier_release_recorded(spec: CampaignSpec) -> None:
     s = steps(CampaignState("c1", 0, "", "", {}), [CampaignDrafted(spec.to_dict())])[-1]
-    assert s.digest() == state_digest(s, 1)
-    assert s.digest().startswith("sha256:")
-    assert digest_scheme(s.digest()) == 1
+    old = state_digest(s, 1)
+    assert old.startswith("sha256:")
+    assert digest_scheme(old) == 1
+    assert digest_mismatch(s, old) is None, "recorded by an earlier release: still verifies"
+
+
+def test_this_release_records_scheme_two_which_covers_whether_dialing_started(
+    spec: CampaignSpec,
+) -> None:
+    s = steps(CampaignState("c1", 0, "", "", {}), [CampaignDrafted(spec.to_dict())])[-1]
+    assert DIGEST_SCHEME == 2
+    assert s.digest() == state_digest(s, 2)
+    assert s.digest().startswith("d2:sha256:")
     assert digest_mismatch(s, s.digest()) is None
+    assert DIGEST_SCHEMES[2] == (*DIGEST_SCHEMES[1], "dialing_started")
+    started = attrs.evolve(s, dialing_started=True)
+    assert state_digest(started, 2) != s.digest(), "the field is covered"
+    assert state_digest(started, 1) == state_digest(s, 1), "scheme 1 never saw it"
 
 
 def test_digests_of_several_schemes_verify_side_by_side(
@@ -43,7 +57,7 @@ def test_digests_of_several_schemes_verify_side_by_side(
 ) -> None:
     # A later scheme (here: one field fewer, as a stand-in) is recorded as "d2:sha256:...";
     # the events written under scheme 1 before it still verify.
-    monkeypatch.setitem(DIGEST_SCHEMES, 2, DIGEST_SCHEMES[1][:-1])
+    monkeypatch.setitem(DIGEST_SCHEMES, 2, DIGEST_SCHEMES[1][:-1])  # a stand-in for 2
     journal = InMemoryJournal()
     events = [CampaignDrafted(spec.to_dict()), RunRequested("go")]
     first, second = steps(CampaignState("c1", 0, "", "", {}), events)
@@ -63,5 +77,5 @@ def test_a_digest_of_a_scheme_this_release_does_not_know_is_named(spec: Campaign
     report = verify(journal)
     assert not report.ok
     assert report.first_bad_seq == 1
-    assert "of a scheme this cxpreview does not know (it knows 1)" in str(report.problem)
+    assert "of a scheme this cxpreview does not know (it knows 1, 2)" in str(report.problem)
     assert digest_scheme("md5:abc") is None

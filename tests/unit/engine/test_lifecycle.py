@@ -28,6 +28,7 @@ def test_every_trigger_a_row_names_is_the_machines() -> None:
         "activation": "activate",
         "rebase": "rebase",
         "webhook": "register_webhook",
+        "dialing": "start_dialing",
     }
     assert all(outcomes(step) for step in STEPS), "a step that nothing can close"
 

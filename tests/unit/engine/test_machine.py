@@ -15,7 +15,7 @@ from engine.errors import InvalidTransition
         ("validated", ("filter", "revise", "cancel")),
         ("filtered", ("activate", "revise", "cancel")),
         ("activating", ()),
-        ("active", ("register_webhook",)),
+        ("active", ("register_webhook", "start_dialing")),
         ("conflicted", ("rebase", "resolve", "revise", "cancel")),
         ("failed", ("revise", "cancel")),
         ("cancelled", ()),
@@ -54,7 +54,8 @@ def test_the_machine_is_built_once_and_has_no_models() -> None:
 def test_invalid_transition_names_the_state_and_what_is_allowed() -> None:
     error = InvalidTransition("c1", "active", "validate", machine.allowed("active"))
     assert str(error) == (
-        "campaign c1 is active: cannot validate; allowed: run (registers the launch webhook)"
+        "campaign c1 is active: cannot validate; allowed: run (registers the launch webhook), "
+        "run (starts the skill dialing)"
     )
     final = InvalidTransition("c1", "cancelled", "validate", ())
     assert "none (the state is final)" in str(final)
