@@ -108,44 +108,28 @@ class CampaignState:
         return state_digest(self)
 
 
+_SCHEME_1 = (
+    "id",
+    "version",
+    "state",
+    "name",
+    "pending",
+    "remote_version",
+    "eligible",
+    "eligible_digest",
+    "activation_attempts",
+    "conflicts",
+    "active_version",
+    "webhook_id",
+    "problems",
+    "last_error",
+    "rebases",
+    "wants_active",
+)
 DIGEST_SCHEMES: dict[int, tuple[str, ...]] = {
-    1: (
-        "id",
-        "version",
-        "state",
-        "name",
-        "pending",
-        "remote_version",
-        "eligible",
-        "eligible_digest",
-        "activation_attempts",
-        "conflicts",
-        "active_version",
-        "webhook_id",
-        "problems",
-        "last_error",
-        "rebases",
-        "wants_active",
-    ),
-    2: (  # and whether the skill dials (the ACD dialect's start, a step of its own)
-        "id",
-        "version",
-        "state",
-        "name",
-        "pending",
-        "remote_version",
-        "eligible",
-        "eligible_digest",
-        "activation_attempts",
-        "conflicts",
-        "active_version",
-        "webhook_id",
-        "problems",
-        "last_error",
-        "rebases",
-        "wants_active",
-        "dialing_started",
-    ),
+    1: _SCHEME_1,
+    # and whether the skill dials (the ACD dialect's start, a step of its own)
+    2: (*_SCHEME_1, "dialing_started"),
 }
 """The state digest schemes: each the state's fields it covers (beside the spec and the two
 configurations, which enter by their own digests). A field added to ``CampaignState`` goes

@@ -60,13 +60,10 @@ from adapters.cxone.auth import (
     SettingsError,
     check_base_url,
     read_secret_file,
-    refuse_untrusted,
 )
 from adapters.cxone.client import MAX_TOKEN_LIFE, HttpCXoneGateway, http_options
-from adapters.cxone.responses import body_of, error_message, field
-from adapters.cxone.retry import Retryable
+from adapters.cxone.responses import body_of, field
 from engine import (
-    AuthError,
     BadResponse,
     CampaignSpec,
     Contact,
@@ -438,41 +435,6 @@ class AcdGateway(HttpCXoneGateway):
                         f"{endpoint}: CXone refused it: {self.scrub(str(why))[:200]}", 400
                     )
 
-    def _send_plain(
-        self, method: str, url: str, endpoint: str, *, params: Any = None, json: Any = None
-    ) -> httpx.Response:
-        """A request without our token (the token and discovery endpoints), retried as any."""
-        until = self.policy.clock() + self.policy.deadline
-
-        def attempt() -> httpx.Response:
-            self.budget.take()
-            try:
-                response = self._exchange(
-                    self._client.build_request(
-                        method,
-                        url,
-                        params=params,
-                        json=json,
-                        headers={"Accept": "application/json"},
-                        timeout=self._timeout_until(until),
-                    ),
-                    endpoint,
-                    until,
-                )
-            except httpx.TransportError as exc:
-                refuse_untrusted(exc, endpoint, url)
-                raise Retryable(f"{endpoint}: {type(exc).__name__}") from None
-            if endpoint == "token" and response.status_code in (400, 401, 403):
-                raise AuthError(
-                    f"CXone refused the access key {self.key.key_id!r} "
-                    f"({response.status_code}: {self.scrub(error_message(response))})",
-                    response.status_code,
-                )
-            self._classify(response, endpoint, True)
-            return response
-
-        return self._retrying(attempt, endpoint)
-
     def _fetch_token(self) -> tuple[str, float]:
         """An access key for a token [start]; the tenant from its claims [mcp]."""
         endpoint = "token"
@@ -481,6 +443,7 @@ class AcdGateway(HttpCXoneGateway):
             f"{self._auth_url}/authentication/v1/token/access-key",
             endpoint,
             json={"accessKeyId": self.key.key_id, "accessKeySecret": self.key.secret.reveal()},
+            refused=f"the access key {self.key.key_id!r}",
         )
         body = body_of(response, endpoint)
         token = field(body, "access_token", str, endpoint)

@@ -588,6 +588,52 @@ class HttpCXoneGateway:
             ) from None
         return response
 
+    def _send_plain(
+        self,
+        method: str,
+        url: str,
+        endpoint: str,
+        *,
+        params: Any = None,
+        data: Any = None,
+        json: Any = None,
+        refused: str | None = None,
+    ) -> httpx.Response:
+        """A request without our token (a token endpoint, the ACD API's discovery), retried
+        as any; with ``refused`` (who we are: the credentials), a 400, 401 or 403 is an
+        ``AuthError`` saying CXone refused them."""
+        until = self.policy.clock() + self.policy.deadline
+
+        def attempt() -> httpx.Response:
+            self.budget.take()
+            try:
+                response = self._exchange(
+                    self._client.build_request(
+                        method,
+                        url,
+                        params=params,
+                        data=data,
+                        json=json,
+                        headers={"Accept": "application/json"},
+                        timeout=self._timeout_until(until),
+                    ),
+                    endpoint,
+                    until,
+                )
+            except httpx.TransportError as exc:
+                refuse_untrusted(exc, endpoint, url)
+                raise Retryable(f"{endpoint}: {type(exc).__name__}") from None
+            if refused is not None and response.status_code in (400, 401, 403):
+                raise AuthError(
+                    f"CXone refused {refused} "
+                    f"({response.status_code}: {self.scrub(error_message(response))})",
+                    response.status_code,
+                )
+            self._classify(response, endpoint, True)
+            return response
+
+        return self._retrying(attempt, endpoint)
+
     def _fetch_token(self) -> tuple[str, float]:
         endpoint = "token"
         creds = self.credentials
@@ -596,36 +642,14 @@ class HttpCXoneGateway:
             "client_id": creds.client_id,
             "client_secret": creds.client_secret.reveal(),
         }
-
-        until = self.policy.clock() + self.policy.deadline
-
-        def attempt() -> httpx.Response:
-            self.budget.take()
-            try:
-                response = self._exchange(
-                    self._client.build_request(
-                        "POST",
-                        self._base + "/api/v2/oauth/token",
-                        data=form,
-                        headers={"Accept": "application/json"},
-                        timeout=self._timeout_until(until),
-                    ),
-                    endpoint,
-                    until,
-                )
-            except httpx.TransportError as exc:
-                refuse_untrusted(exc, endpoint, self._base)
-                raise Retryable(f"{endpoint}: {type(exc).__name__}") from None
-            if response.status_code in (400, 401, 403):
-                raise AuthError(
-                    f"CXone refused the client credentials of {creds.client_id!r} "
-                    f"({response.status_code}: {self.scrub(error_message(response))})",
-                    response.status_code,
-                )
-            self._classify(response, endpoint, True)
-            return response
-
-        body = body_of(self._retrying(attempt, endpoint), endpoint)
+        response = self._send_plain(
+            "POST",
+            self._base + "/api/v2/oauth/token",
+            endpoint,
+            data=form,
+            refused=f"the client credentials of {creds.client_id!r}",
+        )
+        body = body_of(response, endpoint)
         token = field(body, "access_token", str, endpoint)
         expires_in = field(body, "expires_in", (int, float), endpoint)
         self._issued.append(token)
