@@ -9,6 +9,8 @@ import re
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -177,18 +179,36 @@ def test_log_json_is_one_object_per_line_and_holds_no_secret(tmp_path: Path) -> 
         assert needle not in everything
 
 
-def test_the_acd_dialect_as_separate_processes(tmp_path: Path) -> None:
-    """`cxpreview simulator --dialect cxone` in one process, `cxpreview run examples/acd.toml`
-    in another, reaching it by the settings its banner prints: an access key, discovery."""
+@contextmanager
+def serving(*flags: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``cxpreview simulator FLAGS`` in a process of its own, and the base URL it printed;
+    SIGTERM at the end."""
     server = subprocess.Popen(
-        [CXPREVIEW, "simulator", "--dialect", "cxone", "--contacts", "2000"],
+        [CXPREVIEW, "simulator", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         assert server.stdout is not None
-        url = server.stdout.readline().strip()
+        yield server, server.stdout.readline().strip()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=30)
+
+
+def cxpreview(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """``cxpreview ARGS`` as a process with ``env``, its output captured."""
+    return subprocess.run(
+        [CXPREVIEW, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+def test_the_acd_dialect_as_separate_processes(tmp_path: Path) -> None:
+    """`cxpreview simulator --dialect cxone` in one process, `cxpreview run examples/acd.toml`
+    in another, reaching it by the settings its banner prints: an access key, discovery."""
+    with serving("--dialect", "cxone", "--contacts", "2000") as (server, url):
+        assert server.stdout is not None
         banner = [server.stdout.readline() for _ in range(4)]
         try_line = banner[3].strip().removeprefix("try: ")
         settings = dict(p.split("=", 1) for p in try_line.split() if "=" in p)
@@ -196,44 +216,24 @@ def test_the_acd_dialect_as_separate_processes(tmp_path: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CXONE_")}
         db = str(tmp_path / "acd.db")
         spec = str(EXAMPLE_SPEC.parent / "acd.toml")
-        plan = subprocess.run(  # reads the skill, changes nothing anywhere
-            [CXPREVIEW, "--db", str(tmp_path / "plan.db"), "plan", spec, "--json"],
-            capture_output=True,
-            text=True,
-            env={**env, **settings},
-            timeout=60,
-            check=False,
+        # plan reads the skill, changes nothing anywhere
+        plan = cxpreview(
+            {**env, **settings}, "--db", str(tmp_path / "plan.db"), "plan", spec, "--json"
         )
         assert plan.returncode == 0, plan.stderr
         planned = json.loads(plan.stdout)
         assert planned["remote_id"] == "1001"
         assert [c["path"] for c in planned["changes"]] == ["retrySettings.maximumAttempts"]
         assert not (tmp_path / "plan.db").exists(), "a command that only reads creates nothing"
-        done = subprocess.run(
-            [CXPREVIEW, "--db", db, "run", spec],
-            capture_output=True,
-            text=True,
-            env={**env, **settings},
-            timeout=120,
-            check=False,
-        )
+        done = cxpreview({**env, **settings}, "--db", db, "run", spec)
         assert done.returncode == 0, done.stderr
         assert ": active" in done.stdout
         assert settings["CXONE_ACCESS_KEY_SECRET"] not in done.stdout + done.stderr
-        missing = subprocess.run(  # no access key: said before anything is written
-            [CXPREVIEW, "--db", str(tmp_path / "none.db"), "run", spec],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-            check=False,
-        )
+        # no access key: said before anything is written
+        missing = cxpreview(env, "--db", str(tmp_path / "none.db"), "run", spec)
         assert missing.returncode == 2
         assert "CXONE_ACCESS_KEY_ID" in missing.stderr
         assert not (tmp_path / "none.db").exists() or _no_campaigns(tmp_path / "none.db")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.communicate(timeout=30)
 
 
 def _no_campaigns(path: Path) -> bool:
