@@ -28,7 +28,7 @@ from engine.leasing import LeaseHolder
 from engine.lifecycle import PendingStep, needs_finishing, next_command
 from engine.machine import allowed, mermaid
 from engine.plan import Plan
-from engine.ports import Contact, CXoneGateway, RemoteCampaign, WebhookRef
+from engine.ports import Contact, CXoneGateway, RemoteCampaign, UploadRef, WebhookRef
 from engine.replay import Replay, replay_all
 from engine.spec import CampaignSpec, load_spec, parse_spec
 from engine.steps import RemoteStep, Steps, random_ids
@@ -65,6 +65,7 @@ __all__ = [
     "StepInDoubt",
     "Steps",
     "Supervisor",
+    "UploadRef",
     "WebhookRef",
     "allowed",
     "fold",

@@ -33,6 +33,7 @@ from events import (
     ConflictRebased,
     ConflictResolved,
     ContactsFiltered,
+    ContactsUploaded,
     DialingFailed,
     DialingRequested,
     DialingStarted,
@@ -44,6 +45,8 @@ from events import (
     RebaseRequested,
     Revision,
     RunRequested,
+    UploadFailed,
+    UploadRequested,
     ValidationFailed,
     ValidationPassed,
     ValidationRequested,
@@ -80,6 +83,7 @@ class CampaignState:
     rebases: int = 0
     wants_active: bool = False
     dialing_started: bool = False
+    uploaded_digest: str | None = None
 
     def __repr__(self) -> str:
         extra = f" pending={self.pending.step}" if self.pending else ""
@@ -130,13 +134,15 @@ DIGEST_SCHEMES: dict[int, tuple[str, ...]] = {
     1: _SCHEME_1,
     # and whether the skill dials (the ACD dialect's start, a step of its own)
     2: (*_SCHEME_1, "dialing_started"),
+    # and the eligible set the skill's calling list holds (the ACD dialect's upload)
+    3: (*_SCHEME_1, "dialing_started", "uploaded_digest"),
 }
 """The state digest schemes: each the state's fields it covers (beside the spec and the two
 configurations, which enter by their own digests). A field added to ``CampaignState`` goes
 into a new scheme; the old ones stay as they are, so digests recorded by earlier releases
 still verify. A scheme ``n > 1`` digest is recorded as ``dn:sha256:…``; scheme 1 as
 ``sha256:…``, as every release before schemes were named wrote it."""
-DIGEST_SCHEME = 2
+DIGEST_SCHEME = 3
 """The scheme this release records."""
 
 
@@ -251,6 +257,7 @@ class Builder:
     rebases: int = 0
     wants_active: bool = False
     dialing_started: bool = False
+    uploaded_digest: str | None = None
 
     @classmethod
     def thaw(cls, state: CampaignState | None, campaign_id: str = "") -> Builder:
@@ -339,6 +346,7 @@ def _drafted(b: Builder, e: CampaignDrafted) -> None:
 def _revised(b: Builder, e: ConfigRevised) -> None:
     _drafted(b, CampaignDrafted(e.spec))
     b.remote_version = b.remote_config = b.eligible = b.eligible_digest = b.config = None
+    b.uploaded_digest = None  # the revised spec may name another skill
     b.problems, b.last_error, b.wants_active = (), None, False
 
 
@@ -429,6 +437,10 @@ def _webhook(b: Builder, e: WebhookRegistered) -> None:
     b.webhook_id, b.last_error, b.wants_active = e.webhook_id, None, False
 
 
+def _uploaded(b: Builder, e: ContactsUploaded) -> None:
+    b.uploaded_digest, b.last_error = b.eligible_digest, None
+
+
 def _dialing(b: Builder, e: DialingStarted) -> None:
     b.dialing_started, b.last_error, b.wants_active = True, None, False
 
@@ -445,6 +457,9 @@ EFFECTS: dict[type[Event], Callable[[Builder, Any], None]] = {
     FilterRequested: _intent,
     ContactsFiltered: _filtered,
     FilterFailed: _failed,
+    UploadRequested: _intent,
+    ContactsUploaded: _uploaded,
+    UploadFailed: _failed,
     ActivationRequested: _activation_requested,
     ActivationSucceeded: _succeeded,
     ActivationConflicted: _conflicted,

@@ -20,7 +20,7 @@ from engine.contacts import Progress
 from engine.errors import CampaignClaimed
 from engine.handle import Campaign
 from engine.leasing import LeaseHolder
-from engine.pipeline import DIALING, FILTER, REBASE, VALIDATE, WEBHOOK
+from engine.pipeline import DIALING, FILTER, REBASE, UPLOAD, VALIDATE, WEBHOOK
 from engine.plan import Plan
 from engine.ports import CXoneGateway, DialectGateways
 from engine.queries import Queries
@@ -196,6 +196,11 @@ class Engine(Queries):
         """Stream the contacts through the rules and the suppressions; store the eligible set."""
         return self.steps.take(FILTER, campaign_id, progress)
 
+    def upload_contacts(self, campaign_id: str) -> CampaignState:
+        """Upload the eligible set as the skill's calling list (the ACD dialect), following
+        the upload job to its end; an earlier attempt's list and job are found, not redone."""
+        return self.steps.take(UPLOAD, campaign_id)
+
     def activate(self, campaign_id: str) -> CampaignState:
         """PUT the preview configuration with ``If-Match`` on the version last read; with an
         empty plan (CXone held our configuration when last read) nothing is sent: a read
@@ -283,6 +288,7 @@ class Engine(Queries):
         commands: dict[str, Callable[[str], CampaignState]] = {
             "validate": self.validate,
             "filter": lambda cid: self.filter(cid, progress),
+            "upload_contacts": self.upload_contacts,
             "activate": self.activate,
             "register_webhook": self.register_webhook,
             "start_dialing": self.start_dialing,
@@ -292,8 +298,8 @@ class Engine(Queries):
             command = lifecycle.next_command(s)
             if command is None:
                 return s
-            before = (s.state, s.webhook_id, s.dialing_started)
+            before = (s.state, s.webhook_id, s.dialing_started, s.uploaded_digest)
             s = commands[command](campaign_id)
-            if (s.state, s.webhook_id, s.dialing_started) == before:
+            if (s.state, s.webhook_id, s.dialing_started, s.uploaded_digest) == before:
                 return s
         return s

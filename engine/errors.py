@@ -52,6 +52,7 @@ class CampaignNotFound(EngineError, LookupError):
 
 
 COMMAND_FOR = {
+    "upload_contacts": "run (uploads the eligible contacts as the skill's calling list)",
     "register_webhook": "run (registers the launch webhook)",
     "start_dialing": "run (starts the skill dialing)",
 }

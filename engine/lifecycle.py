@@ -27,6 +27,7 @@ from events import (
     ConflictRebased,
     ConflictResolved,
     ContactsFiltered,
+    ContactsUploaded,
     DialingFailed,
     DialingRequested,
     DialingStarted,
@@ -37,6 +38,8 @@ from events import (
     RebaseRequested,
     Revision,
     RunRequested,
+    UploadFailed,
+    UploadRequested,
     ValidationFailed,
     ValidationPassed,
     ValidationRequested,
@@ -77,6 +80,10 @@ class CampaignState(Protocol):
     @property
     def dialing_started(self) -> bool: ...
     @property
+    def eligible_digest(self) -> str | None: ...
+    @property
+    def uploaded_digest(self) -> str | None: ...
+    @property
     def rebases(self) -> int: ...
     @property
     def campaign_spec(self) -> CampaignSpec: ...
@@ -109,6 +116,9 @@ RULES: dict[type[Event], EventRule] = {
     FilterRequested: EventRule("intent", "filter", "filter", False),
     ContactsFiltered: EventRule("outcome", "filter", "filter", True),
     FilterFailed: EventRule("outcome", None, "filter", True),
+    UploadRequested: EventRule("intent", "upload_contacts", "upload", False),
+    ContactsUploaded: EventRule("outcome", None, "upload", True),
+    UploadFailed: EventRule("outcome", None, "upload", True),
     ActivationRequested: EventRule("intent", "activate", "activation", True),
     ActivationSucceeded: EventRule("outcome", "succeed", "activation", True),
     ActivationConflicted: EventRule("outcome", "conflict", "activation", True),
@@ -146,6 +156,13 @@ CONDITIONS: dict[str, Callable[[CampaignState], bool]] = {
     "may_rebase": _may_rebase,
     # In the ACD dialect a configured skill dials only once started, a step of its own.
     "dialing_missing": lambda s: s.campaign_spec.dialect == "cxone" and not s.dialing_started,
+    # In the ACD dialect the skill dials a calling list of its own: the eligible set is
+    # uploaded as one before the skill is configured (again after a new filter).
+    "contacts_not_uploaded": lambda s: (
+        s.campaign_spec.dialect == "cxone"
+        and s.eligible_digest is not None
+        and s.uploaded_digest != s.eligible_digest
+    ),
 }
 """The predicates the machine's ``conditions`` name, evaluated on a campaign's state."""
 
@@ -193,14 +210,33 @@ def worth_running(s: CampaignState) -> bool:
     return next_command(s if s.wants_active else _Wanting(s)) is not None
 
 
-OWED = {"register_webhook": "webhook_missing", "start_dialing": "dialing_missing"}
-"""The triggers an active campaign may still owe, and the condition that says it does."""
+OWED = {
+    "upload_contacts": "contacts_not_uploaded",
+    "register_webhook": "webhook_missing",
+    "start_dialing": "dialing_missing",
+}
+"""The triggers a campaign may still owe in its state, and the condition that says it does."""
+
+WAITS_FOR = {"activate": "contacts_not_uploaded"}
+"""The commands refused while a condition holds: an ACD skill is not configured to dial
+before its calling list holds the eligible contacts."""
+
+
+def blocked(s: CampaignState, command: str) -> bool:
+    """Whether ``command`` must wait for a step ``s`` still owes first."""
+    condition = WAITS_FOR.get(command)
+    return condition is not None and CONDITIONS[condition](s)
 
 
 def offered(s: CampaignState) -> tuple[str, ...]:
     """The commands the machine allows in ``s``'s state, less what ``s`` does not owe (a
-    webhook already registered, a skill of a dialect that has no start, …)."""
-    return tuple(t for t in machine.allowed(s.state) if t not in OWED or CONDITIONS[OWED[t]](s))
+    webhook already registered, a skill of a dialect that has no start, …) and what must
+    wait for a step it owes (an activation before the upload)."""
+    return tuple(
+        t
+        for t in machine.allowed(s.state)
+        if (t not in OWED or CONDITIONS[OWED[t]](s)) and not blocked(s, t)
+    )
 
 
 def finished(s: CampaignState) -> bool:

@@ -36,6 +36,12 @@ _SETTLED = ["draft", "validated", "filtered", "conflicted", "failed"]
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "validate", "source": "draft", "dest": "validated"},
     {"trigger": "filter", "source": "validated", "dest": "filtered"},
+    {
+        "trigger": "upload_contacts",
+        "source": "filtered",
+        "dest": None,
+        "conditions": "contacts_not_uploaded",
+    },
     {"trigger": "activate", "source": "filtered", "dest": "activating"},
     {"trigger": "succeed", "source": "activating", "dest": "active"},
     {"trigger": "conflict", "source": "activating", "dest": "conflicted"},
@@ -66,6 +72,7 @@ TRANSITIONS: list[dict[str, Any]] = [
 COMMANDS = (
     "validate",
     "filter",
+    "upload_contacts",
     "activate",
     "rebase",
     "resolve",
@@ -76,7 +83,15 @@ COMMANDS = (
 )
 """Triggers a person or a pipeline issues; the others (succeed, conflict, fail) are outcomes."""
 
-RUN_ORDER = ("validate", "filter", "activate", "register_webhook", "start_dialing", "rebase")
+RUN_ORDER = (
+    "validate",
+    "filter",
+    "upload_contacts",
+    "activate",
+    "register_webhook",
+    "start_dialing",
+    "rebase",
+)
 """The triggers a run takes by itself, in order of preference where several are allowed.
 
 A transition's ``conditions`` say when a run takes it by itself (engine/lifecycle.py names

@@ -1,8 +1,10 @@
-"""The read steps, declared: validate, filter, register the webhook, start dialing, rebase.
+"""The read steps, declared: validate, filter, upload the contacts, register the webhook,
+start dialing, rebase.
 
 Each is a ``RemoteStep`` (engine/steps.py): the intent it records, the call it makes, the
 outcome it records from the call's result. ``Steps.take`` runs any of them under the
-side-effect protocol; an open one is simply redone. The activation, whose call writes to
+side-effect protocol; an open one is simply redone (the two that write, the upload and the
+start, look first for what an earlier attempt did). The activation, whose call writes to
 CXone, is engine/activation.py.
 """
 
@@ -16,13 +18,14 @@ from engine.contacts import FilterResult, Progress, filter_contacts
 from engine.errors import EngineError, RemoteError, SpecError
 from engine.lifecycle import needs_finishing
 from engine.merge import three_way
-from engine.ports import CXoneGateway, RemoteCampaign, WebhookRef
+from engine.ports import CXoneGateway, RemoteCampaign, UploadRef, WebhookRef
 from engine.replay import replay_all
 from engine.spec import Webhook
 from engine.steps import RemoteStep, Steps
 from events import (
     ConflictRebased,
     ContactsFiltered,
+    ContactsUploaded,
     DialingFailed,
     DialingRequested,
     DialingStarted,
@@ -32,6 +35,8 @@ from events import (
     FilterRequested,
     RebaseFailed,
     RebaseRequested,
+    UploadFailed,
+    UploadRequested,
     ValidationFailed,
     ValidationPassed,
     ValidationRequested,
@@ -56,7 +61,7 @@ def _spec_problems(s: CampaignState) -> Callable[[str], Event] | None:
 
 
 def _count_and_read(
-    gateway: CXoneGateway, s: CampaignState, progress: Progress | None
+    steps: Steps, gateway: CXoneGateway, s: CampaignState, progress: Progress | None
 ) -> tuple[int, RemoteCampaign]:
     return gateway.count_active_previews(), gateway.read_campaign(s.campaign_spec.campaign_id)
 
@@ -156,9 +161,58 @@ FILTER: RemoteStep[FilterResult] = RemoteStep(
     "filter",
     "filter",
     lambda s, step_id: FilterRequested(step_id),
-    lambda gateway, s, progress: filter_contacts(gateway, s.campaign_spec, progress),
+    lambda steps, gateway, s, progress: filter_contacts(gateway, s.campaign_spec, progress),
     _filtered,
 )
+
+# --- upload: the eligible set as the skill's calling list (the ACD dialect) ----------------
+
+
+def list_name(s: CampaignState) -> str:
+    """The calling list an upload of ``s``'s eligible set makes: named for the campaign, its
+    skill and the set, so the same upload asked for again finds the list it made."""
+    assert s.eligible_digest is not None, "a filtered campaign has an eligible set"
+    skill = s.campaign_spec.campaign_id
+    return f"cxpreview {s.id} skill {skill} {s.eligible_digest.removeprefix('sha256:')[:16]}"
+
+
+def _upload_requested(s: CampaignState, step_id: str) -> Event:
+    assert s.eligible_digest is not None
+    assert s.eligible is not None
+    return UploadRequested(step_id, list_name(s), s.eligible_digest, s.eligible)
+
+
+def _upload(
+    steps: Steps, gateway: CXoneGateway, s: CampaignState, progress: Progress | None
+) -> UploadRef:
+    assert s.eligible_digest is not None
+    eligible = steps.journal.get_blob(s.eligible_digest)
+    return gateway.upload_contacts(s.campaign_spec.campaign_id, list_name(s), eligible)
+
+
+def _uploaded(
+    steps: Steps, s: CampaignState, step_id: str, result: UploadRef | RemoteError, ms: float
+) -> Event:
+    if isinstance(result, RemoteError):
+        return UploadFailed(step_id, str(result), result.retryable, ms)
+    if result.records != s.eligible:
+        return UploadFailed(
+            step_id,
+            f"calling list {result.list_id} took {result.records:,} records of the "
+            f"{s.eligible or 0:,} eligible contacts uploaded (job {result.job_id})",
+            False,
+            ms,
+        )
+    return ContactsUploaded(
+        step_id, result.list_id, result.job_id, result.records, result.found, ms
+    )
+
+
+UPLOAD: RemoteStep[UploadRef] = RemoteStep(
+    "upload", "upload_contacts", _upload_requested, _upload, _uploaded
+)
+"""Redone when left open, as a read is: the upload finds the list and the job an earlier
+attempt made before it makes either."""
 
 # --- the launch webhook -----------------------------------------------------------------
 
@@ -175,7 +229,9 @@ def _hook_requested(s: CampaignState, step_id: str) -> Event:
     return WebhookRegistrationRequested(step_id, hook.name, hook.callback_uri)
 
 
-def _ensure_hook(gateway: CXoneGateway, s: CampaignState, progress: Progress | None) -> WebhookRef:
+def _ensure_hook(
+    steps: Steps, gateway: CXoneGateway, s: CampaignState, progress: Progress | None
+) -> WebhookRef:
     hook = _webhook_of(s)
     return gateway.ensure_webhook(hook.name, hook.callback_uri, hook.event)
 
@@ -199,7 +255,9 @@ def _dialing_requested(s: CampaignState, step_id: str) -> Event:
     return DialingRequested(step_id)
 
 
-def _start(gateway: CXoneGateway, s: CampaignState, progress: Progress | None) -> bool:
+def _start(
+    steps: Steps, gateway: CXoneGateway, s: CampaignState, progress: Progress | None
+) -> bool:
     return gateway.start_dialing(s.campaign_spec.campaign_id)
 
 
@@ -220,7 +278,7 @@ DIALING: RemoteStep[bool] = RemoteStep(
 
 
 def _read_remote(
-    gateway: CXoneGateway, s: CampaignState, progress: Progress | None
+    steps: Steps, gateway: CXoneGateway, s: CampaignState, progress: Progress | None
 ) -> RemoteCampaign:
     return gateway.read_campaign(s.campaign_spec.campaign_id)
 
@@ -250,6 +308,6 @@ REBASE: RemoteStep[RemoteCampaign] = RemoteStep(
 )
 
 READS: dict[str, RemoteStep[Any]] = {
-    step.step: step for step in (VALIDATE, FILTER, WEBHOOK, DIALING, REBASE)
+    step.step: step for step in (VALIDATE, FILTER, UPLOAD, WEBHOOK, DIALING, REBASE)
 }
 """The read steps by name: what recovery redoes when one was left open."""

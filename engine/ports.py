@@ -43,6 +43,17 @@ class Contact:
 
 
 @attrs.frozen
+class UploadRef:
+    """A calling list that holds an upload: its id, the upload job's, how many records the
+    upload carried, and ``found`` when both were an earlier attempt's (nothing sent again)."""
+
+    list_id: str
+    job_id: str
+    records: int
+    found: bool
+
+
+@attrs.frozen
 class WebhookRef:
     """A registered webhook; ``created`` is false when it was already there."""
 
@@ -85,6 +96,13 @@ class CXoneGateway(Protocol):
 
     def ensure_webhook(self, name: str, uri: str, event: str) -> WebhookRef:
         """The webhook ``name`` at ``uri``: found by name and URI, or created."""
+        ...
+
+    def upload_contacts(self, campaign_id: str, list_name: str, eligible: bytes) -> UploadRef:
+        """Upload the eligible contacts (``id<TAB>e164`` lines) as the calling list
+        ``list_name`` of the campaign (the ACD dialect: of its skill), and follow the upload
+        to its end. Safe to ask again: the list is found by its name and its upload among
+        the list's jobs before either is made, so an earlier attempt's is never doubled."""
         ...
 
     def start_dialing(self, campaign_id: str) -> bool:

@@ -61,16 +61,17 @@ def claim_name(spec: dict[str, Any]) -> str:
 class RemoteStep(Generic[T]):
     """One remote step, declared: ``Steps.take`` runs it under the protocol.
 
-    ``intent(s, step_id)`` is the event that opens it; ``call(gateway, s, progress)`` asks
-    CXone; ``outcome(steps, s, step_id, result, ms)`` is the event that closes it, given the
-    call's result or the ``RemoteError`` it raised. ``local(s)``, when given, may settle the
+    ``intent(s, step_id)`` is the event that opens it; ``call(steps, gateway, s, progress)``
+    asks CXone (``steps`` for what the journal holds: the eligible set, …); ``outcome(steps,
+    s, step_id, result, ms)`` is the event that closes it, given the call's result or the
+    ``RemoteError`` it raised. ``local(s)``, when given, may settle the
     step without calling out: it gives the outcome for a step id, appended with its intent.
     """
 
     step: str
     command: str
     intent: Callable[[CampaignState, str], Event]
-    call: Callable[[CXoneGateway, CampaignState, Progress | None], T]
+    call: Callable[[Steps, CXoneGateway, CampaignState, Progress | None], T]
     outcome: Callable[[Steps, CampaignState, str, T | RemoteError, float], Event]
     local: Callable[[CampaignState], Callable[[str], Event] | None] | None = None
     # Whether its outcome is decided and written one campaign at a time in this process (a
@@ -230,7 +231,7 @@ class Steps:
                 f"({s.pending.step_id}); `cxpreview recover {s.id}` (or a supervisor, or "
                 f"`cxpreview run {s.id}`) settles it before {command}"
             )
-        if command not in machine.allowed(s.state):
+        if command not in machine.allowed(s.state) or lifecycle.blocked(s, command):
             raise InvalidTransition(s.id, s.state, command, lifecycle.offered(s))
         return s
 
@@ -286,7 +287,7 @@ class Steps:
                 step_id = self.ids()
                 return self.append(s, [step.intent(s, step_id), settled(step_id)], self.ids())
         s, step_id, cause = self.open(s, step.step, lambda i: step.intent(s, i))
-        result, ms = self.call(lambda: step.call(gateway, s, progress))
+        result, ms = self.call(lambda: step.call(self, gateway, s, progress))
         if not step.serial:
             return self.close(s, step.outcome(self, s, step_id, result, ms), cause, step.step)
         with self._serial:

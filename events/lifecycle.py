@@ -385,6 +385,50 @@ class DialingFailed(Event):
     retries: int | None = 0
 
 
+# --- upload: before activation, the eligible contacts as the skill's calling list (ACD) -----
+
+
+@event("upload.requested")
+@attrs.frozen
+class UploadRequested(Event):
+    """About to upload the eligible set ``eligible_digest`` (``records`` contacts) as the
+    calling list ``list_name`` of the campaign's skill. The name is the same for the same
+    skill and set, so an upload asked for again finds what an earlier attempt made."""
+
+    step_id: str
+    list_name: str
+    eligible_digest: str
+    records: int
+    attempt: int = 1
+
+
+@event("contacts.uploaded")
+@attrs.frozen
+class ContactsUploaded(Event):
+    """The calling list ``list_id`` holds the eligible set: upload job ``job_id`` completed.
+    ``found`` when the list and its job were an earlier attempt's (nothing sent again)."""
+
+    step_id: str
+    list_id: str
+    job_id: str
+    records: int
+    found: bool
+    latency_ms: float
+    retries: int | None = 0
+
+
+@event("upload.failed")
+@attrs.frozen
+class UploadFailed(Event):
+    """The calling list could not be uploaded, or its job did not complete."""
+
+    step_id: str
+    reason: str
+    retryable: bool
+    latency_ms: float
+    retries: int | None = 0
+
+
 # --- retries: every outcome counts them since the release after journal schema 3 ------------
 
 RETRIES_SINCE = {

@@ -129,11 +129,12 @@ def _acd_banner(simulator: bundled.Simulator, url: str, dataset: bundled.Dataset
         f"  ACD dialect: tenant {simulator.acd.tenant}; Personal Connection skills "
         f"{', '.join(stopped)} (stopped), {', '.join(running)} (running)\n"
         f"  calling list: {dataset.contact_list_id} ({dataset.contacts:,} records); DNC group "
-        f"7001 ({dataset.suppressions:,} numbers, seed {seed})\n"
+        f"7001 ({dataset.suppressions:,} numbers, seed {seed}); an upload job completes "
+        "when asked about the second time\n"
         f"  access key: {ACCESS_KEY_ID}, secret {ACCESS_KEY_SECRET}\n"
         f"  try: CXONE_AUTH_URL={url} CXONE_DISCOVERY_URL={url} "
         f"CXONE_ACCESS_KEY_ID={ACCESS_KEY_ID} CXONE_ACCESS_KEY_SECRET={ACCESS_KEY_SECRET} "
-        "cxpreview run examples/acd.toml"
+        "CXONE_UPLOAD_POLL_SECONDS=0.2 cxpreview run examples/acd.toml"
     )
 
 

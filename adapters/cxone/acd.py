@@ -25,13 +25,25 @@ its public source here:
   ``{retrySettings: {maximumAttempts, minimumRetryMinutes}}``; DNC groups at ``dnc-groups``
   (``dncGroupId``), their records at ``dnc-groups/{id}/records`` (``phoneNumber``, a number);
   calling lists at ``lists/call-lists``.
+- [lists] github.com/calljacob/nice-cxone-api, ``src/services/admin/AdminListsService.ts``
+  (a client generated from the ACD Admin Lists API's documentation): ``POST lists/call-lists``
+  makes a calling list (query ``listName``, ``externalIdColumn``; body ``destinationMappings``
+  of ``{fieldName, fieldValue}``; reply ``{listId}``); ``GET lists/call-lists`` lists them
+  (``callingLists`` of ``listId``, ``listName``); ``GET lists/call-lists/{listId}`` answers
+  ``resultSet`` with ``totalRecords``, ``validRecords``, ``invalidRecords``; ``POST
+  lists/call-lists/{listId}/upload`` takes ``{listFile, fileName, skillId, forceOverwrite,
+  expirationDate, startSkill, sendEmail}`` and answers ``{jobId}``; ``GET lists/call-lists/
+  jobs`` and ``GET lists/call-lists/jobs/{jobId}`` answer ``uploadJobs`` of ``jobId``,
+  ``listId``, ``isComplete``, ``isCancelled``.
 - [help] help.incontact.com, "Dialer (Personal Connection) Overview": preview is one of
   Personal Connection's dialing modes; "Skill Parameters: General Settings": a skill is
   Running or Stopped, Maximum Attempts is the skill's default; "Calling Lists Overview": a
   calling list record has a phone number and a unique external ID.
 
 What no source settles is a setting, with its default documented in ``AcdSettings``: the
-path and array of a calling list's records and the field holding a record's number. There is
+path and array of a calling list's records, the field holding a record's number, the calling
+list field an uploaded number is mapped to, how the file travels in ``listFile``, and how
+often and how long an upload job is followed. There is
 no ``ETag`` and no ``If-Match`` on these resources [mcp, tools]: the revision is a digest of
 the fields we manage, and a write first reads them and refuses (a conflict) when they moved
 since the engine read them. Between that read and the write one round trip remains in which
@@ -43,6 +55,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
+import io
 import json
 import os
 import threading
@@ -70,9 +84,11 @@ from engine import (
     RemoteCampaign,
     RemoteConflict,
     RemoteRejected,
+    RemoteUnavailable,
+    UploadRef,
     WebhookRef,
 )
-from events import Revision, content_digest
+from events import Revision, content_digest, crash_point
 
 AUTH_URL = "https://cxone.niceincontact.com"  # [mcp] AUTH_HOSTS; [start] uses na1's
 DISCOVERY_URL = "https://cxone.niceincontact.com"  # [mcp] the well-known endpoint's host
@@ -126,19 +142,38 @@ class AcdSettings:
     phone_field: str = "phoneNumber"  # no source names a record's number field: a setting
     id_field: str = "externalId"  # [help] "a unique external ID"
     start_method: str = "POST"  # [mcp] names skills/{id}/start, not its method: a setting
+    # An upload's file: two columns of ours, ``externalId`` (the list's externalIdColumn
+    # [lists]) and the number, mapped to the list's field below (no source names it).
+    list_phone_destination: str = "PhoneNumber"  # no source: a setting
+    list_file_base64: bool = True  # [lists] types listFile a string; no source says base64
+    upload_poll_seconds: float = 2.0  # how often an upload job is asked about
+    upload_wait_seconds: float = 900.0  # how long, before the step fails (retryable)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AcdSettings:
-        """``CXONE_AUTH_URL``, ``CXONE_DISCOVERY_URL``, ``CXONE_API_BASE`` and
-        ``CXONE_API_VERSION`` over the defaults."""
+        """``CXONE_AUTH_URL``, ``CXONE_DISCOVERY_URL``, ``CXONE_API_BASE``,
+        ``CXONE_API_VERSION``, ``CXONE_LIST_PHONE_FIELD`` and ``CXONE_UPLOAD_POLL_SECONDS``
+        over the defaults."""
         env = os.environ if environ is None else environ
         names = {
             "auth_url": "CXONE_AUTH_URL",
             "discovery_url": "CXONE_DISCOVERY_URL",
             "api_base": "CXONE_API_BASE",
             "api_version": "CXONE_API_VERSION",
+            "list_phone_destination": "CXONE_LIST_PHONE_FIELD",
         }
-        return cls(**{k: env[v] for k, v in names.items() if env.get(v)})
+        given: dict[str, Any] = {k: env[v] for k, v in names.items() if env.get(v)}
+        poll = env.get("CXONE_UPLOAD_POLL_SECONDS")
+        if poll:
+            try:
+                given["upload_poll_seconds"] = float(poll)
+            except ValueError:
+                raise SettingsError(
+                    f"CXONE_UPLOAD_POLL_SECONDS must be a number of seconds, not {poll[:20]!r}"
+                ) from None
+            if not 0 < given["upload_poll_seconds"] <= 3600:
+                raise SettingsError("CXONE_UPLOAD_POLL_SECONDS must be above 0 and at most 3600")
+        return cls(**given)
 
 
 def jwt_claims(token: str) -> dict[str, Any]:
@@ -286,11 +321,16 @@ class AcdGateway(HttpCXoneGateway):
         for record in self._listing(path, s.call_list_records_key, endpoint):
             if not isinstance(record, dict):
                 raise BadResponse(f"{endpoint}: a record is not an object")
-            ident = field(record, s.id_field, (str, int), endpoint)
+            ident = str(field(record, s.id_field, (str, int), endpoint))
+            if not ident.isprintable() or not 0 < len(ident) <= 200:
+                # A TAB or a line feed in an id would forge a line of the eligible set's blob.
+                raise BadResponse(
+                    f"{endpoint}: a record's id holds control characters or is too long"
+                )
             phone = record.get(s.phone_field)
             fields = {k: v for k, v in record.items() if k not in (s.id_field, s.phone_field)}
             number = str(phone) if isinstance(phone, str | int) and phone is not True else None
-            yield Contact(str(ident), number, fields)
+            yield Contact(ident, number, fields)
 
     def iter_suppressed_numbers(self) -> Iterator[str]:
         """Every number of every DNC group, as the API gives them (numbers) [tools]."""
@@ -301,6 +341,136 @@ class AcdGateway(HttpCXoneGateway):
             for record in self._listing(path, "dncGroupRecords", endpoint):
                 number = field(record, "phoneNumber", (str, int), endpoint)
                 yield str(number)
+
+    def upload_contacts(self, campaign_id: str, list_name: str, eligible: bytes) -> UploadRef:
+        """The eligible contacts as the calling list ``list_name`` of skill ``campaign_id``
+        [lists]: the list found by name or made, its upload found among the upload jobs or
+        sent, the job followed until it completes, and the list's valid records counted. A
+        list or job an earlier attempt made is found, never made twice (``found``)."""
+        self._skill(campaign_id)  # a Personal Connection skill, before anything is made
+        list_id = self._find_list(list_name)
+        job_id = None if list_id is None else self._find_job(list_id)
+        found = job_id is not None
+        if list_id is None:
+            list_id = self._make_list(list_name)
+            crash_point("after-upload-list-made")
+        if job_id is None:
+            job_id = self._send_upload(campaign_id, list_id, list_name, eligible)
+            crash_point("after-upload-sent")
+        self._follow_job(job_id)
+        return UploadRef(list_id, job_id, self._valid_records(list_id), found)
+
+    def _find_list(self, list_name: str) -> str | None:
+        for item in self._listing("lists/call-lists", "callingLists", "list calling lists"):
+            if isinstance(item, dict) and item.get("listName") == list_name:
+                return str(field(item, "listId", int, "list calling lists"))  # [lists] a number
+        return None
+
+    def _make_list(self, list_name: str) -> str:
+        endpoint = f"create calling list {list_name!r}"
+        response = self._send(
+            "POST",
+            self._url("lists/call-lists"),
+            endpoint,
+            params={"listName": list_name, "externalIdColumn": "externalId"},
+            json={
+                "destinationMappings": [
+                    {
+                        "fieldName": self.settings.list_phone_destination,
+                        "fieldValue": "phoneNumber",
+                    }
+                ]
+            },
+            idempotent=False,  # a second POST would make a second list: found by name instead
+        )
+        self._refuse_items(response, endpoint)
+        return str(field(body_of(response, endpoint), "listId", int, endpoint))  # [lists]
+
+    def _find_job(self, list_id: str) -> str | None:
+        endpoint = "list upload jobs"
+        for job in self._listing("lists/call-lists/jobs", "uploadJobs", endpoint):
+            if (
+                isinstance(job, dict)
+                and str(job.get("listId")) == list_id
+                and job.get("isCancelled") is not True
+            ):
+                return str(field(job, "jobId", int, endpoint))  # [lists] a number
+        return None
+
+    def _send_upload(self, skill_id: str, list_id: str, list_name: str, eligible: bytes) -> str:
+        text = io.StringIO()
+        rows = csv.writer(text, lineterminator="\n")
+        rows.writerow(("externalId", "phoneNumber"))
+        for line in eligible.decode().splitlines():
+            contact_id, _, e164 = line.rpartition("\t")
+            rows.writerow((contact_id, e164))
+        data = text.getvalue()
+        endpoint = f"upload calling list {list_id}"
+        response = self._send(
+            "POST",
+            self._url(f"lists/call-lists/{quote(list_id, safe='')}/upload"),
+            endpoint,
+            json={
+                "skillId": int(self._skill_path(skill_id).removeprefix("skills/")),
+                "fileName": f"{list_name}.csv",
+                "listFile": (
+                    base64.b64encode(data.encode()).decode()
+                    if self.settings.list_file_base64
+                    else data
+                ),
+                "forceOverwrite": False,
+                "expirationDate": "",
+                "startSkill": False,  # the skill starts as a step of its own, once configured
+                "sendEmail": False,
+            },
+            idempotent=False,  # a second POST would upload twice: found among the jobs instead
+        )
+        self._refuse_items(response, endpoint)
+        return str(field(body_of(response, endpoint), "jobId", int, endpoint))  # [lists]
+
+    def _follow_job(self, job_id: str) -> None:
+        """Until the job completes; a cancelled one is refused; one still running after
+        ``upload_wait_seconds`` is unavailable (retryable: the next attempt finds it)."""
+        endpoint = f"upload job {job_id}"
+        s = self.settings
+        clock, sleep = self.policy.clock, self.policy.sleep  # the retry policy's: one time
+        until = clock() + s.upload_wait_seconds
+        while True:
+            url = self._url(f"lists/call-lists/jobs/{quote(job_id, safe='')}")
+            body = body_of(self._send("GET", url, endpoint), endpoint)
+            jobs = field(body, "uploadJobs", list, endpoint)
+            job = next(
+                (j for j in jobs if isinstance(j, dict) and str(j.get("jobId")) == job_id), None
+            )
+            if job is None:
+                raise BadResponse(f"{endpoint}: the reply does not name job {job_id}")
+            if job.get("isCancelled") is True:
+                raise RemoteRejected(f"{endpoint}: the upload job was cancelled in CXone", 409)
+            if job.get("isComplete") is True:
+                return
+            if clock() >= until:
+                raise RemoteUnavailable(
+                    f"{endpoint}: not complete after {s.upload_wait_seconds:g} s; a run "
+                    "again follows the same job"
+                )
+            sleep(s.upload_poll_seconds)
+
+    def _valid_records(self, list_id: str) -> int:
+        endpoint = f"calling list {list_id}"
+        body = body_of(
+            self._send(
+                "GET",
+                self._url(f"lists/call-lists/{quote(list_id, safe='')}"),
+                endpoint,
+                params={"includeRecords": "false"},
+            ),
+            endpoint,
+        )
+        result = field(body, "resultSet", dict, endpoint)
+        valid: int = field(result, "validRecords", int, endpoint)
+        if valid < 0:
+            raise BadResponse(f"{endpoint}: field 'validRecords' is negative")
+        return valid
 
     def start_dialing(self, campaign_id: str) -> bool:
         """Start the skill [mcp: ``skills/{id}/start``, the path that starts dialing], unless

@@ -56,6 +56,7 @@ from engine import (
     RemoteCampaign,
     RemoteRejected,
     RemoteUnavailable,
+    UploadRef,
     WebhookRef,
 )
 from events import Revision
@@ -312,6 +313,15 @@ class HttpCXoneGateway:
             return WebhookRef(found, created=False)
         body = body_of(response, endpoint)
         return WebhookRef(str(field(body, "id", (str, int), endpoint)), created=True)
+
+    def upload_contacts(self, campaign_id: str, list_name: str, eligible: bytes) -> UploadRef:
+        """The tutorial's campaign names the contact list it dials: nothing is uploaded (the
+        engine asks only in the ACD dialect)."""
+        raise RemoteRejected(
+            f"upload contacts for {campaign_id}: the tutorial's API has no calling list "
+            "upload; a campaign dials the contact list its spec names",
+            400,
+        )
 
     def start_dialing(self, campaign_id: str) -> bool:
         """The tutorial's campaign dials once its PUT lands: there is nothing to start (the

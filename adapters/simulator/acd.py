@@ -15,7 +15,14 @@ What it mirrors, and from where (each the same source ``adapters/cxone/acd.py`` 
 - skills (``skillId``, ``skillName``, ``isOutbound``, ``outboundStrategy``, ``isRunning``), their
   ``parameters/retry-settings`` (``retrySettings.maximumAttempts``, ``minimumRetryMinutes``), DNC
   groups and their records (``phoneNumber`` as a number), calling lists (cxone-mcp
-  ``src/tools.js``); no ``ETag``, no ``If-Match``.
+  ``src/tools.js``); no ``ETag``, no ``If-Match``;
+- calling lists made (``POST lists/call-lists``: ``listName`` and ``externalIdColumn`` in the
+  query, ``destinationMappings`` in the body, ``{listId}`` back), listed (``callingLists``),
+  read (``resultSet`` with ``totalRecords``, ``validRecords``, ``invalidRecords``), uploaded to
+  (``POST lists/call-lists/{listId}/upload`` with ``listFile``, ``skillId``, …; ``{jobId}``
+  back) and the upload jobs (``uploadJobs`` of ``jobId``, ``listId``, ``isComplete``,
+  ``isCancelled``) (calljacob/nice-cxone-api ``src/services/admin/AdminListsService.ts``). A
+  job completes once it has been asked about ``job_polls`` times.
 
 The routes are served by the same ``Simulator`` as the tutorial's (faults, the request log,
 ``in_flight``); their fault-plan names start ``acd_``.
@@ -24,6 +31,10 @@ The routes are served by the same ``Simulator`` as the tutorial's (faults, the r
 from __future__ import annotations
 
 import base64
+import binascii
+import csv
+import io
+import itertools
 import json
 import re
 import secrets
@@ -91,6 +102,12 @@ class AcdApi:
         for n in range(running_previews):
             self.add_skill(9000 + n, running=True)
         self.add_skill(500, outbound=False)  # an inbound skill: never counted
+        self.call_lists: dict[int, dict[str, Any]] = {}  # the lists made through the API
+        self.jobs: dict[int, dict[str, Any]] = {}
+        self.job_polls = 1  # how often a job is asked about before it completes
+        self.cancel_jobs = 0  # the next jobs someone cancels in CXone before they complete
+        self._list_ids = itertools.count(40001)
+        self._job_ids = itertools.count(88001)
 
     def add_skill(
         self, skill_id: int, *, running: bool = False, outbound: bool = True
@@ -129,6 +146,23 @@ class AcdApi:
                 and skill_id in (None, e.get("skill"))
             ]
 
+    def uploads(self, skill_id: int | None = None) -> list[dict[str, Any]]:
+        """The uploads that put records into a calling list (for ``skill_id``, or any), from
+        the request log: what tests count to prove an upload applied exactly once."""
+        with self.sim._lock:
+            return [
+                e
+                for e in self.sim.log
+                if e["route"] == "acd_upload"
+                and e["changed"]
+                and skill_id in (None, e.get("skill"))
+            ]
+
+    def lists_named(self, text: str) -> list[dict[str, Any]]:
+        """The calling lists made through the API whose name holds ``text``."""
+        with self.sim._lock:
+            return [dict(lst) for lst in self.call_lists.values() if text in lst["listName"]]
+
     def routes(self) -> list[Route]:
         g = self.sim._guard
         return [
@@ -164,8 +198,35 @@ class AcdApi:
                 self._acd("acd_dnc_records", self._dnc_records),
             ),
             Route(
+                f"{PREFIX}/lists/call-lists",
+                self._acd("acd_call_lists", self._call_lists),
+                methods=["GET"],
+            ),
+            Route(
+                f"{PREFIX}/lists/call-lists",
+                self._acd("acd_create_call_list", self._create_call_list),
+                methods=["POST"],
+            ),
+            Route(
+                f"{PREFIX}/lists/call-lists/jobs",
+                self._acd("acd_upload_jobs", self._upload_jobs),
+            ),
+            Route(
+                f"{PREFIX}/lists/call-lists/jobs/{{id}}",
+                self._acd("acd_upload_job", self._upload_job),
+            ),
+            Route(
                 f"{PREFIX}/lists/call-lists/{{id}}/records",
                 self._acd("acd_call_list", self._call_list),
+            ),
+            Route(
+                f"{PREFIX}/lists/call-lists/{{id}}/upload",
+                self._acd("acd_upload", self._upload),
+                methods=["POST"],
+            ),
+            Route(
+                f"{PREFIX}/lists/call-lists/{{id}}",
+                self._acd("acd_call_list_summary", self._call_list_summary),
             ),
         ]
 
@@ -343,6 +404,126 @@ class AcdApi:
         ]
         return self._page(request, route, "dncGroupRecords", rows)
 
+    async def _call_lists(self, request: Request) -> Response:
+        with self.sim._lock:
+            rows = [_summary(lst) for _, lst in sorted(self.call_lists.items())]
+        return self._page(request, "acd_call_lists", "callingLists", rows)
+
+    async def _create_call_list(self, request: Request) -> Response:
+        route = "acd_create_call_list"
+        name = request.query_params.get("listName", "")
+        id_column = request.query_params.get("externalIdColumn", "")
+        if not name or not id_column:
+            return self.error(
+                request, route, 400, "InvalidParameter", "listName and externalIdColumn required"
+            )
+        body = await _json_body(request)
+        mappings = body.get("destinationMappings") if isinstance(body, dict) else None
+        if not isinstance(mappings, list) or not all(
+            isinstance(m, dict)
+            and isinstance(m.get("fieldName"), str)
+            and isinstance(m.get("fieldValue"), str)
+            for m in mappings
+        ):
+            return self.error(
+                request,
+                route,
+                400,
+                "InvalidParameter",
+                "destinationMappings must be a list of {fieldName, fieldValue}",
+            )
+        with self.sim._lock:
+            list_id = next(self._list_ids)
+            self.call_lists[list_id] = {
+                "listId": list_id,
+                "listName": name,
+                "externalIdColumn": id_column,
+                "mappings": {m["fieldValue"]: m["fieldName"] for m in mappings},
+                "records": [],
+                "invalid": 0,
+            }
+        return self.sim._ok(request, route, {"listId": list_id}, changed=True)
+
+    def _made_list(self, request: Request, route: str) -> int | Response:
+        text = request.path_params["id"]
+        if not re.fullmatch(r"[0-9]{1,12}", text) or int(text) not in self.call_lists:
+            return self.error(
+                request, route, 404, "NotFound", f"calling list {text[:40]} not found"
+            )
+        return int(text)
+
+    async def _call_list_summary(self, request: Request) -> Response:
+        route = "acd_call_list_summary"
+        found = self._made_list(request, route)
+        if isinstance(found, Response):
+            return found
+        with self.sim._lock:
+            summary = _summary(self.call_lists[found])
+        return self.sim._ok(request, route, {"resultSet": summary})
+
+    async def _upload(self, request: Request) -> Response:
+        route = "acd_upload"
+        found = self._made_list(request, route)
+        if isinstance(found, Response):
+            return found
+        body = await _json_body(request)
+        problem = _upload_problem(body, self.skills)
+        if problem is not None:
+            return self.error(request, route, 400, "InvalidParameter", problem)
+        text = base64.b64decode(body["listFile"]).decode()
+        with self.sim._lock:
+            lst = self.call_lists[found]
+            rows = list(csv.DictReader(io.StringIO(text)))
+            columns = set(rows[0]) if rows else set()
+            missing = {lst["externalIdColumn"], *lst["mappings"]} - columns
+            if rows and missing:
+                problem = f"the file has no column {sorted(missing)[0]!r}"
+            else:
+                problem = None
+                valid = [
+                    r
+                    for r in rows
+                    if all(re.fullmatch(r"\+?[0-9]{7,15}", r.get(c) or "") for c in lst["mappings"])
+                ]
+                lst["records"] = ([] if body["forceOverwrite"] else lst["records"]) + valid
+                lst["invalid"] += len(rows) - len(valid)
+                job_id = next(self._job_ids)
+                self.jobs[job_id] = {
+                    "jobId": job_id,
+                    "listId": found,
+                    "listName": lst["listName"],
+                    "fileName": body.get("fileName"),
+                    "isComplete": False,
+                    "isCancelled": self.cancel_jobs > 0,
+                    "polls": 0,
+                }
+                self.cancel_jobs = max(0, self.cancel_jobs - 1)
+                if body["startSkill"]:
+                    self.skills[body["skillId"]]["isRunning"] = True
+        if problem is not None:
+            return self.error(request, route, 400, "InvalidParameter", problem)
+        return self.sim._ok(
+            request, route, {"jobId": job_id}, changed=True, list=found, skill=body["skillId"]
+        )
+
+    async def _upload_jobs(self, request: Request) -> Response:
+        with self.sim._lock:
+            rows = [_job(j) for _, j in sorted(self.jobs.items())]
+        return self._page(request, "acd_upload_jobs", "uploadJobs", rows)
+
+    async def _upload_job(self, request: Request) -> Response:
+        route = "acd_upload_job"
+        text = request.path_params["id"]
+        if not re.fullmatch(r"[0-9]{1,12}", text) or int(text) not in self.jobs:
+            return self.error(request, route, 404, "NotFound", f"upload job {text[:40]} not found")
+        with self.sim._lock:
+            job = self.jobs[int(text)]
+            job["polls"] += 1
+            if job["polls"] > self.job_polls and not job["isCancelled"]:
+                job["isComplete"] = True
+            reply = _job(job)
+        return self.sim._ok(request, route, {"uploadJobs": [reply]})
+
     async def _call_list(self, request: Request) -> Response:
         route = "acd_call_list"
         dataset = self.sim.dataset
@@ -361,6 +542,51 @@ class AcdApi:
             rows.append(row)
         body = {"callingListRecords": rows, "totalRecords": dataset.contacts}
         return self.sim._ok(request, route, body, skip=skip, top=top)
+
+
+def _summary(lst: dict[str, Any]) -> dict[str, Any]:
+    """A made calling list as the API shows it: its name and counts."""
+    valid = len(lst["records"])
+    return {
+        "listId": lst["listId"],
+        "listName": lst["listName"],
+        "status": "Active",
+        "totalRecords": valid + lst["invalid"],
+        "validRecords": valid,
+        "invalidRecords": lst["invalid"],
+    }
+
+
+def _job(job: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in job.items() if k != "polls"}
+
+
+def _upload_problem(body: Any, skills: dict[int, Any]) -> str | None:
+    """What is wrong with an upload's body (None: nothing)."""
+    if not isinstance(body, dict):
+        return "a JSON object is required"
+    for name, kind in (
+        ("listFile", str),
+        ("skillId", int),
+        ("forceOverwrite", bool),
+        ("startSkill", bool),
+    ):
+        if type(body.get(name)) is not kind:
+            return f"{name} must be a {kind.__name__}"
+    if body["skillId"] not in skills:
+        return f"skill {body['skillId']} not found"
+    try:
+        base64.b64decode(body["listFile"], validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return "listFile is not base64 text"
+    return None
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        return None
 
 
 def _retry_problem(settings: Any) -> str | None:

@@ -23,6 +23,7 @@ from engine import (
     RemoteConflict,
     RemoteError,
     RemoteRejected,
+    UploadRef,
     WebhookRef,
 )
 from events import Revision
@@ -44,6 +45,8 @@ class FakeCXoneGateway:
         self.suppressed = list(suppressed)
         self.active_previews = active_previews
         self.webhooks: dict[str, tuple[str, str, str]] = {}
+        # Calling lists by id: (name, the campaign they were uploaded for, their lines).
+        self.calling_lists: dict[str, tuple[str, str, bytes]] = {}
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         self._faults: dict[str, list[RemoteError]] = {}
         self._webhook_ids = (f"wh-{n}" for n in itertools.count(1))
@@ -130,6 +133,19 @@ class FakeCXoneGateway:
         hook_id = next(self._webhook_ids)
         self.webhooks[hook_id] = (name, uri, event)
         return WebhookRef(hook_id, created=True)
+
+    def upload_contacts(self, campaign_id: str, list_name: str, eligible: bytes) -> UploadRef:
+        """The calling list ``list_name`` holding ``eligible``; found when it exists."""
+        self._enter("upload_contacts", campaign_id, list_name)
+        if campaign_id not in self.campaigns:
+            raise RemoteRejected(f"CXone has no campaign {campaign_id!r} (404)", 404)
+        records = eligible.count(b"\n")
+        for list_id, (name, _, _) in self.calling_lists.items():
+            if name == list_name:
+                return UploadRef(list_id, f"job-{list_id}", records, found=True)
+        list_id = f"list-{len(self.calling_lists) + 1}"
+        self.calling_lists[list_id] = (list_name, campaign_id, eligible)
+        return UploadRef(list_id, f"job-{list_id}", records, found=False)
 
     def start_dialing(self, campaign_id: str) -> bool:
         """The campaign's status ``dialing``; True when it was already."""

@@ -49,6 +49,12 @@ ROUTES = (
     "acd_dnc_groups",
     "acd_dnc_records",
     "acd_call_list",
+    "acd_call_lists",
+    "acd_create_call_list",
+    "acd_call_list_summary",
+    "acd_upload",
+    "acd_upload_jobs",
+    "acd_upload_job",
     "*",
 )
 KINDS = (

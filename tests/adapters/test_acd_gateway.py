@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import httpx
 import pytest
 
@@ -19,15 +20,20 @@ from adapters.simulator.inprocess import InProcessTransport
 from engine import (
     AuthError,
     BadResponse,
+    CampaignState,
     Engine,
     EngineError,
+    InvalidTransition,
     RemoteConflict,
     RemoteRejected,
+    RemoteUnavailable,
     Supervisor,
     load_spec,
 )
+from engine.pipeline import _uploaded
 from engine.ports import DialectGateways
 from engine.spec import CampaignSpec
+from events import UploadFailed
 from journal import ManualClock, SQLiteJournal
 from tests.adapters.conftest import make_gateway
 from tests.conftest import RecordedTime, for_campaign, sequential_ids
@@ -227,6 +233,25 @@ def test_the_engine_takes_a_skill_from_spec_to_active(
     assert sim.acd.starts(1001) == 1
     types = [h.type for h in engine.history(c.id)]
     assert types[-3:] == ["activation.succeeded", "dialing.requested", "dialing.started"]
+    at = types.index("filter.completed")
+    assert types[at + 1 : at + 4] == [
+        "upload.requested",
+        "contacts.uploaded",
+        "activation.requested",
+    ], "the calling list is uploaded before the skill is configured"
+    ((upload,),) = [[h.event for h in engine.history(c.id) if h.type == "contacts.uploaded"]]
+    (made,) = sim.acd.lists_named(f"cxpreview {c.id} skill 1001 ")
+    assert (upload.list_id, upload.records, upload.found) == (
+        str(made["listId"]),
+        c.eligible,
+        False,
+    )
+    assert len(sim.acd.uploads(1001)) == 1
+    assert [str(j["jobId"]) for j in sim.acd.jobs.values()] == [upload.job_id]
+    eligible = journal.get_blob(c.eligible_digest).decode().splitlines()
+    assert [f"{r['externalId']}\t{r['phoneNumber']}" for r in made["records"]] == eligible
+    assert routes(sim).count("acd_upload_job") == 2, "the job was followed until it completed"
+    assert c.uploaded_digest == c.eligible_digest
     assert sim.acd.retry_settings[1001]["maximumAttempts"] == spec.dialing_rules.max_attempts
     assert isinstance(c.active_version, str), "a digest of the fields we manage"
     assert not Supervisor(engine, "sup").candidates(), "nothing left to finish: no webhook owed"
@@ -284,3 +309,97 @@ def test_over_real_http_the_discovered_api_is_the_servers_own_address() -> None:
             assert gateway.count_active_previews() == 2
             assert gateway._root == f"{server.base_url}{PREFIX}"
             assert len(list(gateway.iter_suppressed_numbers())) == 3
+
+
+def skill_state(engine: Engine, skill: str = "1001") -> CampaignState:
+    """A campaign of the ACD example spec, validated and filtered."""
+    spec = load_spec(ACD_SPEC)
+    if skill != "1001":
+        spec = CampaignSpec.from_dict({**spec.to_dict(), "campaign_id": skill})
+    c = engine.draft(spec).validate().filter()
+    assert c.state == "filtered", c.last_error
+    return c.snapshot
+
+
+def test_an_acd_skill_is_not_configured_before_its_calling_list_is_uploaded(
+    acd: AcdGateway, sim: Simulator, tmp_path: Path, clock: ManualClock
+) -> None:
+    journal = SQLiteJournal(tmp_path / "acd.db", clock=clock)
+    engine = Engine(journal, acd, clock=clock, ids=sequential_ids())
+    s = skill_state(engine)
+    with pytest.raises(InvalidTransition, match="cannot activate; allowed: run \\(uploads"):
+        engine.activate(s.id)
+    assert engine.get(s.id).allowed == ("upload_contacts", "revise", "cancel")
+    assert not sim.acd.applied_writes(1001), "nothing was written to the skill"
+    uploaded = engine.get(s.id).upload_contacts()
+    assert uploaded.state == "filtered"
+    assert "activate" in uploaded.allowed
+    assert uploaded.activate().state == "active"
+    journal.close()
+
+
+def test_an_upload_asked_for_again_finds_the_list_and_the_job_it_made(
+    acd: AcdGateway, sim: Simulator
+) -> None:
+    eligible = b"c1\t+14155550101\nc2\t+14155550102\n"
+    first = acd.upload_contacts("1001", "cxpreview x skill 1001 ab", eligible)
+    again = acd.upload_contacts("1001", "cxpreview x skill 1001 ab", eligible)
+    assert (first.found, again.found) == (False, True)
+    assert (again.list_id, again.job_id, again.records) == (first.list_id, first.job_id, 2)
+    assert len(sim.acd.uploads(1001)) == 1, "uploaded once"
+    assert len(sim.acd.lists_named("cxpreview x")) == 1, "one list made"
+
+
+def test_a_list_made_by_an_attempt_that_died_before_uploading_is_uploaded_to(
+    acd: AcdGateway, sim: Simulator
+) -> None:
+    made = acd._make_list("cxpreview y skill 1001 cd")  # an attempt that died right here
+    ref = acd.upload_contacts("1001", "cxpreview y skill 1001 cd", b"c1\t+14155550101\n")
+    assert (ref.list_id, ref.found, ref.records) == (made, False, 1)
+    assert len(sim.acd.lists_named("cxpreview y")) == 1
+
+
+def test_an_upload_job_cancelled_in_cxone_is_a_refusal_and_the_step_fails(
+    acd: AcdGateway, sim: Simulator, tmp_path: Path, clock: ManualClock
+) -> None:
+    journal = SQLiteJournal(tmp_path / "acd.db", clock=clock)
+    engine = Engine(journal, acd, clock=clock, ids=sequential_ids())
+    s = skill_state(engine)
+    sim.acd.cancel_jobs = 1  # someone cancels the upload in CXone
+    c = engine.get(s.id).upload_contacts()
+    assert c.state == "filtered"
+    assert c.uploaded_digest is None
+    assert "the upload job was cancelled in CXone" in (c.last_error or "")
+    failed = engine.history(s.id)[-1].event
+    assert isinstance(failed, UploadFailed)
+    assert not failed.retryable
+    journal.close()
+
+
+def test_an_upload_job_that_never_completes_is_retryable_and_followed_again(
+    acd: AcdGateway, sim: Simulator, time_: RecordedTime
+) -> None:
+    acd.settings = attrs.evolve(acd.settings, upload_wait_seconds=10.0, upload_poll_seconds=2.0)
+    sim.acd.job_polls = 1_000
+    with pytest.raises(RemoteUnavailable, match="not complete after 10 s"):
+        acd.upload_contacts("1001", "cxpreview z skill 1001 ef", b"c1\t+14155550101\n")
+    assert time_.sleeps.count(2.0) == 5, "asked every poll interval until the wait ran out"
+    sim.acd.job_polls = 0
+    ref = acd.upload_contacts("1001", "cxpreview z skill 1001 ef", b"c1\t+14155550101\n")
+    assert ref.found, "the next attempt follows the same job"
+    assert len(sim.acd.uploads(1001)) == 1
+
+
+def test_a_list_that_took_fewer_records_than_were_eligible_fails_the_upload(
+    acd: AcdGateway, sim: Simulator, tmp_path: Path, clock: ManualClock
+) -> None:
+    ref = acd.upload_contacts("1001", "cxpreview w skill 1001 01", b"c1\t+14155550101\nc2\tx\n")
+    assert ref.records == 1, "the list's valid records, as CXone counts them"
+    journal = SQLiteJournal(tmp_path / "acd.db", clock=clock)
+    engine = Engine(journal, acd, clock=clock, ids=sequential_ids())
+    s = skill_state(engine)
+    outcome = _uploaded(engine.steps, s, "u1", attrs.evolve(ref, records=s.eligible - 1), 3.0)
+    assert isinstance(outcome, UploadFailed)
+    assert not outcome.retryable
+    assert f"took {s.eligible - 1:,} records of the {s.eligible:,} eligible" in outcome.reason
+    journal.close()

@@ -304,8 +304,12 @@ def test_recovery_killed_mid_way_recovers_again_to_the_same_end(
 # --- the ACD dialect: the same kills, against NICE CXone's own API -------------------------
 
 ACD_SPEC = EXAMPLE_SPEC.parent / "acd.toml"
-ACD_POINTS = [  # the dialect has no webhook; it starts the skill as a step of its own
+ACD_POINTS = [  # the dialect has no webhook; it uploads a calling list and starts the skill
     *(p for p in CRASH_POINTS if "webhook" not in p),
+    "after-upload-intent",
+    "after-upload-list-made",
+    "after-upload-sent",
+    "after-upload-response",
     "after-dialing-intent",
     "after-dialing-response",
 ]
@@ -320,6 +324,7 @@ def acd_env(base_url: str, crash_at: str | None = None) -> dict[str, str]:
         "CXONE_DISCOVERY_URL": base_url,
         "CXONE_ACCESS_KEY_ID": ACCESS_KEY_ID,
         "CXONE_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+        "CXONE_UPLOAD_POLL_SECONDS": "0.05",
     }
     if crash_at:
         env["CXPREVIEW_CRASH_AT"] = crash_at
@@ -356,6 +361,9 @@ def test_an_acd_run_killed_at_a_boundary_is_finished_by_the_supervisor(
     assert sim.acd.retry_settings[skill]["maximumAttempts"] == 3
     assert len(sim.acd.applied_writes(skill)) == 1, "the skill was written exactly once"
     assert sim.acd.starts(skill) == 1, "and started exactly once"
+    assert len(sim.acd.uploads(skill)) == 1, "its calling list uploaded exactly once"
+    (made,) = sim.acd.lists_named(f" skill {skill} ")
+    assert len(made["records"]) == state.eligible, "holding every eligible contact"
     assert state.dialing_started
     if point == "after-activation-response":
         assert "reconciled" in done.stderr, "the write that landed was recognised, not redone"

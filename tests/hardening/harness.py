@@ -69,6 +69,9 @@ class Case:
             if self.dialect == "tutorial"
             else self.simulator.acd.applied_writes()
         )
+        if self.dialect == "cxone":  # and the calling list: uploaded once, if at all
+            uploaded = any(h.type == "contacts.uploaded" for h in history)
+            unpaired += abs(len(self.simulator.acd.uploads()) - uploaded)
         return unpaired + abs(applied - succeeded)
 
     def leaked(self) -> int:
@@ -120,7 +123,11 @@ def case(
                 if dialect == "tutorial"
                 else AcdGateway(
                     AccessKey(ACCESS_KEY_ID, Secret(SECRET)),
-                    AcdSettings(auth_url=server.base_url, discovery_url=server.base_url),
+                    AcdSettings(
+                        auth_url=server.base_url,
+                        discovery_url=server.base_url,
+                        upload_poll_seconds=0.01,
+                    ),
                     policy=FAST,
                     timeout=timeout,
                 )

@@ -34,12 +34,16 @@ FAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-ACD_ROUTES = {  # the same steps in the ACD dialect (it registers no webhook)
+ACD_ROUTES = {  # the same steps in the ACD dialect (no webhook; a calling list uploaded)
     "acd_token": "token",
     "acd_skills": "validate (list)",
     "acd_skill": "validate (read)",
     "acd_call_list": "filter (contacts)",
     "acd_dnc_records": "filter (suppr.)",
+    "acd_call_lists": "upload (find list)",
+    "acd_create_call_list": "upload (make list)",
+    "acd_upload": "upload (POST)",
+    "acd_upload_job": "upload (job)",
     "acd_put_retry_settings": "activate (PUT)",
     "acd_start_skill": "start dialing",
 }

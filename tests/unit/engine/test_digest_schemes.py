@@ -38,18 +38,29 @@ def test_scheme_one_is_the_digest_every_earlier_release_recorded(spec: CampaignS
     assert digest_mismatch(s, old) is None, "recorded by an earlier release: still verifies"
 
 
-def test_this_release_records_scheme_two_which_covers_whether_dialing_started(
+def test_scheme_two_covers_whether_dialing_started(spec: CampaignSpec) -> None:
+    s = steps(CampaignState("c1", 0, "", "", {}), [CampaignDrafted(spec.to_dict())])[-1]
+    assert state_digest(s, 2).startswith("d2:sha256:")
+    assert digest_mismatch(s, state_digest(s, 2)) is None, "recorded by the release before"
+    assert DIGEST_SCHEMES[2] == (*DIGEST_SCHEMES[1], "dialing_started")
+    started = attrs.evolve(s, dialing_started=True)
+    assert state_digest(started, 2) != state_digest(s, 2), "the field is covered"
+    assert state_digest(started, 1) == state_digest(s, 1), "scheme 1 never saw it"
+
+
+def test_this_release_records_scheme_three_which_covers_the_uploaded_set(
     spec: CampaignSpec,
 ) -> None:
     s = steps(CampaignState("c1", 0, "", "", {}), [CampaignDrafted(spec.to_dict())])[-1]
-    assert DIGEST_SCHEME == 2
-    assert s.digest() == state_digest(s, 2)
-    assert s.digest().startswith("d2:sha256:")
+    assert DIGEST_SCHEME == 3
+    assert s.digest() == state_digest(s, 3)
+    assert s.digest().startswith("d3:sha256:")
     assert digest_mismatch(s, s.digest()) is None
-    assert DIGEST_SCHEMES[2] == (*DIGEST_SCHEMES[1], "dialing_started")
-    started = attrs.evolve(s, dialing_started=True)
-    assert state_digest(started, 2) != s.digest(), "the field is covered"
-    assert state_digest(started, 1) == state_digest(s, 1), "scheme 1 never saw it"
+    assert DIGEST_SCHEMES[3] == (*DIGEST_SCHEMES[2], "uploaded_digest")
+    uploaded = attrs.evolve(s, uploaded_digest="sha256:" + "ab" * 32)
+    assert state_digest(uploaded, 3) != s.digest(), "the field is covered"
+    assert state_digest(uploaded, 2) == state_digest(s, 2), "scheme 2 never saw it"
+    assert state_digest(uploaded, 1) == state_digest(s, 1), "nor scheme 1"
 
 
 def test_digests_of_several_schemes_verify_side_by_side(
@@ -77,5 +88,5 @@ def test_a_digest_of_a_scheme_this_release_does_not_know_is_named(spec: Campaign
     report = verify(journal)
     assert not report.ok
     assert report.first_bad_seq == 1
-    assert "of a scheme this cxpreview does not know (it knows 1, 2)" in str(report.problem)
+    assert "of a scheme this cxpreview does not know (it knows 1, 2, 3)" in str(report.problem)
     assert digest_scheme("md5:abc") is None

@@ -25,6 +25,7 @@ def test_every_trigger_a_row_names_is_the_machines() -> None:
     assert STEPS == {
         "validation": "validate",
         "filter": "filter",
+        "upload": "upload_contacts",
         "activation": "activate",
         "rebase": "rebase",
         "webhook": "register_webhook",

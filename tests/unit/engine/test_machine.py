@@ -13,7 +13,7 @@ from engine.errors import InvalidTransition
     [
         ("draft", ("validate", "revise", "cancel")),
         ("validated", ("filter", "revise", "cancel")),
-        ("filtered", ("activate", "revise", "cancel")),
+        ("filtered", ("upload_contacts", "activate", "revise", "cancel")),
         ("activating", ()),
         ("active", ("register_webhook", "start_dialing")),
         ("conflicted", ("rebase", "resolve", "revise", "cancel")),
