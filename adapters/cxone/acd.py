@@ -275,14 +275,7 @@ class AcdGateway(HttpCXoneGateway):
         """The skill ``campaign_id`` (its skill id) and the fields we manage [tools]."""
         skill = self._skill(campaign_id)
         endpoint = f"retry settings of skill {campaign_id}"
-        body = body_of(
-            self._send(
-                "GET",
-                self._url(f"{self._skill_path(campaign_id)}/parameters/retry-settings"),
-                endpoint,
-            ),
-            endpoint,
-        )
+        body = self._get(f"{self._skill_path(campaign_id)}/parameters/retry-settings", endpoint)
         settings = field(body, "retrySettings", dict, endpoint)
         config = managed({"retrySettings": self._scrubbed(settings)})
         status = "running" if skill.get("isRunning") is True else "stopped"
@@ -436,8 +429,7 @@ class AcdGateway(HttpCXoneGateway):
         clock, sleep = self.policy.clock, self.policy.sleep  # the retry policy's: one time
         until = clock() + s.upload_wait_seconds
         while True:
-            url = self._url(f"lists/call-lists/jobs/{quote(job_id, safe='')}")
-            body = body_of(self._send("GET", url, endpoint), endpoint)
+            body = self._get(f"lists/call-lists/jobs/{quote(job_id, safe='')}", endpoint)
             jobs = field(body, "uploadJobs", list, endpoint)
             job = next(
                 (j for j in jobs if isinstance(j, dict) and str(j.get("jobId")) == job_id), None
@@ -457,15 +449,8 @@ class AcdGateway(HttpCXoneGateway):
 
     def _valid_records(self, list_id: str) -> int:
         endpoint = f"calling list {list_id}"
-        body = body_of(
-            self._send(
-                "GET",
-                self._url(f"lists/call-lists/{quote(list_id, safe='')}"),
-                endpoint,
-                params={"includeRecords": "false"},
-            ),
-            endpoint,
-        )
+        path = f"lists/call-lists/{quote(list_id, safe='')}"
+        body = self._get(path, endpoint, {"includeRecords": "false"})
         result = field(body, "resultSet", dict, endpoint)
         valid: int = field(result, "validRecords", int, endpoint)
         if valid < 0:
@@ -533,9 +518,13 @@ class AcdGateway(HttpCXoneGateway):
         body = body_of(response, endpoint)
         return self._api_root(field(body, "api_endpoint", str, endpoint))
 
+    def _get(self, path: str, endpoint: str, params: Mapping[str, Any] | None = None) -> Any:
+        """The JSON body of ``GET path`` under the tenant's API."""
+        return body_of(self._send("GET", self._url(path), endpoint, params=params), endpoint)
+
     def _skill(self, skill_id: str) -> dict[str, Any]:
         endpoint = f"read skill {skill_id}"
-        body = body_of(self._send("GET", self._url(self._skill_path(skill_id)), endpoint), endpoint)
+        body = self._get(self._skill_path(skill_id), endpoint)
         skills = field(body, "skills", list, endpoint)  # [tools]: the skill inside ``skills``
         if not skills or not isinstance(skills[0], dict):
             raise BadResponse(f"{endpoint}: field 'skills' holds no skill object")
@@ -557,7 +546,7 @@ class AcdGateway(HttpCXoneGateway):
         skip, total = 0, None
         for _ in range(MAX_LISTING_PAGES):
             params = {"skip": skip, "top": TOP}
-            body = body_of(self._send("GET", self._url(path), endpoint, params=params), endpoint)
+            body = self._get(path, endpoint, params)
             if not isinstance(body, dict):
                 raise BadResponse(f"{endpoint}: expected a JSON object")
             # Counted, never assumed: a reply without its count or its items is not an empty

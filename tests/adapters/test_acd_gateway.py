@@ -311,6 +311,14 @@ def test_over_real_http_the_discovered_api_is_the_servers_own_address() -> None:
             assert len(list(gateway.iter_suppressed_numbers())) == 3
 
 
+@pytest.fixture
+def engine(acd: AcdGateway, tmp_path: Path, clock: ManualClock) -> Iterator[Engine]:
+    """An engine over the ACD gateway and a journal file of its own."""
+    journal = SQLiteJournal(tmp_path / "acd.db", clock=clock)
+    yield Engine(journal, acd, clock=clock, ids=sequential_ids())
+    journal.close()
+
+
 def skill_state(engine: Engine, skill: str = "1001") -> CampaignState:
     """A campaign of the ACD example spec, validated and filtered."""
     spec = load_spec(ACD_SPEC)
@@ -322,10 +330,8 @@ def skill_state(engine: Engine, skill: str = "1001") -> CampaignState:
 
 
 def test_an_acd_skill_is_not_configured_before_its_calling_list_is_uploaded(
-    acd: AcdGateway, sim: Simulator, tmp_path: Path, clock: ManualClock
+    acd: AcdGateway, sim: Simulator, engine: Engine
 ) -> None:
-    journal = SQLiteJournal(tmp_path / "acd.db", clock=clock)
-    engine = Engine(journal, acd, clock=clock, ids=sequential_ids())
     s = skill_state(engine)
     with pytest.raises(InvalidTransition, match="cannot activate; allowed: run \\(uploads"):
         engine.activate(s.id)
@@ -335,7 +341,6 @@ def test_an_acd_skill_is_not_configured_before_its_calling_list_is_uploaded(
     assert uploaded.state == "filtered"
     assert "activate" in uploaded.allowed
     assert uploaded.activate().state == "active"
-    journal.close()
 
 
 def test_an_upload_asked_for_again_finds_the_list_and_the_job_it_made(
@@ -360,10 +365,8 @@ def test_a_list_made_by_an_attempt_that_died_before_uploading_is_uploaded_to(
 
 
 def test_an_upload_job_cancelled_in_cxone_is_a_refusal_and_the_step_fails(
-    acd: AcdGateway, sim: Simulator, tmp_path: Path, clock: ManualClock
+    acd: AcdGateway, sim: Simulator, engine: Engine
 ) -> None:
-    journal = SQLiteJournal(tmp_path / "acd.db", clock=clock)
-    engine = Engine(journal, acd, clock=clock, ids=sequential_ids())
     s = skill_state(engine)
     sim.acd.cancel_jobs = 1  # someone cancels the upload in CXone
     c = engine.get(s.id).upload_contacts()
@@ -373,7 +376,6 @@ def test_an_upload_job_cancelled_in_cxone_is_a_refusal_and_the_step_fails(
     failed = engine.history(s.id)[-1].event
     assert isinstance(failed, UploadFailed)
     assert not failed.retryable
-    journal.close()
 
 
 def test_an_upload_job_that_never_completes_is_retryable_and_followed_again(
@@ -391,15 +393,12 @@ def test_an_upload_job_that_never_completes_is_retryable_and_followed_again(
 
 
 def test_a_list_that_took_fewer_records_than_were_eligible_fails_the_upload(
-    acd: AcdGateway, sim: Simulator, tmp_path: Path, clock: ManualClock
+    acd: AcdGateway, sim: Simulator, engine: Engine
 ) -> None:
     ref = acd.upload_contacts("1001", "cxpreview w skill 1001 01", b"c1\t+14155550101\nc2\tx\n")
     assert ref.records == 1, "the list's valid records, as CXone counts them"
-    journal = SQLiteJournal(tmp_path / "acd.db", clock=clock)
-    engine = Engine(journal, acd, clock=clock, ids=sequential_ids())
     s = skill_state(engine)
     outcome = _uploaded(engine.steps, s, "u1", attrs.evolve(ref, records=s.eligible - 1), 3.0)
     assert isinstance(outcome, UploadFailed)
     assert not outcome.retryable
     assert f"took {s.eligible - 1:,} records of the {s.eligible:,} eligible" in outcome.reason
-    journal.close()
