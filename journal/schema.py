@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 APPLICATION_ID = 0x63787076  # "cxpv"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 EVENT_COLUMNS = (
     "seq, stream_id, version, type, schema, data, meta, recorded_at, state_digest, prev_hash, hash"
@@ -97,6 +97,10 @@ OUTCOMES = ("activation.succeeded", "activation.conflicted", "activation.failed"
 """The activation outcomes' event types (the views, the outcome index and metrics share them)."""
 OUTCOME_TYPES = ", ".join(f"'{name}'" for name in OUTCOMES)
 """``OUTCOMES`` as an SQL list."""
+IS_OUTCOME = "(" + " OR ".join(f"type = '{name}'" for name in OUTCOMES) + ")"
+"""``OUTCOMES`` as an SQL condition on ``type``: what the outcome index covers since schema 5,
+and what a query names for SQLite to use it. (As ``type IN (…)`` the index's condition cost
+every insert of every event ~2 µs: SQLite evaluated the list anew for each row.)"""
 
 _SPEC_AT = (
     "(SELECT json_extract(s.data, '$.spec.campaign_id') FROM events s "
@@ -202,11 +206,19 @@ def _heads_v4(db: sqlite_utils.Database) -> None:
         db.execute("INSERT INTO derived VALUES ('heads', 'built')")
 
 
+def _outcome_index_v5(db: sqlite_utils.Database) -> None:
+    """Schema 5: the outcome index's condition as comparisons (``IS_OUTCOME``), the same rows
+    at a fraction of the cost to every insert; no event changes."""
+    db.execute("DROP INDEX IF EXISTS idx_events_outcomes")
+    db.execute(f"CREATE INDEX idx_events_outcomes ON events (type) WHERE {IS_OUTCOME}")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_v1,
     _claims_v2,
     _views_v3,
     _heads_v4,
+    _outcome_index_v5,
 ]
 """``MIGRATIONS[n]`` takes a journal from ``user_version`` n to n + 1."""
 

@@ -33,7 +33,7 @@ from journal.journal import Journal
 from journal.marks import HeadMark
 from journal.recorder import Appended, Commands, Feed, Fence, LeaseRow, Row, RowsAfter
 from journal.records import GENESIS
-from journal.schema import OUTCOME_TYPES, check_and_migrate
+from journal.schema import IS_OUTCOME, check_and_migrate
 from journal.sqlite_append import FULL, INSERT, PUT_HEAD, Claims, Queued, append_one
 from journal.sqlite_file import checked_sync, connect, create_whole, refuse_odd_paths
 
@@ -43,7 +43,7 @@ _NO_PAGE_LIMIT = 4_294_967_294  # SQLite's default max_page_count
 _LEAN_STREAM = "SELECT seq, type, schema, data FROM events"
 _LEAN_ALL = "SELECT seq, stream_id, type, schema, data FROM events"
 _PROJECTED = "json_extract(data, '$.latency_ms'), coalesce(json_extract(data, '$.reconciled'), 0)"
-_OUTCOMES = f"SELECT seq, stream_id, type, {_PROJECTED} FROM events WHERE type IN ({OUTCOME_TYPES})"  # noqa: S608 - constants only
+_OUTCOMES = f"SELECT seq, stream_id, type, {_PROJECTED} FROM events WHERE {IS_OUTCOME}"  # noqa: S608 - constants only
 
 
 class SQLiteJournal(Journal):
@@ -342,7 +342,7 @@ class SQLiteRecorder:
                 return conn.execute(_OUTCOMES).fetchall()
             except sqlite3.OperationalError:  # json_extract of a payload that is not JSON
                 for seq, data in conn.execute(
-                    f"SELECT seq, data FROM events WHERE type IN ({OUTCOME_TYPES}) ORDER BY seq"  # noqa: S608
+                    f"SELECT seq, data FROM events WHERE {IS_OUTCOME} ORDER BY seq"  # noqa: S608
                 ):
                     if conn.execute("SELECT json_valid(?)", (data,)).fetchone()[0] != 1:
                         raise JournalCorrupt(
