@@ -91,8 +91,9 @@ class Journal:
         fresh_claim: bool = False,
         head: HeadFields | None = None,
         fence: Fence | None = None,
-    ) -> list[StoredEvent]:
-        """Append ``events`` after ``expected_version`` of the stream, all or nothing.
+    ) -> Sequence[StoredEvent]:
+        """Append ``events`` after ``expected_version`` of the stream, all or nothing; the
+        events as stored (a sequence that makes each ``StoredEvent`` when it is read).
 
         ``ConcurrencyError`` when the stream is elsewhere; with a ``command_id`` that was
         already applied, the earlier events are returned and nothing is written
@@ -111,7 +112,7 @@ class Journal:
         )
         self._writable()
         now = utc_text(self.clock.now())
-        built: list[list[StoredEvent]] = []
+        built: list[Sequence[StoredEvent]] = []
 
         def rows_after(seq: int, version: int, prev: str) -> list[Row]:
             rows, stored = chain(stream_id, events, prep, (seq, version, prev), now)
@@ -142,6 +143,9 @@ class Journal:
         """Make sure the stream (which has events) holds ``name``: ``ClaimRefused`` if another
         live stream holds it, or a newer one held it since (this one is superseded)."""
         self._writable()
+        row = self.recorder.claim_row(name)
+        if row is not None and row.stream_id == stream_id and row.held:
+            return  # held already (the rule's hot path): no write transaction for a read
         self.recorder.settle_claims(stream_id, ClaimChange(name))
 
     def claim_holder(self, name: str) -> tuple[str, bool] | None:

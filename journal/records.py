@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 import attrs
 
@@ -231,40 +231,76 @@ def chain(
     prep: PreparedAppend,
     after: tuple[int, int, str],
     now: str,
-) -> tuple[list[tuple[Any, ...]], list[StoredEvent]]:
+) -> tuple[list[tuple[Any, ...]], AppendedEvents]:
     """The rows an append writes, each hash-chained to the one before.
 
     ``after`` is ``(seq, stream version, hash)`` of what precedes them. Returns the rows as
-    stored and as handed back (the same, with the caller's event objects in place of the JSON).
-    The rows are plain tuples in ``RawRow`` order (sqlite3 binds an exact tuple fastest), and
-    ``StoredEvent`` is made with ``_make`` (C) rather than its Python ``__new__``: a bulk append
-    runs this loop once per event.
+    stored and as handed back (the same, with the caller's event objects in place of the
+    JSON, made when read). The rows are plain tuples in ``RawRow`` order (sqlite3 binds an
+    exact tuple fastest): a bulk append runs this loop once per event, inside the commit.
     """
     seq, version, prev = after
-    meta, rows, stored = prep.meta, [], []
-    make_stored, sha256 = StoredEvent._make, hashlib.sha256
-    # row_hash's text, with the parts every row of this append shares written once.
+    meta, rows = prep.meta, []
+    sha256 = hashlib.sha256
+    # row_hash's text, with the parts every row of this append shares written once, and the
+    # part of each event type once per type.
     stream_part = f"{len(stream_id)}:{stream_id}"
     shared_part = f"{len(now)}:{now}{len(meta)}:{meta}"
-    for event, (type_, schema, data), digest in zip(
-        events, prep.encoded, prep.digests, strict=True
-    ):
+    typed: dict[str, str] = {}
+    for (type_, schema, data), digest in zip(prep.encoded, prep.digests, strict=True):
         seq += 1
         version += 1
-        digest_part = "-" if digest is None else f"{len(digest)}:{digest}"
+        type_part = typed.get(type_)
+        if type_part is None:
+            type_part = typed[type_] = f"{len(type_)}:{type_}{shared_part}"
         text = (
-            f"{seq}|{version}|{schema}|{len(prev)}:{prev}{stream_part}{len(type_)}:{type_}"
-            f"{shared_part}{len(data)}:{data}{digest_part}"
+            f"{seq}|{version}|{schema}|{len(prev)}:{prev}{stream_part}{type_part}"
+            f"{len(data)}:{data}{'-' if digest is None else f'{len(digest)}:{digest}'}"
         )
         hash_ = sha256(text.encode()).hexdigest()
         rows.append((seq, stream_id, version, type_, schema, data, meta, now, digest, prev, hash_))
-        stored.append(
-            make_stored(
-                (seq, stream_id, version, type_, schema, event, meta, now, digest, prev, hash_)
-            )
-        )
         prev = hash_
-    return rows, stored
+    return rows, AppendedEvents(rows, events)
+
+
+class AppendedEvents(Sequence[StoredEvent]):
+    """The events an append wrote, as ``StoredEvent``: each made from its row and the
+    caller's own event object when it is read (a caller of a bulk append reads the last, if
+    any: making a thousand it never reads cost a third of the append's own work)."""
+
+    __slots__ = ("_events", "_rows")
+
+    def __init__(self, rows: list[tuple[Any, ...]], events: Sequence[Event]) -> None:
+        self._rows, self._events = rows, events
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> StoredEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[StoredEvent]: ...
+    def __getitem__(self, index: int | slice) -> StoredEvent | list[StoredEvent]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        row = self._rows[index]
+        return StoredEvent._make((*row[:5], self._events[index], *row[6:]))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str | bytes):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __add__(self, other: Sequence[StoredEvent]) -> list[StoredEvent]:
+        return [*self, *other]
+
+    def __radd__(self, other: Sequence[StoredEvent]) -> list[StoredEvent]:
+        return [*other, *self]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
 
 
 def blob_digest(data: bytes) -> str:
