@@ -155,6 +155,7 @@ class HttpCXoneGateway:
             raise SettingsError("contact_window must be a whole number of pages from 1 to 32")
         self.contact_window = contact_window  # contact pages in flight at once (_pages)
         self._issued: list[str] = []  # every token CXone gave us: scrubbed from what it says
+        self._needle_cache: tuple[int, tuple[str, ...]] = (-1, ())
 
     def _scrubbed(self, value: Any) -> Any:
         """Every string inside ``value`` (a reply's JSON, depth-limited already) scrubbed."""
@@ -170,12 +171,26 @@ class HttpCXoneGateway:
         """``text`` (from CXone) with the client secret and every token issued so far blanked,
         as written and as a form or URL would encode them: a server that echoes them back in
         an error must not put them into the journal, a log or the screen."""
-        for value in (self.credentials.client_secret.reveal(), *self._issued):
-            if len(value) < 4:
-                continue
-            for form in {value, quote_plus(value), quote(value, safe="")}:
+        for form in self._needles():
+            if form in text:
                 text = text.replace(form, "[redacted]")
         return text
+
+    def _needles(self) -> tuple[str, ...]:
+        """What ``scrub`` blanks: the secret and every token issued so far, each as written
+        and encoded, longest first; worked out again only when a token was issued since (a
+        reply's every string is scrubbed: quoting them each time cost more than the read)."""
+        issued = len(self._issued)
+        known = self._needle_cache
+        if known[0] == issued:
+            return known[1]
+        forms: set[str] = set()
+        for value in (self.credentials.client_secret.reveal(), *self._issued[:issued]):
+            if len(value) >= 4:
+                forms |= {value, quote_plus(value), quote(value, safe="")}
+        needles = tuple(sorted(forms, key=len, reverse=True))
+        self._needle_cache = (issued, needles)  # one assignment: a reader sees old or new
+        return needles
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **options: Any) -> HttpCXoneGateway:
