@@ -54,6 +54,7 @@ from journal.errors import (
 from journal.group import GroupCommit
 from journal.heads import HEAD_COLUMNS, HeadFields, HeadRow, head_row
 from journal.journal import Journal
+from journal.postgres_append import MOST_ROWS, fits, parameters, statement
 from journal.postgres_schema import check_and_migrate
 from journal.recorder import Appended, Commands, Feed, Fence, LeaseRow, Row, RowsAfter
 from journal.records import GENESIS
@@ -172,6 +173,12 @@ class PostgresRecorder:
         self._listener: Any = None
         self._work = threading.Event()
         self._loading: dict[str, bytes] = {}  # blobs of an import under way (load)
+        # The chain's head as this writer's last commit left it (journal/postgres_append.py);
+        # None when not known. After an append that found it moved, the next ones go the
+        # long way for a while (another host is appending too).
+        self._tip: tuple[int, str] | None = None
+        self._skip_one_trip = 0
+        self.one_trips = 0  # appends made in one round trip (for tests and benchmarks)
         self.schema = ""
         conn = self._connect(autocommit=True)
         try:
@@ -289,37 +296,19 @@ class PostgresRecorder:
 
     def _commit(self, group: list[Queued]) -> None:
         """One transaction for ``group``: the chain row locked first, then each caller's
-        append, in a savepoint of its own when there are several. One alone that settles no
-        claim goes the short way (``_commit_alone``: two round trips to the server, its
-        reads in one statement, its writes and commit in one pipeline)."""
+        append, in a savepoint of its own when there are several. One alone goes in one
+        round trip when this writer knows the chain's head and it fits (``_one_trip``), else,
+        if it settles no claim, the short way (``_commit_alone``: two round trips, its reads
+        in one statement, its writes and commit in one pipeline)."""
         try:
+            if len(group) == 1 and self._one_trip(group[0]):
+                return
+            self._tip = None
             if len(group) == 1 and group[0].claims is None and self._commit_alone(group[0]):
                 return
-            conn = self._write_conn()
-            with conn.transaction():
-                cur = conn.cursor()
-                found = cur.execute(_LOCK_CHAIN).fetchone()
-                tip = (int(found[0]), str(found[1]))
-                notify = False
-                for queued in group:
-                    if len(group) == 1:
-                        queued.result = self._append_one(cur, queued, tip)
-                    else:
-                        try:
-                            with conn.transaction():  # a savepoint: this caller's alone
-                                queued.result = self._append_one(cur, queued, tip)
-                        except self._psycopg.Error:
-                            raise  # the server's trouble: the whole group is refused
-                        except Exception as exc:
-                            queued.error = exc
-                            continue
-                    rows = queued.result.rows
-                    if queued.result.replayed is None:
-                        tip = (int(rows[-1][0]), str(rows[-1][10]))
-                        notify = notify or any(r[3] in WORK_TYPES for r in rows)
-                if notify:
-                    cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self.schema))
+            self._tip = self._commit_long(group)
         except BaseException as exc:
+            self._tip = None
             error: BaseException = exc
             if isinstance(exc, self._psycopg.Error):
                 error = self._translated(exc, "append")
@@ -329,6 +318,35 @@ class PostgresRecorder:
                 queued.error = queued.error or error
             if not isinstance(exc, Exception):
                 raise
+
+    def _commit_long(self, group: list[Queued]) -> tuple[int, str]:
+        """``group`` the long way: the chain row locked, then every caller read and written
+        in turn; the chain's head after."""
+        conn = self._write_conn()
+        with conn.transaction():
+            cur = conn.cursor()
+            found = cur.execute(_LOCK_CHAIN).fetchone()
+            tip = (int(found[0]), str(found[1]))
+            notify = False
+            for queued in group:
+                if len(group) == 1:
+                    queued.result = self._append_one(cur, queued, tip)
+                else:
+                    try:
+                        with conn.transaction():  # a savepoint: this caller's alone
+                            queued.result = self._append_one(cur, queued, tip)
+                    except self._psycopg.Error:
+                        raise  # the server's trouble: the whole group is refused
+                    except Exception as exc:
+                        queued.error = exc
+                        continue
+                rows = queued.result.rows
+                if queued.result.replayed is None:
+                    tip = (int(rows[-1][0]), str(rows[-1][10]))
+                    notify = notify or any(r[3] in WORK_TYPES for r in rows)
+            if notify:
+                cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, self.schema))
+        return tip
 
     def _commit_alone(self, queued: Queued) -> bool:
         """A lone append the short way: ``BEGIN`` and its reads in one round trip, its
@@ -372,6 +390,37 @@ class PostgresRecorder:
         finally:
             if not committed and not conn.broken and conn.info.transaction_status:
                 conn.execute("ROLLBACK")  # not idle: the transaction is open or failed
+        queued.result = Appended(rows)
+        self._tip = (int(rows[-1][0]), str(rows[-1][10]))
+        return True
+
+    def _one_trip(self, queued: Queued) -> bool:
+        """A lone append in one statement, one round trip, when this writer knows the
+        chain's head and the append fits (journal/postgres_append.py). False when it went
+        nowhere: it did not fit, or one of its checks failed (nothing was written); the
+        long way then reads everything again and says which."""
+        tip = self._tip
+        if tip is None or not fits(queued):
+            return False
+        if self._skip_one_trip:
+            self._skip_one_trip -= 1
+            return False
+        rows = queued.rows_after(tip[0], queued.expected_version, tip[1])
+        if len(rows) > MOST_ROWS or any(r[3] in WORK_TYPES for r in rows):
+            return False
+        sql = statement(
+            len(rows),
+            queued.fence is not None,
+            queued.claims is not None,
+            queued.command is not None,
+        )
+        crash_point("journal-mid-append")
+        cur = self._write_conn().execute(sql, parameters(queued, rows, tip))
+        if cur.fetchone() is None:  # the chain moved on, or a check failed: nothing written
+            self._skip_one_trip = 16
+            return False
+        self._tip = (int(rows[-1][0]), str(rows[-1][10]))
+        self.one_trips += 1
         queued.result = Appended(rows)
         return True
 
@@ -455,6 +504,7 @@ class PostgresRecorder:
     def load(self, feed: Feed, commands: Commands) -> int:
         """Fill the empty journal in one transaction: all of it, or nothing."""
         now = utc_text(self.clock.now())
+        self._tip = None  # the import moves the chain on
 
         def work(conn: Any) -> int:
             cur = conn.cursor()

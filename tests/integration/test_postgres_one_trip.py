@@ -1,0 +1,141 @@
+"""A PostgreSQL append in one round trip (journal/postgres_append.py): taken when the writer
+knows the chain's head, and whenever one of its checks fails (the chain moved, the version,
+the lease, the claim, a known command) it writes nothing and the long way says what failed."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from events import CampaignDrafted, ValidationRequested
+from journal import ConcurrencyError, HeadFields, LeaseLost
+from journal.postgres import PostgresJournal
+from tests.integration.test_postgres_journal import _waiting_on_a_lock
+from tests.postgres import fresh_schema
+
+HEAD = HeadFields("validated", "spring", "cmp-1001", "validation", True, None)
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    with fresh_schema() as fresh:
+        yield fresh
+
+
+def step(n: int) -> list[ValidationRequested]:
+    return [ValidationRequested(f"s{n}")]
+
+
+def test_headed_appends_go_in_one_round_trip_and_form_one_chain(url: str) -> None:
+    with PostgresJournal(url) as journal:
+        journal.append("c", [CampaignDrafted({"name": "x"})], 0, claim="k", head=HEAD)
+        assert journal.recorder.one_trips == 0, "the first learns the chain's head"
+        for v in range(1, 11):
+            journal.append("c", step(v), v, command_id=f"cmd{v}", claim="k", head=HEAD)
+        two = [ValidationRequested("a"), ValidationRequested("b")]
+        stored = journal.append("c", two, 11, head=HEAD)
+        assert journal.recorder.one_trips == 11
+        assert [e.version for e in stored] == [12, 13]
+        assert journal.verify().ok
+        (head,) = journal.heads()
+        assert (head.version, head.first_seq, head.last_seq) == (13, 1, 13)
+        assert journal.claim_holder("k") == ("c", True)
+        again = journal.append("c", step(5), 5, command_id="cmd5", claim="k", head=HEAD)
+        assert [e.version for e in again] == [6], "a known command: its events, not new ones"
+        assert journal.stream_version("c") == 13
+
+
+def test_another_host_moving_the_chain_sends_the_next_append_the_long_way(url: str) -> None:
+    ours, theirs = PostgresJournal(url), PostgresJournal(url)
+    ours.append("c", step(0), 0, head=HEAD)
+    ours.append("c", step(1), 1, head=HEAD)
+    assert ours.recorder.one_trips == 1
+    theirs.append("d", step(0), 0, head=HEAD)  # the chain moves on under ours
+    ours.append("c", step(2), 2, head=HEAD)
+    assert ours.recorder.one_trips == 1, "its check found the chain moved: nothing written"
+    assert [e.version for e in ours.read_stream("c")] == [1, 2, 3], "the long way wrote it"
+    assert ours.verify().ok
+    for v in range(3, 20):  # a while the long way, then one trip again
+        ours.append("c", step(v), v, head=HEAD)
+    assert ours.recorder.one_trips > 1
+    assert ours.verify().ok
+    ours.close()
+    theirs.close()
+
+
+def test_a_wrong_version_or_a_lost_lease_writes_nothing(url: str) -> None:
+    with PostgresJournal(url) as journal:
+        lease = journal.acquire_lease("campaign:c", "run:a", 60)
+        assert lease is not None
+        fence = ("campaign:c", "run:a", lease.fence)
+        journal.append("c", step(0), 0, head=HEAD, fence=fence)
+        journal.append("c", step(1), 1, head=HEAD, fence=fence)
+        assert journal.recorder.one_trips == 1
+        with pytest.raises(ConcurrencyError):
+            journal.append("c", step(9), 1, head=HEAD, fence=fence)
+        taken = journal.acquire_lease("campaign:c", "run:b", 60, replace="run:a")
+        assert taken is not None
+        for _ in range(20):  # whichever way it goes, nothing is written under a lost lease
+            with pytest.raises(LeaseLost, match="no longer"):
+                journal.append("c", step(2), 2, head=HEAD, fence=fence)
+        assert journal.stream_version("c") == 2
+        assert journal.verify().ok
+
+
+def test_a_claim_the_stream_does_not_hold_goes_the_long_way(url: str) -> None:
+    with PostgresJournal(url) as journal:
+        journal.append("c", step(0), 0, head=HEAD)
+        journal.append("c", step(1), 1, head=HEAD)
+        trips = journal.recorder.one_trips
+        journal.append("c", step(2), 2, claim="k", head=HEAD)  # not held yet: settled
+        assert journal.recorder.one_trips == trips
+        assert journal.claim_holder("k") == ("c", True)
+        assert journal.verify().ok
+
+
+def test_one_trip_behind_another_hosts_lock_finds_the_chain_moved(url: str) -> None:
+    """Ours waits for the chain's lock held by their append; once they commit, the chain is
+    not where ours left it: ours writes nothing, and the long way finds the version moved."""
+    from journal.records import chain, prepare_append  # noqa: PLC0415
+
+    ours, theirs = PostgresJournal(url), PostgresJournal(url)
+    ours.append("c", [CampaignDrafted({"name": "x"})], 0, head=HEAD)
+    event = step(1)
+    prep = prepare_append("c", event, 1, None, None)
+    holding, go = threading.Event(), threading.Event()
+
+    def their_rows(seq: int, version: int, prev: str) -> list[tuple[object, ...]]:
+        holding.set()  # their transaction holds the chain's lock from here to its commit
+        assert go.wait(10)
+        return chain("c", event, prep, (seq, version, prev), "2026-12-04T00:00:00.000000Z")[0]
+
+    them = threading.Thread(
+        target=theirs.recorder.append,
+        args=("c", 1, their_rows),
+        kwargs={"command": None, "claims": None},
+    )
+    them.start()
+    assert holding.wait(10)
+    outcome: list[object] = []
+
+    def append_ours() -> None:
+        try:
+            outcome.append(ours.append("c", event, 1, head=HEAD))
+        except ConcurrencyError as exc:
+            outcome.append(exc)
+
+    us = threading.Thread(target=append_ours)
+    us.start()
+    while not _waiting_on_a_lock(url):  # ours is in its one statement, behind their lock
+        threading.Event().wait(0.005)
+    go.set()
+    them.join(10)
+    us.join(10)
+    assert isinstance(outcome[0], ConcurrencyError)
+    assert ours.recorder.one_trips == 0
+    assert ours.stream_version("c") == 2
+    assert ours.verify().ok
+    ours.close()
+    theirs.close()
