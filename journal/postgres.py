@@ -295,13 +295,14 @@ class PostgresRecorder:
             self._commit(group)
 
     def _commit(self, group: list[Queued]) -> None:
-        """One transaction for ``group``: the chain row locked first, then each caller's
-        append, in a savepoint of its own when there are several. One alone goes in one
-        round trip when this writer knows the chain's head and it fits (``_one_trip``), else,
-        if it settles no claim, the short way (``_commit_alone``: two round trips, its reads
-        in one statement, its writes and commit in one pipeline)."""
+        """The group's appends in one round trip when this writer knows the chain's head and
+        they fit (``_one_trip``); what is left goes in one transaction: the chain row locked
+        first, then each caller's append, in a savepoint of its own when there are several,
+        or, one alone that settles no claim, the short way (``_commit_alone``: two round
+        trips, its reads in one statement, its writes and commit in one pipeline)."""
         try:
-            if len(group) == 1 and self._one_trip(group[0]):
+            group = self._one_trip(group)
+            if not group:
                 return
             self._tip = None
             if len(group) == 1 and group[0].claims is None and self._commit_alone(group[0]):
@@ -394,35 +395,47 @@ class PostgresRecorder:
         self._tip = (int(rows[-1][0]), str(rows[-1][10]))
         return True
 
-    def _one_trip(self, queued: Queued) -> bool:
-        """A lone append in one statement, one round trip, when this writer knows the
-        chain's head and the append fits (journal/postgres_append.py). False when it went
-        nowhere: it did not fit, or one of its checks failed (nothing was written); the
-        long way then reads everything again and says which."""
+    def _one_trip(self, group: list[Queued]) -> list[Queued]:
+        """The group's appends in one round trip, when this writer knows the chain's head
+        and every one of them fits (journal/postgres_append.py): a statement each, each
+        after the rows of the one before, in one transaction sent as one pipeline. The
+        callers not appended: all of them when the way did not fit; from the first whose
+        checks failed on (nothing of theirs was written), for the long way to read
+        everything again and say which check failed."""
         tip = self._tip
-        if tip is None or not fits(queued):
-            return False
+        if tip is None or not all(fits(queued) for queued in group):
+            return group
         if self._skip_one_trip:
             self._skip_one_trip -= 1
-            return False
-        rows = queued.rows_after(tip[0], queued.expected_version, tip[1])
-        if len(rows) > MOST_ROWS or any(r[3] in WORK_TYPES for r in rows):
-            return False
-        sql = statement(
-            len(rows),
-            queued.fence is not None,
-            queued.claims is not None,
-            queued.command is not None,
-        )
+            return group
+        planned = []
+        for queued in group:
+            rows = queued.rows_after(tip[0], queued.expected_version, tip[1])
+            if len(rows) > MOST_ROWS or any(r[3] in WORK_TYPES for r in rows):
+                return group
+            sql = statement(
+                len(rows),
+                queued.fence is not None,
+                queued.claims is not None,
+                queued.command is not None,
+            )
+            planned.append((queued, rows, sql, parameters(queued, rows, tip)))
+            tip = (int(rows[-1][0]), str(rows[-1][10]))
         crash_point("journal-mid-append")
-        cur = self._write_conn().execute(sql, parameters(queued, rows, tip))
-        if cur.fetchone() is None:  # the chain moved on, or a check failed: nothing written
-            self._skip_one_trip = 16
-            return False
-        self._tip = (int(rows[-1][0]), str(rows[-1][10]))
-        self.one_trips += 1
-        queued.result = Appended(rows)
-        return True
+        conn = self._write_conn()
+        if len(planned) == 1:  # its own transaction: one statement on the autocommit writer
+            cursors = [conn.execute(planned[0][2], planned[0][3])]
+        else:
+            with conn.pipeline(), conn.transaction():
+                cursors = [conn.execute(sql, params) for _, _, sql, params in planned]
+        for at, ((queued, rows, _, _), cur) in enumerate(zip(planned, cursors, strict=True)):
+            if cur.fetchone() is None:  # the chain moved on, or a check failed: not written,
+                self._skip_one_trip = 16  # nor anything after it (each followed the one before)
+                return group[at:]
+            self._tip = (int(rows[-1][0]), str(rows[-1][10]))
+            self.one_trips += 1
+            queued.result = Appended(rows)
+        return []
 
     def _append_one(self, cur: Any, queued: Queued, tip: tuple[int, str]) -> Appended:
         """One caller's append after the chain's head ``tip`` (the chain row locked)."""

@@ -139,3 +139,54 @@ def test_one_trip_behind_another_hosts_lock_finds_the_chain_moved(url: str) -> N
     assert ours.verify().ok
     ours.close()
     theirs.close()
+
+
+def test_a_group_goes_in_one_round_trip_and_a_failing_caller_fails_alone(url: str) -> None:
+    """Several callers queued together: one transaction, one pipeline; the one whose check
+    fails (a wrong version) writes nothing and is told so by the long way, the rest commit."""
+    from journal.records import chain, prepare_append  # noqa: PLC0415
+    from journal.sqlite_append import Queued  # noqa: PLC0415
+
+    with PostgresJournal(url) as journal:
+        for name in "abc":
+            journal.append(name, step(0), 0, head=HEAD)
+        recorder = journal.recorder
+        before = recorder.one_trips
+
+        def queued(name: str, expected: int) -> Queued:
+            event = step(expected + 1)
+            prep = prepare_append(name, event, expected, None, None)
+
+            def rows_after(seq: int, version: int, prev: str) -> list[tuple[object, ...]]:
+                return chain(name, event, prep, (seq, version, prev), "2026-12-07T00:00:00Z")[0]
+
+            return Queued(name, expected, rows_after, None, None, HEAD, None)
+
+        group = [queued("a", 1), queued("b", 7), queued("c", 1)]  # b is not at version 7
+        recorder._locked_commit(group)
+        assert recorder.one_trips == before + 1, "a went in one trip; b failed its check"
+        assert group[0].result is not None
+        assert isinstance(group[1].error, ConcurrencyError), "the long way says what failed"
+        assert group[2].result is not None, "c, after b, went the long way"
+        assert [journal.stream_version(n) for n in "abc"] == [2, 1, 2]
+        assert journal.verify().ok
+
+
+def test_many_threads_appending_form_one_chain_by_one_round_trips(url: str) -> None:
+    with PostgresJournal(url) as journal:
+        journal.append("warm", step(0), 0, head=HEAD)
+        start = threading.Barrier(8)
+
+        def work(k: int) -> None:
+            start.wait()
+            for v in range(15):
+                journal.append(f"t{k}", step(v), v, head=HEAD)
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert [journal.stream_version(f"t{k}") for k in range(8)] == [15] * 8
+        assert journal.recorder.one_trips >= 100, "groups went in one trip too"
+        assert journal.verify().ok
