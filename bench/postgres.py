@@ -20,10 +20,11 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from urllib.parse import quote
 
 import httpx
@@ -95,6 +96,55 @@ def appends(url: str, n: int) -> tuple[float, float]:
     return ours, raw
 
 
+def _supervisors(
+    where: str, processes: int, env: dict[str, str]
+) -> tuple[list[tuple[str, str]], float]:
+    """``processes`` processes of ``supervise --once --workers 4`` on the journal at
+    ``where``, all at once: what each printed (stdout, stderr), and the seconds until the
+    last ended. Each writes to files of its own: read through pipes one process at a time,
+    the others' log lines would fill their pipes and stall them mid-pass."""
+    with ExitStack() as files:
+        logs = [
+            (
+                files.enter_context(tempfile.TemporaryFile("w+")),
+                files.enter_context(tempfile.TemporaryFile("w+")),
+            )
+            for _ in range(processes)
+        ]
+        started = time.perf_counter()
+        running = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "adapters.cli",
+                    "--db",
+                    where,
+                    "supervise",
+                    "--once",
+                    "--workers",
+                    "4",
+                    "--owner",
+                    f"bench-{k}",
+                ],
+                stdout=out,
+                stderr=err,
+                text=True,
+                env=env,
+            )
+            for k, (out, err) in enumerate(logs)
+        ]
+        for p in running:
+            p.wait(timeout=900)
+        took = time.perf_counter() - started
+        outs = []
+        for out, err in logs:
+            out.seek(0)
+            err.seek(0)
+            outs.append((out.read(), err.read()))
+    return outs, took
+
+
 def recovery(url: str, quick: bool) -> list[Figure]:
     """4 supervisor processes vs 1 recovering interrupted activations at 50 ms a call."""
     alone_n, many_n = (10, 40) if quick else (100, 400)
@@ -118,34 +168,10 @@ def recovery(url: str, quick: bool) -> list[Figure]:
         }
         rates = {}
         for where, n, processes in ((one, alone_n, 1), (four, many_n, 4)):
-            started = time.perf_counter()
-            running = [
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "adapters.cli",
-                        "--db",
-                        where,
-                        "supervise",
-                        "--once",
-                        "--workers",
-                        "4",
-                        "--owner",
-                        f"bench-{k}",
-                    ],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                    env=env,
-                )
-                for k in range(processes)
-            ]
-            outs = [p.communicate(timeout=900) for p in running]
-            took = time.perf_counter() - started
-            finished = sum(out.count("-> active  finished") for out, _ in outs)
-            assert finished == n, (finished, n, [err[-2000:] for _, err in outs])
-            rates[processes] = n / took
+            outs = _supervisors(where, processes, env)
+            finished = sum(out.count("-> active  finished") for out, _ in outs[0])
+            assert finished == n, (finished, n, [err[-2000:] for _, err in outs[0]])
+            rates[processes] = n / outs[1]
         log = httpx.get(f"{base_url}/_sim/log").json()[seen:]
     applied = Counter(
         e["campaign"]
