@@ -34,7 +34,7 @@ from journal.marks import HeadMark
 from journal.recorder import Appended, Commands, Feed, Fence, LeaseRow, Row, RowsAfter
 from journal.records import GENESIS
 from journal.schema import IS_OUTCOME, check_and_migrate
-from journal.sqlite_append import FULL, INSERT, PUT_HEAD, Claims, Queued, append_one
+from journal.sqlite_append import FULL, INSERT, PUT_HEAD, Claims, GroupWrites, Queued
 from journal.sqlite_file import checked_sync, connect, create_whole, refuse_odd_paths
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
@@ -174,31 +174,16 @@ class SQLiteRecorder:
             self._commit(group)
 
     def _commit(self, group: list[Queued]) -> None:
-        """One transaction for ``group`` (see ``append``). A caller's refusal (a version,
-        command, fence or claim check) comes before it writes anything, apart from a claim's
-        settling, so only an append that settles claims needs a savepoint of its own; an error
-        after a caller began writing without one refuses the whole group."""
+        """One transaction for ``group`` (see ``append``). Each caller is checked in turn
+        and its writes gathered, to be made for the whole group at once (``GroupWrites``);
+        a caller's refusal (a version, command, fence or claim check) comes before it writes
+        anything, apart from a claim's settling, so only an append that settles claims needs
+        a savepoint of its own (what was gathered before it is written first); an error after
+        a caller began writing without one refuses the whole group."""
         last: Row | None = None
         try:
             with self._transaction("append") as conn:
-                for queued in group:
-                    saved = queued.claims is not None
-                    if saved:
-                        conn.execute("SAVEPOINT one")
-                    try:
-                        queued.result = append_one(conn, queued)
-                    except sqlite3.DatabaseError:
-                        raise  # the file's own trouble: the whole group is refused
-                    except Exception as exc:  # this caller's: what it wrote goes
-                        if saved:
-                            conn.execute("ROLLBACK TO one")
-                        elif queued.writing:
-                            raise
-                        queued.error = exc
-                    if saved:
-                        conn.execute("RELEASE one")
-                    if queued.result is not None and queued.result.replayed is None:
-                        last = queued.result.rows[-1]
+                last = GroupWrites(conn).run(group)
         except BaseException as exc:
             for queued in group:
                 queued.result, queued.error = None, queued.error or exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from typing import Any
 
 import attrs
 
@@ -136,3 +137,157 @@ def append_one(conn: sqlite3.Connection, queued: Queued) -> Appended:
         conn.execute("DELETE FROM heads WHERE stream_id = ?", (stream_id,))
         conn.execute("DELETE FROM derived WHERE name = 'heads'")
     return Appended(rows)
+
+
+CHAIN_TIP = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+
+
+class GroupWrites:
+    """The appends of one group commit, their writes gathered and made together.
+
+    Each caller is checked as ``append_one`` checks it (its command id, its fence, its
+    version), against the journal as its transaction holds it plus what the callers before
+    it in the group appended; its rows, its command record and its head are then gathered
+    and written for the whole group with one statement each (``flush``), not three or more
+    per caller: with many threads appending, every statement is a round of the interpreter
+    lock between them. A caller whose claims need writing, or that writes without a head,
+    takes ``append_one``'s way, after what was gathered before it is written.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.tip: tuple[int, str] | None = None  # (seq, hash) of the chain's newest row
+        self.versions: dict[str, int] = {}  # each stream of the group: where it stands
+        self.commands: dict[str, Appended] = {}  # command ids recorded in this group, as
+        # a replay of each answers: its rows and the fingerprint it was recorded with
+        self.rows: list[tuple[Any, ...]] = []
+        self.command_rows: list[tuple[Any, ...]] = []
+        self.head_rows: list[tuple[Any, ...]] = []
+
+    def run(self, group: list[Queued]) -> tuple[Any, ...] | None:
+        """Every caller of ``group`` appended or refused (its ``result`` or ``error``), and
+        the writes made; the newest row written (None: none was)."""
+        conn, last = self.conn, None
+        streams = list(dict.fromkeys(q.stream_id for q in group))
+        if len(streams) > 1:  # one statement for every stream's version (one: TIP, below)
+            marks = ", ".join("?" * len(streams))
+            self.versions = dict.fromkeys(streams, 0) | dict(
+                conn.execute(
+                    "SELECT stream_id, max(version) FROM events "  # noqa: S608 - ? marks only
+                    f"WHERE stream_id IN ({marks}) GROUP BY stream_id",
+                    streams,
+                ).fetchall()
+            )
+        for queued in group:
+            gathered = self.gathers(queued)
+            if not gathered:
+                self.flush()  # before its savepoint: what came before it stays
+            saved = not gathered and queued.claims is not None
+            if saved:
+                conn.execute("SAVEPOINT one")
+            try:
+                queued.result = self.append(queued, gathered)
+            except sqlite3.DatabaseError:
+                raise  # the file's own trouble: the whole group is refused
+            except Exception as exc:  # this caller's: what it wrote goes
+                if saved:
+                    conn.execute("ROLLBACK TO one")
+                elif queued.writing:
+                    raise
+                queued.error = exc
+            if saved:
+                conn.execute("RELEASE one")
+            if queued.result is not None and queued.result.replayed is None:
+                last = queued.result.rows[-1]
+        self.flush()
+        return last
+
+    def gathers(self, queued: Queued) -> bool:
+        """Whether ``queued``'s writes can be gathered: it keeps a head, and its claims, if
+        any, are the hot path (the stream holds its claim already: nothing to write)."""
+        claims = queued.claims
+        if queued.head is None:
+            return False
+        if claims is None:
+            return True
+        if claims.release is not None or claims.fresh or claims.claim is None:
+            return False
+        held = Claims(self.conn).get(claims.claim)
+        return held is not None and held.stream_id == queued.stream_id and held.held
+
+    def append(self, queued: Queued, gathered: bool) -> Appended:
+        """``queued``'s append, checked now and written at ``flush`` when ``gathered`` (what
+        ``gathers`` said of it); else written now, ``append_one``'s way, after a ``flush``
+        the caller made before the savepoint this append's claims are settled in."""
+        if not gathered:
+            done = append_one(self.conn, queued)
+            if done.replayed is None:
+                self._after(queued, done.rows)
+            return done
+        stream_id, expected_version, command = (
+            queued.stream_id,
+            queued.expected_version,
+            queued.command,
+        )
+        conn = self.conn
+        if command is not None:
+            earlier = self.commands.get(command[0])
+            if earlier is not None:
+                return earlier
+            found = conn.execute(
+                "SELECT first_seq, last_seq, fingerprint FROM commands WHERE command_id = ?",
+                (command[0],),
+            ).fetchone()
+            if found is not None:
+                rows = conn.execute(
+                    f"{FULL} WHERE seq BETWEEN ? AND ? ORDER BY seq", (found[0], found[1])
+                ).fetchall()
+                return Appended(rows, found[2])
+        if queued.fence is not None:
+            row = conn.execute(
+                "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (queued.fence[0],)
+            ).fetchone()
+            lost = leases_rules.fenced_out(row, queued.fence)
+            if lost is not None:
+                raise lost
+        version, tip = self._where(stream_id)
+        if version != expected_version:
+            raise ConcurrencyError(stream_id, expected_version, version)
+        rows = queued.rows_after(tip[0], version, tip[1])
+        self.rows.extend(rows)
+        if command is not None:
+            self.command_rows.append((command[0], stream_id, rows[0][0], rows[-1][0], command[1]))
+        assert queued.head is not None
+        self.head_rows.append(head_row(queued.head, rows[0][0], rows[-1]))
+        if command is not None:
+            self.commands[command[0]] = Appended(rows, command[1])
+        self._after(queued, rows)
+        return Appended(rows)
+
+    def _where(self, stream_id: str) -> tuple[int, tuple[int, str]]:
+        """The stream's version and the chain's head, as this group stands."""
+        known = self.versions.get(stream_id)  # read for the whole group by ``run``
+        if known is None:  # a group of one stream: its version and the chain's head at once
+            found = self.conn.execute(TIP, (stream_id,)).fetchone()
+            version, seq, prev = found if found is not None else (None, 0, GENESIS)
+            self.tip = self.tip or (seq, prev)
+            return version or 0, self.tip
+        if self.tip is None:
+            head = self.conn.execute(CHAIN_TIP).fetchone()
+            self.tip = (head[0], head[1]) if head is not None else (0, GENESIS)
+        return known, self.tip
+
+    def _after(self, queued: Queued, rows: list[tuple[Any, ...]]) -> None:
+        self.versions[queued.stream_id] = rows[-1][2]
+        self.tip = (rows[-1][0], rows[-1][10])
+
+    def flush(self) -> None:
+        """Write what was gathered: the rows, then the commands and the heads."""
+        if self.rows:
+            self.conn.executemany(INSERT, self.rows)
+            crash_point("journal-mid-append")
+        if self.command_rows:
+            self.conn.executemany("INSERT INTO commands VALUES (?, ?, ?, ?, ?)", self.command_rows)
+        if self.head_rows:
+            self.conn.executemany(PUT_HEAD, self.head_rows)
+        self.rows, self.command_rows, self.head_rows = [], [], []
