@@ -85,6 +85,30 @@ class Claims:
         return None if first is None else int(first[0])
 
 
+def recorded(conn: sqlite3.Connection, command_id: str) -> Appended | None:
+    """The rows a command id was recorded with, and its fingerprint (None: not recorded)."""
+    found = conn.execute(
+        "SELECT first_seq, last_seq, fingerprint FROM commands WHERE command_id = ?",
+        (command_id,),
+    ).fetchone()
+    if found is None:
+        return None
+    rows = conn.execute(
+        f"{FULL} WHERE seq BETWEEN ? AND ? ORDER BY seq", (found[0], found[1])
+    ).fetchall()
+    return Appended(rows, found[2])
+
+
+def check_fence(conn: sqlite3.Connection, fence: Fence) -> None:
+    """``LeaseLost`` unless the lease still has the fence's owner and number."""
+    row = conn.execute(
+        "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (fence[0],)
+    ).fetchone()
+    lost = leases_rules.fenced_out(row, fence)
+    if lost is not None:
+        raise lost
+
+
 def append_one(conn: sqlite3.Connection, queued: Queued) -> Appended:
     """One caller's append, inside the group's transaction."""
     stream_id, expected_version, command = (
@@ -94,22 +118,11 @@ def append_one(conn: sqlite3.Connection, queued: Queued) -> Appended:
     )
     claims, head, fence = queued.claims, queued.head, queued.fence
     if command is not None:
-        found = conn.execute(
-            "SELECT first_seq, last_seq, fingerprint FROM commands WHERE command_id = ?",
-            (command[0],),
-        ).fetchone()
-        if found is not None:
-            rows = conn.execute(
-                f"{FULL} WHERE seq BETWEEN ? AND ? ORDER BY seq", (found[0], found[1])
-            ).fetchall()
-            return Appended(rows, found[2])
+        replayed = recorded(conn, command[0])
+        if replayed is not None:
+            return replayed
     if fence is not None:  # the writer still holds the campaign, or writes nothing
-        row = conn.execute(
-            "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (fence[0],)
-        ).fetchone()
-        lost = leases_rules.fenced_out(row, fence)
-        if lost is not None:
-            raise lost
+        check_fence(conn, fence)
     # The stream's version and the chain's head in one statement (the hot path).
     tip = conn.execute(TIP, (stream_id,)).fetchone()
     version, seq, prev = tip if tip is not None else (None, 0, GENESIS)
@@ -234,22 +247,11 @@ class GroupWrites:
             earlier = self.commands.get(command[0])
             if earlier is not None:
                 return earlier
-            found = conn.execute(
-                "SELECT first_seq, last_seq, fingerprint FROM commands WHERE command_id = ?",
-                (command[0],),
-            ).fetchone()
-            if found is not None:
-                rows = conn.execute(
-                    f"{FULL} WHERE seq BETWEEN ? AND ? ORDER BY seq", (found[0], found[1])
-                ).fetchall()
-                return Appended(rows, found[2])
+            replayed = recorded(conn, command[0])
+            if replayed is not None:
+                return replayed
         if queued.fence is not None:
-            row = conn.execute(
-                "SELECT owner, fence, expires_at FROM leases WHERE name = ?", (queued.fence[0],)
-            ).fetchone()
-            lost = leases_rules.fenced_out(row, queued.fence)
-            if lost is not None:
-                raise lost
+            check_fence(conn, queued.fence)
         version, tip = self._where(stream_id)
         if version != expected_version:
             raise ConcurrencyError(stream_id, expected_version, version)

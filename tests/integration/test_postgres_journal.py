@@ -7,8 +7,9 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,22 +162,21 @@ def _waiting_on_a_lock(url: str) -> bool:
     )
 
 
-@pytest.mark.parametrize("same_command", [False, True])
-def test_an_append_that_read_before_another_hosts_commit_goes_again_after_it(
-    url: str, same_command: bool
-) -> None:
-    """A lone append reads the version and the command id in the statement that waits for the
-    chain's lock: when another host's append commits meanwhile, what it read is old, its insert
-    breaks UNIQUE, and it goes again the long way: a clean ConcurrencyError (or the other
-    host's events for the same command), never a journal error, and one chain."""
+def behind_their_lock(
+    url: str,
+    theirs: PostgresJournal,
+    event: list[ValidationRequested],
+    prep: Any,
+    *,
+    command: str | None,
+    ours: Callable[[], object],
+) -> list[object]:
+    """Their append of ``event`` to stream ``c`` at version 1 takes the chain's lock and holds
+    it while ``ours`` runs into it; once ours waits on the lock, theirs commits. What ours
+    returned, or the ``ConcurrencyError`` it raised."""
     from journal.errors import ConcurrencyError  # noqa: PLC0415
-    from journal.records import chain, prepare_append  # noqa: PLC0415
+    from journal.records import chain  # noqa: PLC0415
 
-    ours, theirs = PostgresJournal(url), PostgresJournal(url)  # two hosts
-    ours.append("c", [CampaignDrafted({"name": "x"})], 0)
-    event = [ValidationRequested("theirs")]
-    command = "validate-1" if same_command else None
-    prep = prepare_append("c", event, 1, None, None, command_id=command)
     holding, go = threading.Event(), threading.Event()
 
     def their_rows(seq: int, version: int, prev: str) -> list[tuple[object, ...]]:
@@ -196,7 +196,7 @@ def test_an_append_that_read_before_another_hosts_commit_goes_again_after_it(
 
     def append_ours() -> None:
         try:
-            outcome.append(ours.append("c", event, 1, command_id=command))
+            outcome.append(ours())
         except ConcurrencyError as exc:
             outcome.append(exc)
 
@@ -207,6 +207,33 @@ def test_an_append_that_read_before_another_hosts_commit_goes_again_after_it(
     go.set()
     them.join(10)
     us.join(10)
+    return outcome
+
+
+@pytest.mark.parametrize("same_command", [False, True])
+def test_an_append_that_read_before_another_hosts_commit_goes_again_after_it(
+    url: str, same_command: bool
+) -> None:
+    """A lone append reads the version and the command id in the statement that waits for the
+    chain's lock: when another host's append commits meanwhile, what it read is old, its insert
+    breaks UNIQUE, and it goes again the long way: a clean ConcurrencyError (or the other
+    host's events for the same command), never a journal error, and one chain."""
+    from journal.errors import ConcurrencyError  # noqa: PLC0415
+    from journal.records import prepare_append  # noqa: PLC0415
+
+    ours, theirs = PostgresJournal(url), PostgresJournal(url)  # two hosts
+    ours.append("c", [CampaignDrafted({"name": "x"})], 0)
+    event = [ValidationRequested("theirs")]
+    command = "validate-1" if same_command else None
+    prep = prepare_append("c", event, 1, None, None, command_id=command)
+    outcome = behind_their_lock(
+        url,
+        theirs,
+        event,
+        prep,
+        command=command,
+        ours=lambda: ours.append("c", event, 1, command_id=command),
+    )
     if same_command:
         stored = outcome[0]
         assert isinstance(stored, list)

@@ -12,7 +12,7 @@ import pytest
 from events import CampaignDrafted, ValidationRequested
 from journal import ConcurrencyError, HeadFields, LeaseLost
 from journal.postgres import PostgresJournal
-from tests.integration.test_postgres_journal import _waiting_on_a_lock
+from tests.integration.test_postgres_journal import behind_their_lock
 from tests.postgres import fresh_schema
 
 HEAD = HeadFields("validated", "spring", "cmp-1001", "validation", True, None)
@@ -98,41 +98,15 @@ def test_a_claim_the_stream_does_not_hold_goes_the_long_way(url: str) -> None:
 def test_one_trip_behind_another_hosts_lock_finds_the_chain_moved(url: str) -> None:
     """Ours waits for the chain's lock held by their append; once they commit, the chain is
     not where ours left it: ours writes nothing, and the long way finds the version moved."""
-    from journal.records import chain, prepare_append  # noqa: PLC0415
+    from journal.records import prepare_append  # noqa: PLC0415
 
     ours, theirs = PostgresJournal(url), PostgresJournal(url)
     ours.append("c", [CampaignDrafted({"name": "x"})], 0, head=HEAD)
     event = step(1)
     prep = prepare_append("c", event, 1, None, None)
-    holding, go = threading.Event(), threading.Event()
-
-    def their_rows(seq: int, version: int, prev: str) -> list[tuple[object, ...]]:
-        holding.set()  # their transaction holds the chain's lock from here to its commit
-        assert go.wait(10)
-        return chain("c", event, prep, (seq, version, prev), "2026-12-04T00:00:00.000000Z")[0]
-
-    them = threading.Thread(
-        target=theirs.recorder.append,
-        args=("c", 1, their_rows),
-        kwargs={"command": None, "claims": None},
+    outcome = behind_their_lock(
+        url, theirs, event, prep, command=None, ours=lambda: ours.append("c", event, 1, head=HEAD)
     )
-    them.start()
-    assert holding.wait(10)
-    outcome: list[object] = []
-
-    def append_ours() -> None:
-        try:
-            outcome.append(ours.append("c", event, 1, head=HEAD))
-        except ConcurrencyError as exc:
-            outcome.append(exc)
-
-    us = threading.Thread(target=append_ours)
-    us.start()
-    while not _waiting_on_a_lock(url):  # ours is in its one statement, behind their lock
-        threading.Event().wait(0.005)
-    go.set()
-    them.join(10)
-    us.join(10)
     assert isinstance(outcome[0], ConcurrencyError)
     assert ours.recorder.one_trips == 0
     assert ours.stream_version("c") == 2
