@@ -23,5 +23,5 @@ def test_an_append_hands_back_its_events_as_stored() -> None:
     both = stored + more
     assert isinstance(both, list)
     assert [s.stream_id for s in both] == ["c", "c", "c", "d"]
-    assert [s.seq for s in list(more) + stored] == [4, 1, 2, 3]  # noqa: RUF005 - list + it
+    assert [s.seq for s in list(more) + stored] == [4, 1, 2, 3]
     assert stored[1].prev_hash == stored[0].hash
