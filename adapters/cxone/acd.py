@@ -411,7 +411,9 @@ class AcdGateway(HttpCXoneGateway):
                     if self.settings.list_file_base64
                     else data
                 ),
-                "forceOverwrite": False,
+                # The list is ours (named for the campaign, skill and set): should its earlier
+                # job no longer be listed, the same upload sent again replaces, not doubles.
+                "forceOverwrite": True,
                 "expirationDate": "",
                 "startSkill": False,  # the skill starts as a step of its own, once configured
                 "sendEmail": False,

@@ -355,6 +355,18 @@ def test_an_upload_asked_for_again_finds_the_list_and_the_job_it_made(
     assert len(sim.acd.lists_named("cxpreview x")) == 1, "one list made"
 
 
+def test_an_upload_sent_again_when_its_job_is_no_longer_listed_replaces_the_records(
+    acd: AcdGateway, sim: Simulator
+) -> None:
+    eligible = b"c1\t+14155550101\nc2\t+14155550102\n"
+    first = acd.upload_contacts("1001", "cxpreview v skill 1001 aa", eligible)
+    sim.acd.jobs.clear()  # CXone no longer lists the earlier job
+    again = acd.upload_contacts("1001", "cxpreview v skill 1001 aa", eligible)
+    assert (again.list_id, again.found, again.records) == (first.list_id, False, 2)
+    (made,) = sim.acd.lists_named("cxpreview v")
+    assert len(made["records"]) == 2, "the records replaced, not doubled"
+
+
 def test_a_list_made_by_an_attempt_that_died_before_uploading_is_uploaded_to(
     acd: AcdGateway, sim: Simulator
 ) -> None:
