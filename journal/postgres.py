@@ -17,7 +17,8 @@ Same guarantees as the SQLite journal, kept by the server across hosts:
   a takeover (an ``UPDATE`` of that row) waits for the append to commit, so an event is never
   written under a fence that moved before its commit.
 - **Group commit**, as on SQLite: appends queued by this process's threads share one
-  transaction, a savepoint each, and one commit.
+  transaction and one commit: in one round trip while this writer knows the chain's head
+  (``journal/postgres_append.py``), else the long way, a savepoint each.
 - ``NOTIFY`` on channel ``cxpreview`` (payload: the schema) when a run is asked for or a lease
   released, delivered at commit; ``wait_for_work`` is how a supervisor hears it (``LISTEN`` on
   a connection of its own).

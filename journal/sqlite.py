@@ -4,7 +4,7 @@ the generic ``Journal`` over it.
 WAL, ``synchronous=FULL`` by default, ``busy_timeout`` so several processes share one file.
 Every write is one ``BEGIN IMMEDIATE`` transaction: the version check, the rows, the command
 record, the claims and the head commit together or not at all (appends queued by several
-threads share one, a savepoint each: group commit; one append's work inside it is
+threads share one, their writes made together: group commit; the appends' work inside it is
 journal/sqlite_append.py). The hot append path uses the raw connection; sqlite-utils creates
 the schema (and opens the file for people, with Datasette).
 """
@@ -161,11 +161,11 @@ class SQLiteRecorder:
         fence: Fence | None = None,
     ) -> Appended:
         """``Recorder.append``, by group commit: the caller queues its append, and whoever
-        holds the connection next commits every append queued, each inside a savepoint of
-        one ``BEGIN IMMEDIATE`` transaction, with one fsync. A caller returns once its own
-        append is durable or failed; one caller's ``ConcurrencyError``, ``ClaimRefused`` or
-        ``LeaseLost`` rolls back its savepoint alone. An error of the file itself (busy, full)
-        fails the whole group, which writes nothing."""
+        holds the connection next commits every append queued in one ``BEGIN IMMEDIATE``
+        transaction, with one fsync (``_commit``). A caller returns once its own append is
+        durable or failed; one caller's ``ConcurrencyError``, ``ClaimRefused`` or
+        ``LeaseLost`` fails that caller alone. An error of the file itself (busy, full) fails
+        the whole group, which writes nothing."""
         mine = Queued(stream_id, expected_version, rows_after, command, claims, head, fence)
         return self._group.submit(mine)
 
