@@ -211,11 +211,6 @@ class Journal:
         for page in self._pages(after_seq, limit, False):
             yield from decode_rows(page)
 
-    def lean_pages(self, after_seq: int = 0) -> Iterator[list[Row]]:
-        """Every row after ``after_seq`` as ``(seq, stream_id, type, schema, data)``, a page
-        (a list) at a time, nothing decoded: for a fold over the whole journal."""
-        return self._pages(after_seq, None, True)
-
     def iter_events(self, after_seq: int = 0) -> Iterator[tuple[str, Event]]:
         """``(stream_id, event)`` in seq order, a page at a time: what a replay needs."""
         decode = CODEC.decode

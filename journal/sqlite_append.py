@@ -259,10 +259,9 @@ class GroupWrites:
         self.rows.extend(rows)
         if command is not None:
             self.command_rows.append((command[0], stream_id, rows[0][0], rows[-1][0], command[1]))
+            self.commands[command[0]] = Appended(rows, command[1])
         assert queued.head is not None
         self.head_rows.append(head_row(queued.head, rows[0][0], rows[-1]))
-        if command is not None:
-            self.commands[command[0]] = Appended(rows, command[1])
         self._after(queued, rows)
         return Appended(rows)
 

@@ -293,10 +293,7 @@ class AcdApi:
     # --- handlers -----------------------------------------------------------------------
 
     async def _token(self, request: Request) -> Response:
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            body = None
+        body = await _json_body(request)
         if not isinstance(body, dict) or "accessKeyId" not in body:
             return self.error(
                 request, "acd_token", 400, "invalid_request", "accessKeyId and secret required"
@@ -353,10 +350,7 @@ class AcdApi:
             with self.sim._lock:
                 settings = dict(self.retry_settings[found])
             return self.sim._ok(request, route, {"retrySettings": settings})
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            body = None
+        body = await _json_body(request)
         asked = body.get("retrySettings") if isinstance(body, dict) else None
         problem = _retry_problem(asked)
         if problem is not None:
@@ -583,6 +577,7 @@ def _upload_problem(body: Any, skills: dict[int, Any]) -> str | None:
 
 
 async def _json_body(request: Request) -> Any:
+    """The request's JSON body; None when it is not JSON."""
     try:
         return json.loads(await request.body())
     except ValueError:
