@@ -55,7 +55,9 @@ from events import (
     WebhookRegistrationRequested,
     content_digest,
     revision_text,
+    sha256_hex,
     to_plain,
+    value_json,
 )
 
 
@@ -149,17 +151,70 @@ DIGEST_SCHEME = 3
 def state_digest(s: CampaignState | Builder, scheme: int = DIGEST_SCHEME) -> str:
     """``CampaignState.digest`` under ``scheme``, of a state or of the builder folding one
     (field for field the same), so a replay checks each event's digest without freezing a
-    state for it."""
-    plain = {}
-    for name in DIGEST_SCHEMES[scheme]:
-        value = getattr(s, name)
-        plain[name] = value if type(value) in _SCALARS else to_plain(value)
+    state for it.
+
+    The digest is of the canonical JSON of an object: each field of the scheme, the spec's
+    digest and the two configurations' digests (or null). ``_plain_state`` is that object;
+    the text is laid out by code generated per scheme (``_layout``), which gives the same
+    bytes as ``canonical_json`` of it at a third of the cost (a test holds them equal):
+    ``audit verify`` digests every event's state.
+    """
+    layout = _LAYOUTS.get(DIGEST_SCHEMES[scheme]) or _layout(DIGEST_SCHEMES[scheme])
+    digest = "sha256:" + sha256_hex(layout(s))
+    return digest if scheme == 1 else f"d{scheme}:{digest}"
+
+
+def _plain_state(s: CampaignState | Builder, scheme: int) -> dict[str, Any]:
+    """The object a state digest is the canonical JSON of (what ``_layout`` writes)."""
+    plain = {name: to_plain(getattr(s, name)) for name in DIGEST_SCHEMES[scheme]}
     plain["spec"] = _spec_digest(s.spec)
     for name in ("remote_config", "config"):
         value = getattr(s, name)
         plain[name] = None if value is None else _spec_digest(value)
-    digest = content_digest(plain)
-    return digest if scheme == 1 else f"d{scheme}:{digest}"
+    return plain
+
+
+def _digest_json(config: dict[str, Any] | None) -> str:
+    return "null" if config is None else value_json(_spec_digest(config))
+
+
+def _field_json(value: Any) -> str:
+    kind = type(value)
+    if kind is PendingStep:  # every intent's state has one
+        return _pending_json(value)
+    return value_json(value if kind in _SCALARS else to_plain(value))
+
+
+def _generate_layout(calls: dict[str, str], scope: dict[str, Any]) -> Callable[[Any], str]:
+    """Generated code: the canonical JSON of an object whose key ``name`` holds
+    ``call(s.name)`` (each call's text; keys in sorted order, as ``canonical_json`` sorts)."""
+    parts = []
+    for i, name in enumerate(sorted(calls)):
+        key = ("{" if i == 0 else ",") + value_json(name) + ":"
+        parts.append(f"{key!r}, {calls[name]}(s.{name})")
+    code = f"def layout(s):\n    return ''.join(({', '.join(parts)}, '}}'))"
+    exec(code, scope)  # noqa: S102 - generated from field names, ours
+    layout: Callable[[Any], str] = scope["layout"]
+    return layout
+
+
+_pending_json = _generate_layout(
+    dict.fromkeys(PendingStep._fields, "_value"), {"_value": value_json}
+)
+"""``value_json(to_plain(pending))`` (its fields are all scalars), without the dict."""
+
+_LAYOUTS: dict[tuple[str, ...], Callable[[Any], str]] = {}
+
+
+def _layout(fields: tuple[str, ...]) -> Callable[[Any], str]:
+    """The canonical JSON of ``_plain_state`` of a scheme of these ``fields``, straight from
+    the state (generated once per scheme)."""
+    calls = dict.fromkeys(fields, "_field") | dict.fromkeys(
+        ("spec", "remote_config", "config"), "_digest"
+    )
+    layout = _generate_layout(calls, {"_digest": _digest_json, "_field": _field_json})
+    _LAYOUTS[fields] = layout
+    return layout
 
 
 def digest_scheme(recorded: str) -> int | None:

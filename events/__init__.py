@@ -5,7 +5,7 @@ hooks everything below the adapters is handed rather than reads itself, the cloc
 Imports nothing of cxpreview's; everything else imports this.
 """
 
-from events.canonical import canonical_json, content_digest, sha256_hex
+from events.canonical import canonical_json, content_digest, sha256_hex, value_json
 from events.clock import Clock, ManualClock, SystemClock, instant, parse_utc_text, utc_text
 from events.codec import CODEC, EventCodec, to_plain
 from events.crash import crash_point
@@ -101,4 +101,5 @@ __all__ = [
     "sha256_hex",
     "to_plain",
     "utc_text",
+    "value_json",
 ]

@@ -34,9 +34,12 @@ _C_ENCODER = (
 )
 
 
+_CONTAINERS = (dict, list)
+
+
 def canonical_json(value: Any) -> str:
     """Serialise ``value`` (JSON-compatible: dicts, lists, tuples, str, numbers, bool, None)."""
-    if _C_ENCODER is not None and type(value) is dict:
+    if _C_ENCODER is not None and type(value) in _CONTAINERS:
         return "".join(_C_ENCODER(value, 0))
     return _ENCODER.encode(value)
 
@@ -50,3 +53,23 @@ def sha256_hex(text: str | bytes) -> str:
 def content_digest(value: Any) -> str:
     """The digest of a JSON-compatible value: ``sha256:`` and the hex of its canonical form."""
     return "sha256:" + sha256_hex(canonical_json(value))
+
+
+_STRING = json.encoder.encode_basestring  # the C function where CPython has it, as the encoder's
+_LITERALS = {None: "null", True: "true", False: "false"}
+
+
+def value_json(value: Any) -> str:
+    """``canonical_json(value)``, quickly for a string, an integer, a boolean or null: for
+    code that lays out an object of known keys itself (a state digest) instead of building a
+    dict for ``canonical_json`` to sort."""
+    kind = type(value)
+    if kind is str:
+        return _STRING(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool or value is None:
+        return _LITERALS[value]
+    if kind is tuple and not value:
+        return "[]"
+    return canonical_json(value)

@@ -290,11 +290,19 @@ def to_plain(value: Any) -> Any:  # noqa: PLR0911 - one return per kind of value
     kind = type(value)
     if kind in _PLAIN:
         return value
-    names = _FIELD_NAMES.get(kind)
-    if names is None and attrs.has(kind):
-        names = _FIELD_NAMES[kind] = tuple(f.name for f in attrs.fields(kind))
+    names = _FIELD_NAMES.get(kind, _UNSEEN)
+    if names is _UNSEEN:  # first sight of this type: is it an attrs class?
+        names = _FIELD_NAMES[kind] = (
+            tuple(f.name for f in attrs.fields(kind)) if attrs.has(kind) else None
+        )
     if names is not None:
-        return {name: to_plain(getattr(value, name)) for name in names}
+        out = {}
+        for name in names:
+            v = getattr(value, name)
+            out[name] = v if type(v) in _PLAIN else to_plain(v)
+        return out
+    if kind is tuple and not value:
+        return []
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple: by field name
         return {name: to_plain(v) for name, v in zip(value._fields, value, strict=True)}
     if isinstance(value, tuple | list):
@@ -309,7 +317,9 @@ def to_plain(value: Any) -> Any:  # noqa: PLR0911 - one return per kind of value
 
 
 _PLAIN = {str, int, float, bool, type(None)}
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+"""Each type ``to_plain`` has met: its attrs field names, or None when it is no attrs class."""
+_UNSEEN: Any = object()
 
 
 _raw_decode = json.JSONDecoder().raw_decode

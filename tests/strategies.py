@@ -51,6 +51,9 @@ def for_type(tp: Any) -> st.SearchStrategy[Any]:  # noqa: PLR0911
         return st.dictionaries(st.text(max_size=8), for_type(args[1]), max_size=4)
     if attrs.has(tp):
         return instances(tp)
+    if isinstance(tp, type) and issubclass(tp, tuple) and hasattr(tp, "_fields"):  # NamedTuple
+        hints = typing.get_type_hints(tp)
+        return st.builds(tp, **{name: for_type(hints[name]) for name in tp._fields})
     raise TypeError(tp)
 
 
