@@ -170,7 +170,7 @@ def verify(
 
 def _check_location(location: str, start: str, stop: str | None, heads: bool) -> _Checked:
     """``_check_range`` in a worker process, on the journal at ``location``."""
-    with open_journal(location) as journal:
+    with open_journal(location, read_only=True) as journal:
         return _check_range(journal, start, stop, heads)
 
 

@@ -35,6 +35,10 @@ class NoJournal(JournalError, FileNotFoundError):
     """There is no journal at the path, and the command only reads (it creates none)."""
 
 
+class JournalReadOnly(JournalError):
+    """A write to a journal opened read-only (by a command that only reads)."""
+
+
 class JournalTooNew(JournalError):
     """The journal's schema is newer than this cxpreview understands."""
 

@@ -23,6 +23,7 @@ from journal.errors import (
     JournalBehind,
     JournalCorrupt,
     JournalError,
+    JournalReadOnly,
 )
 from journal.heads import Head, HeadFields
 from journal.recorder import Fence, Recorder, Row
@@ -48,9 +49,12 @@ PAGE = 1000
 class Journal:
     """The journal: events appended by stream with an expected version, chained, verified."""
 
-    def __init__(self, recorder: Recorder, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, recorder: Recorder, *, clock: Clock | None = None, read_only: bool = False
+    ) -> None:
         self.recorder = recorder
         self.clock = clock or SystemClock()
+        self.read_only = read_only  # opened by a command that only reads: writes refused
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.recorder.where!r})"
@@ -70,7 +74,15 @@ class Journal:
         """Why the journal ends before a point this machine saw in it (None: it does not)."""
         return self.recorder.behind
 
+    def _not_read_only(self) -> None:
+        if self.read_only:
+            raise JournalReadOnly(
+                f"{self.recorder.where} was opened read-only (by a command that only reads); "
+                "nothing written"
+            )
+
     def _writable(self) -> None:
+        self._not_read_only()
         behind = self.recorder.behind
         if behind is not None:  # no one acts on a journal that went back
             raise JournalBehind(behind)
@@ -157,6 +169,7 @@ class Journal:
         """Fill this empty journal with exported rows and blobs, each row checked against the
         chain (and by ``visitor``, the engine's replay) before it is written, in one
         transaction: all of them, or (``JournalCorrupt``) none."""
+        self._not_read_only()
         commands = CommandIndex()
 
         def feed(store_blob: Callable[[str, bytes], None]) -> Iterator[Row]:
@@ -172,6 +185,7 @@ class Journal:
 
     def put_blob(self, data: bytes) -> str:
         """Store ``data`` under its digest and return the digest (storing twice is harmless)."""
+        self._not_read_only()
         digest = blob_digest(data)
         self.recorder.put_blob(digest, bytes(data))
         return digest
@@ -388,10 +402,12 @@ class Journal:
 
     def renew_lease(self, lease: Lease, ttl: float) -> Lease:
         """Extend ``lease`` by ``ttl`` from now; ``LeaseLost`` if its fence has moved on."""
+        self._not_read_only()
         return leases.renew(self.recorder, lease, ttl, self.clock.now())
 
     def release_lease(self, lease: Lease) -> bool:
         """Give ``lease`` up; false if it was already lost."""
+        self._not_read_only()
         return leases.release(self.recorder, lease)
 
     def listen_for_work(self) -> None:

@@ -15,11 +15,13 @@ def is_postgres(location: str) -> bool:
     return location.startswith(POSTGRES_SCHEMES)
 
 
-def open_journal(location: str, *, create: bool = False) -> Journal:
+def open_journal(location: str, *, create: bool = False, read_only: bool = False) -> Journal:
     """The journal at ``location``: a ``postgresql://`` URL, else an SQLite file's path;
-    ``create`` it if there is none (else ``NoJournal``)."""
+    ``create`` it if there is none (else ``NoJournal``). ``read_only``: for a command that
+    only reads: nothing is created, migrated or written (a write raises ``JournalReadOnly``);
+    a journal of an earlier release is read at its own schema."""
     if is_postgres(location):
         from journal.postgres import PostgresJournal  # noqa: PLC0415 - psycopg, when asked
 
-        return PostgresJournal(location, create=create)
-    return SQLiteJournal(location, create=create)
+        return PostgresJournal(location, create=create and not read_only, read_only=read_only)
+    return SQLiteJournal(location, create=create and not read_only, read_only=read_only)

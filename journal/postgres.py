@@ -136,12 +136,17 @@ class PostgresJournal(Journal):
         clock: Clock | None = None,
         create: bool = True,
         statement_timeout: float = 30.0,
+        read_only: bool = False,
     ) -> None:
         clock = clock or SystemClock()
         recorder = PostgresRecorder(
-            url, clock=clock, create=create, statement_timeout=statement_timeout
+            url,
+            clock=clock,
+            create=create and not read_only,
+            statement_timeout=statement_timeout,
+            migrate=not read_only,
         )
-        super().__init__(recorder, clock=clock)
+        super().__init__(recorder, clock=clock, read_only=read_only)
         self.url = url
 
     def __enter__(self) -> PostgresJournal:
@@ -160,6 +165,7 @@ class PostgresRecorder:
         clock: Clock | None = None,
         create: bool = True,
         statement_timeout: float = 30.0,
+        migrate: bool = True,
     ) -> None:
         self._psycopg = _psycopg()
         self.url = url
@@ -183,7 +189,7 @@ class PostgresRecorder:
         self.schema = ""
         conn = self._connect(autocommit=True)
         try:
-            if not check_and_migrate(conn, self.where, create=create):
+            if not check_and_migrate(conn, self.where, create=create, migrate=migrate):
                 raise NoJournal(
                     f"{self.where} holds no cxpreview journal; run or draft creates one"
                 )

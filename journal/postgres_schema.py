@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from journal.errors import JournalTooNew, NotAJournal
+from journal.errors import JournalError, JournalTooNew, NotAJournal
 from journal.records import GENESIS
 from journal.schema import OUTCOME_TYPES
 
@@ -99,9 +99,10 @@ MIGRATIONS: list[str] = [_V1]
 """``MIGRATIONS[n]`` takes a journal from schema n to n + 1 (0: an empty schema)."""
 
 
-def check_and_migrate(conn: Any, where: str, *, create: bool) -> bool:
+def check_and_migrate(conn: Any, where: str, *, create: bool, migrate: bool = True) -> bool:
     """Recognise the current schema of ``conn`` as a journal (or as empty, and create one when
-    ``create``) and migrate it, under the advisory lock; whether it holds a journal now."""
+    ``create``) and migrate it (unless not to ``migrate``: a reader that changes nothing),
+    under the advisory lock; whether it holds a journal now."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
         found = conn.execute(
@@ -130,6 +131,12 @@ def check_and_migrate(conn: Any, where: str, *, create: bool) -> bool:
             raise JournalTooNew(
                 f"{where} has PostgreSQL journal schema {version}; this cxpreview reads up "
                 f"to {SCHEMA_VERSION}: upgrade cxpreview to open it"
+            )
+        if version < SCHEMA_VERSION and not migrate:
+            raise JournalError(
+                f"{where} has PostgreSQL journal schema {version}, older than this "
+                f"cxpreview's {SCHEMA_VERSION}; a command that only reads does not migrate it "
+                "(any command that writes does)"
             )
         while version < SCHEMA_VERSION:
             conn.execute(MIGRATIONS[version])

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
 APPLICATION_ID = 0x63787076  # "cxpv"
 SCHEMA_VERSION = 5
+CLAIMS_SINCE = 2
+"""The schema that added the claims table (``_claims_v2``)."""
+VIEWS_SINCE = 3
+"""The schema that added the auditors' views (``_views_v3``)."""
+HEADS_SINCE = 4
+"""The schema that added heads, the census and ``derived`` (``_heads_v4``)."""
 
 EVENT_COLUMNS = (
     "seq, stream_id, version, type, schema, data, meta, recorded_at, state_digest, prev_hash, hash"
@@ -223,11 +229,12 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 """``MIGRATIONS[n]`` takes a journal from ``user_version`` n to n + 1."""
 
 
-def check_and_migrate(conn: sqlite3.Connection, where: str) -> None:
-    """Recognise the file behind ``conn`` as a journal (or an empty file) and migrate it."""
+def check_schema(conn: sqlite3.Connection, where: str) -> int:
+    """Recognise the file behind ``conn`` as a journal (or an empty file): its schema version
+    (0: empty), changing nothing."""
     try:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        version: int = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         name = getattr(exc, "sqlite_errorname", "")
@@ -252,6 +259,12 @@ def check_and_migrate(conn: sqlite3.Connection, where: str) -> None:
             f"{where} has journal schema {version}; this cxpreview reads up to "
             f"{SCHEMA_VERSION}: upgrade cxpreview to open it"
         )
+    return version
+
+
+def check_and_migrate(conn: sqlite3.Connection, where: str) -> None:
+    """Recognise the file behind ``conn`` as a journal (or an empty file) and migrate it."""
+    version = check_schema(conn, where)
     if version == SCHEMA_VERSION:
         return
     import sqlite_utils  # noqa: PLC0415 - only a migration needs it (and it costs start-up)

@@ -33,7 +33,14 @@ from journal.journal import Journal
 from journal.marks import HeadMark
 from journal.recorder import Appended, Commands, Feed, Fence, LeaseRow, Row, RowsAfter
 from journal.records import GENESIS
-from journal.schema import IS_OUTCOME, check_and_migrate
+from journal.schema import (
+    CLAIMS_SINCE,
+    HEADS_SINCE,
+    IS_OUTCOME,
+    SCHEMA_VERSION,
+    check_and_migrate,
+    check_schema,
+)
 from journal.sqlite_append import FULL, INSERT, PUT_HEAD, Claims, GroupWrites, Queued
 from journal.sqlite_file import checked_sync, connect, create_whole, refuse_odd_paths
 
@@ -60,6 +67,7 @@ class SQLiteJournal(Journal):
         busy_timeout: float = 5.0,
         head_mark: bool = True,
         create: bool = True,
+        read_only: bool = False,
     ) -> None:
         clock = clock or SystemClock()
         recorder = SQLiteRecorder(
@@ -68,9 +76,10 @@ class SQLiteJournal(Journal):
             synchronous=synchronous,
             busy_timeout=busy_timeout,
             head_mark=head_mark,
-            create=create,
+            create=create and not read_only,
+            read_only=read_only,
         )
-        super().__init__(recorder, clock=clock)
+        super().__init__(recorder, clock=clock, read_only=read_only)
         self.path = recorder.path
 
     def __enter__(self) -> SQLiteJournal:
@@ -97,6 +106,7 @@ class SQLiteRecorder:
         busy_timeout: float = 5.0,
         head_mark: bool = True,
         create: bool = True,
+        read_only: bool = False,
         clock: Clock | None = None,
     ) -> None:
         self.path = self.where = str(path)
@@ -106,11 +116,17 @@ class SQLiteRecorder:
         if self.path != ":memory:":
             refuse_odd_paths(self.path, create)
         created = self.path != ":memory:" and create and create_whole(self.path)
-        self._conn = connect(self.path, busy_timeout)
+        self._conn = connect(self.path, busy_timeout, read_only=read_only)
         try:
-            check_and_migrate(self._conn, self.path)
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute(f"PRAGMA synchronous = {checked_sync(synchronous)}")
+            if read_only:  # as it is, at whatever schema an earlier release left it
+                self.schema_version = check_schema(self._conn, self.path)
+                if self.schema_version == 0:
+                    raise NotAJournal(f"{self.path} is an SQLite database with no journal in it")
+            else:
+                check_and_migrate(self._conn, self.path)
+                self.schema_version = SCHEMA_VERSION
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._conn.execute(f"PRAGMA synchronous = {checked_sync(synchronous)}")
             self._mark = HeadMark(self.path) if head_mark and self.path != ":memory:" else None
             self.behind = None if self._mark is None else self._mark.check(self._conn, created)
         except sqlite3.DatabaseError as exc:
@@ -200,6 +216,8 @@ class SQLiteRecorder:
 
     def claim_row(self, name: str) -> ClaimRow | None:
         """The claim as stored."""
+        if self.schema_version < CLAIMS_SINCE:  # read-only, as written before claims: none held
+            return None
         with self._reading() as conn:
             return Claims(conn).get(name)
 
@@ -339,6 +357,8 @@ class SQLiteRecorder:
 
     def heads_ready(self) -> bool:
         """Whether every stream's head is there (built, and kept by every append since)."""
+        if self.schema_version < HEADS_SINCE:  # read-only, as written before heads: readers fold
+            return False
         with self._reading() as conn:
             return conn.execute("SELECT 1 FROM derived WHERE name = 'heads'").fetchone() is not None
 

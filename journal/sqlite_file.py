@@ -61,7 +61,10 @@ def create_whole(path: str) -> bool:
         temp.unlink(missing_ok=True)
 
 
-def connect(path: str, busy_timeout: float) -> sqlite3.Connection:
+def connect(path: str, busy_timeout: float, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection to the journal at ``path``; ``read_only``: one SQLite itself refuses to
+    write through (``PRAGMA query_only``; not ``mode=ro``, which would leave the write-ahead
+    log's side files behind it, where the last connection to close removes them)."""
     if path != ":memory:":
         target = Path(path)
         if target.is_dir():
@@ -75,6 +78,8 @@ def connect(path: str, busy_timeout: float) -> sqlite3.Connection:
         path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
     )
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    if read_only:
+        conn.execute("PRAGMA query_only = ON")
     return conn
 
 

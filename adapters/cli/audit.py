@@ -27,8 +27,8 @@ from engine.audit import Activation, activations, replay_visitor
 from engine.metrics import AUDIT_LOG_FIELDS, audit_log, measure, transition_counts
 from events import to_plain
 from events.errors import EXIT_JOURNAL
-from journal import ChainReport, Journal, JournalCorrupt, RawRow
-from journal.schema import datasette_metadata
+from journal import ChainReport, Journal, JournalCorrupt, JournalError, RawRow
+from journal.schema import VIEWS_SINCE, datasette_metadata
 from journal.transfer import read_jsonl, write_jsonl
 
 
@@ -43,7 +43,7 @@ def diagram_cmd(ctx: click.Context, counts: bool) -> None:
     """
     taken: dict[tuple[str, str], int] = {}
     if counts:
-        for edge, n in transition_counts(open_journal(ctx)).items():
+        for edge, n in transition_counts(open_journal(ctx, read_only=True)).items():
             source, trigger = edge.split(":")
             taken[(source, trigger)] = n
     click.echo(mermaid(taken), nl=False)
@@ -58,7 +58,7 @@ def metrics_cmd(ctx: click.Context, as_json: bool) -> None:
 
     Example: cxpreview metrics --json
     """
-    m = measure(open_journal(ctx))
+    m = measure(open_journal(ctx, read_only=True))
     if as_json:
         click.echo(json.dumps(m.as_dict(), indent=2, sort_keys=True))
         return
@@ -94,7 +94,7 @@ def audit_verify_cmd(ctx: click.Context, anchor: str | None, as_json: bool, deep
         if not seq.isdigit() or len(hash_) != 64:
             raise click.UsageError("--anchor takes SEQ:HASH (the 64-hex hash verify printed)")
         point = (int(seq), hash_)
-    journal = open_journal(ctx)
+    journal = open_journal(ctx, read_only=True)
     problem = journal.integrity_problem() if deep else None  # a damaged file explains the rest
     report = verify(journal, anchor=point)
     if problem is not None:
@@ -130,7 +130,7 @@ def audit_replay_cmd(
 
     Example: cxpreview audit replay 3f2a9c0d1e4b5a69 --as-of 2026-11-29T10:00:00Z
     """
-    engine = open_engine(ctx, gateway=False)
+    engine = open_engine(ctx, gateway=False, read_only=True)
     campaign_id = engine.find(campaign_id)
     if as_of is None:
         state = engine.inspect(campaign_id)
@@ -163,7 +163,7 @@ def audit_export_cmd(ctx: click.Context, fmt: str, output: str | None) -> None:
 
     Example: cxpreview audit export --format csv -o audit.csv
     """
-    journal = open_journal(ctx)
+    journal = open_journal(ctx, read_only=True)
     with _private(output) as out:
         _export(journal, fmt, out)
 
@@ -224,7 +224,7 @@ def audit_copy_cmd(ctx: click.Context, source: str, target: str, as_json: bool) 
 
     Example: cxpreview audit copy journal.db postgresql://cxpreview@db.internal/cxpreview
     """
-    with journal_at(source) as origin:
+    with journal_at(source, read_only=True) as origin:
         rows: Iterator[RawRow | bytes] = itertools.chain(origin.blobs(), origin.raw_rows())
         with journal_at(target, create=True) as copy:
             count = copy.import_rows(rows, replay_visitor(copy))
@@ -280,7 +280,9 @@ def audit_activations_cmd(
         raise click.UsageError("choose one of --json or --csv")
     if since is not None:
         parse_as_of(since)  # a bad time is a usage error naming --since
-    rows = [attrs.asdict(a) for a in activations(open_journal(ctx), campaign, since)]
+    rows = [
+        attrs.asdict(a) for a in activations(open_journal(ctx, read_only=True), campaign, since)
+    ]
     if as_json:
         print_json(rows)
     elif as_csv:
@@ -304,7 +306,14 @@ def audit_datasette_cmd(ctx: click.Context, output: str | None) -> None:
 
     Example: cxpreview --db demo.db audit datasette -o metadata.json
     """
-    open_journal(ctx)  # a journal must be there, at a schema that has the views
+    journal = open_journal(ctx, read_only=True)  # a journal must be there, with the views
+    version = getattr(journal.recorder, "schema_version", VIEWS_SINCE)
+    if version < VIEWS_SINCE:
+        raise JournalError(
+            f"{ctx.obj['db']} is at journal schema {version}, from before the views Datasette "
+            "shows; this command only reads, so it does not migrate it: any command that "
+            "writes does (`cxpreview --db ... audit rebuild-heads`)"
+        )
     text = json.dumps(datasette_metadata(ctx.obj["db"]), indent=2, sort_keys=True) + "\n"
     if output is None:
         click.echo(text, nl=False)

@@ -26,10 +26,10 @@ if TYPE_CHECKING:  # httpx and the gateway cost start-up: imported when a comman
     from adapters.cxone import Credentials, HttpCXoneGateway
 
 
-def journal_at(location: str, *, create: bool = False) -> Journal:
+def journal_at(location: str, *, create: bool = False, read_only: bool = False) -> Journal:
     """The journal at ``location`` (a file path: SQLite; a ``postgresql://`` URL:
-    PostgreSQL); ``create`` it if there is none."""
-    return journal_by_location(location, create=create)
+    PostgreSQL); ``create`` it if there is none; ``read_only``: see ``open_journal``."""
+    return journal_by_location(location, create=create, read_only=read_only)
 
 
 def gateway_for(credentials: Credentials, **options: object) -> HttpCXoneGateway:
@@ -62,17 +62,20 @@ def open_engine(
     role: str | None = None,
     actor: str | None = None,
     dialects: Iterable[str] = (),
+    read_only: bool = False,
 ) -> Engine:
     """The engine for a command: the journal from --db and (with ``gateway``) CXone from the
     global flags, both closed when the command ends; its events name ``actor``, else the
-    global ``--actor`` (the OS user at this host unless told otherwise)."""
+    global ``--actor`` (the OS user at this host unless told otherwise). ``read_only``: for a
+    command that only reads (``open_journal``); the heads of a journal that has none are then
+    not built (its readers fold the events)."""
     engine = engine_with(
-        open_journal(ctx, create=create),
+        open_journal(ctx, create=create, read_only=read_only),
         open_gateway(ctx, dialects) if gateway else None,
         actor=actor or ctx.find_root().obj.get("actor") or default_actor(),
         role=role,
     )
-    if not engine.journal.heads_ready():
+    if not read_only and not engine.journal.heads_ready():
         build_heads(engine)
     return engine
 
@@ -102,11 +105,14 @@ def scratch_engine(ctx: click.Context) -> Engine:
     return engine_with(InMemoryJournal(), open_gateway(ctx))
 
 
-def open_journal(ctx: click.Context, *, create: bool = False) -> Journal:
+def open_journal(ctx: click.Context, *, create: bool = False, read_only: bool = False) -> Journal:
     """The journal named by --db, closed when the command ends. Only the commands that write a
     campaign's first events (draft, run, audit import) may ``create`` it: a mistyped --db for
-    any other is an error (exit 3), not a new empty journal that says "ok"."""
-    journal = journal_at(ctx.obj["db"], create=create)
+    any other is an error (exit 3), not a new empty journal that says "ok". A command that only
+    reads opens it ``read_only``: a journal written by an earlier release is read as it is,
+    neither migrated nor given heads (the next command that writes does both), so an
+    auditor's copy keeps its bytes."""
+    journal = journal_at(ctx.obj["db"], create=create, read_only=read_only)
     ctx.call_on_close(journal.close)
     return journal
 

@@ -135,7 +135,7 @@ def show_cmd(ctx: click.Context, campaign_id: str, as_json: bool) -> None:
 
     Example: cxpreview show 3f2a9c0d1e4b5a69 --json
     """
-    engine = open_engine(ctx, gateway=False)
+    engine = open_engine(ctx, gateway=False, read_only=True)
     state, history = engine.details(engine.find(campaign_id))
     left_out, missing = exclusions(history), fields_absent(history)
     if as_json:
@@ -156,7 +156,7 @@ def history_cmd(ctx: click.Context, campaign_id: str, as_of: str | None, as_json
 
     Example: cxpreview history 3f2a9c0d1e4b5a69 --as-of 2026-11-29T10:00:00Z
     """
-    engine = open_engine(ctx, gateway=False)
+    engine = open_engine(ctx, gateway=False, read_only=True)
     history = engine.history(engine.find(campaign_id))
     if as_of is not None:
         seq, time = parse_as_of(as_of)

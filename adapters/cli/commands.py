@@ -257,7 +257,7 @@ def status_cmd(
 
     Example: cxpreview status --state active --since 2026-11-30T00:00:00Z --limit 50
     """
-    engine = open_engine(ctx, gateway=False)
+    engine = open_engine(ctx, gateway=False, read_only=True)
     try:
         if since is not None:
             instant(since)
@@ -416,7 +416,7 @@ def plan_cmd(ctx: click.Context, target: str, as_json: bool) -> None:
     if is_spec(target):
         plan = scratch_engine(ctx).plan_spec(load_spec(target))
     else:
-        engine = open_engine(ctx)
+        engine = open_engine(ctx, read_only=True)
         plan = engine.plan(engine.find(target))
     if as_json:
         print_json({**to_plain(plan), "empty": plan.empty, "stale": plan.stale})
