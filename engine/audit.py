@@ -13,8 +13,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, wait
+from typing import Any
 
 import attrs
 
@@ -85,6 +86,10 @@ def replay_visitor(
 
 PARALLEL_FROM = 200_000
 """From this many events, verify replays the campaigns in worker processes side by side."""
+PROGRESS_CAMPAIGNS = 500
+"""Campaigns between two reports of the replay's progress."""
+PROGRESS_SECONDS = 0.25
+"""How often, awaiting the workers, their shared count is read for ``progress``."""
 
 
 @attrs.frozen
@@ -97,8 +102,30 @@ class _Checked:
     rows: int
 
 
+Progress = Callable[[str, int], None]
+"""Told, while verify works, how far each pass is: ``("chain", rows walked)`` and
+``("campaigns", events replayed)``, each rising to the journal's event count."""
+
+_REPLAYED: Any = None
+"""In a worker process of verify: the count of events replayed, shared with the parent."""
+
+
+def _share_count(counter: Any) -> None:
+    global _REPLAYED  # noqa: PLW0603 - one per worker process, set as it starts
+    _REPLAYED = counter
+
+
+def _count_replayed(events: int) -> None:
+    with _REPLAYED.get_lock():
+        _REPLAYED.value += events
+
+
 def verify(
-    journal: Journal, anchor: Anchor | None = None, *, workers: int | None = None
+    journal: Journal,
+    anchor: Anchor | None = None,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
 ) -> ChainReport:
     """The chain and the replay, checked together; the report names the first bad seq.
 
@@ -110,8 +137,19 @@ def verify(
     The first bad seq of either pass is reported.
 
     ``anchor``: a ``(seq, hash)`` noted from an earlier report, which must still be on the chain.
+    ``progress``: see ``Progress`` (workers add to a count in shared memory, read as the chain
+    pass reports and while their results are awaited).
     """
     heads = journal.heads_ready()
+    tell: Progress = progress or (lambda _pass, _n: None)
+    replayed: Any = None  # the workers' shared count of events replayed, when there are workers
+
+    def chain(n: int) -> None:
+        tell("chain", n)
+        if replayed is not None:
+            tell("campaigns", replayed.value)
+
+    walking = chain if progress else None
     parts = (os.cpu_count() or 1) if workers is None else workers
     location = journal.location
     report: ChainReport | None = None
@@ -120,13 +158,21 @@ def verify(
             bounds = journal.stream_bounds(parts)
             ranges = list(zip(["", *bounds], [*bounds, None], strict=True))
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(len(ranges), mp_context=context) as pool:
+            replayed = context.Value("q", 0)
+            with ProcessPoolExecutor(
+                len(ranges), mp_context=context, initializer=_share_count, initargs=(replayed,)
+            ) as pool:
                 futures = [pool.submit(_check_location, location, a, b, heads) for a, b in ranges]
-                report = journal.verify_links(anchor)  # the chain, while the workers replay
+                # the chain, while the workers replay
+                report = journal.verify_links(anchor, walking)
+                waiting = set(futures) if progress else set()
+                while waiting:  # ends when the last worker does (each is bounded by its range)
+                    _, waiting = wait(waiting, timeout=PROGRESS_SECONDS)
+                    tell("campaigns", replayed.value)
                 done = [f.result() for f in futures]
         else:
-            report = journal.verify_links(anchor)
-            done = [_check_range(journal, "", None, heads)]
+            report = journal.verify_links(anchor, walking)
+            done = [_check_range(journal, "", None, heads, lambda n: tell("campaigns", n))]
     except (JournalError, TypeError, ValueError) as exc:
         if report is None or report.ok:
             return ChainReport(False, 0, None, f"the journal cannot be read: {exc}")
@@ -169,20 +215,37 @@ def verify(
 
 
 def _check_location(location: str, start: str, stop: str | None, heads: bool) -> _Checked:
-    """``_check_range`` in a worker process, on the journal at ``location``."""
+    """``_check_range`` in a worker process, on the journal at ``location``, adding the events
+    it replays to the count shared with the parent."""
+    told = 0
+
+    def tell(rows: int) -> None:
+        nonlocal told
+        _count_replayed(rows - told)
+        told = rows
+
     with open_journal(location, read_only=True) as journal:
-        return _check_range(journal, start, stop, heads)
+        return _check_range(journal, start, stop, heads, tell)
 
 
-def _check_range(journal: Journal, start: str, stop: str | None, heads: bool) -> _Checked:
-    """Replay the campaigns from ``start`` up to ``stop``, one at a time."""
+def _check_range(
+    journal: Journal,
+    start: str,
+    stop: str | None,
+    heads: bool,
+    tell: Callable[[int], None] | None = None,
+) -> _Checked:
+    """Replay the campaigns from ``start`` up to ``stop``, one at a time; ``tell`` hears how
+    many events were replayed, every ``PROGRESS_CAMPAIGNS`` campaigns and at the end."""
     first: tuple[int, str] | None = None
     head: tuple[int, str] | None = None  # a head unlike its events: reported last, if alone
     rows_seen, intact = 0, set()  # type: ignore[var-annotated]
     states: Counter[str] = Counter()
     with gc_paused():
-        for rows in journal.streams_whole(start, stop):
+        for n, rows in enumerate(journal.streams_whole(start, stop), 1):
             rows_seen += len(rows)
+            if tell is not None and n % PROGRESS_CAMPAIGNS == 0:
+                tell(rows_seen)
             found = campaign_problem(journal, rows, intact)
             if isinstance(found, CampaignState):
                 states[found.state] += 1
@@ -190,6 +253,8 @@ def _check_range(journal: Journal, start: str, stop: str | None, heads: bool) ->
                     head = head_problem(journal, found, rows)
             elif first is None or found[0] < first[0]:
                 first = found
+    if tell is not None:
+        tell(rows_seen)
     return _Checked(first, head, dict(states), rows_seen)
 
 

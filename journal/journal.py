@@ -41,7 +41,7 @@ from journal.records import (
     prepare_append,
 )
 from journal.transfer import CommandIndex, checked
-from journal.verify import check_stream_rows, walk_chain, walk_links
+from journal.verify import check_stream_rows, counted, walk_chain, walk_links
 
 PAGE = 1000
 
@@ -356,12 +356,14 @@ class Journal:
             return ChainReport(False, report.events, report.head[0], behind, report.head)
         return report
 
-    def verify_links(self, anchor: Anchor | None = None) -> ChainReport:
+    def verify_links(
+        self, anchor: Anchor | None = None, progress: Callable[[int], None] | None = None
+    ) -> ChainReport:
         """The chain alone (seqs, links, hashes, ``anchor``), in O(1) memory: the first pass
         of the engine's verify, whose second reads ``streams_whole``. Never raises on bad
-        data."""
+        data. ``progress`` is told how many rows were walked, now and then and at the end."""
         try:
-            report = walk_links(self.raw_rows(), anchor)
+            report = walk_links(counted(self.raw_rows(), progress), anchor)
         except (JournalError, TypeError, ValueError) as exc:
             return ChainReport(False, 0, None, f"the journal cannot be read: {exc}")
         behind = self.recorder.behind

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from events import EventDecodeError
 from journal.errors import JournalCorrupt
@@ -55,6 +55,28 @@ def walk_chain(
             (prev_seq, prev_hash),
         )
     return ChainReport(True, count, head=(prev_seq, prev_hash))
+
+
+PROGRESS_EVERY = 4096
+"""Rows between two reports of a long walk's progress."""
+
+
+def counted(rows: Iterable[RawRow], progress: Callable[[int], None] | None) -> Iterable[RawRow]:
+    """``rows``, telling ``progress`` how many went by every ``PROGRESS_EVERY`` and at the
+    end (``rows`` itself when there is no one to tell)."""
+    if progress is None:
+        return rows
+
+    def telling() -> Iterator[RawRow]:
+        n = 0
+        for row in rows:
+            yield row
+            n += 1
+            if n % PROGRESS_EVERY == 0:
+                progress(n)
+        progress(n)
+
+    return telling()
 
 
 def walk_links(rows: Iterable[RawRow], anchor: Anchor | None = None) -> ChainReport:

@@ -21,7 +21,7 @@ from adapters.cli.kit import (
     parse_as_of,
     print_json,
 )
-from adapters.cli.views import activations_table, console, metrics_table, summary
+from adapters.cli.views import activations_table, console, metrics_table, summary, verifying
 from engine import Engine, mermaid, verify
 from engine.audit import Activation, activations, replay_visitor
 from engine.metrics import AUDIT_LOG_FIELDS, audit_log, measure, transition_counts
@@ -96,7 +96,8 @@ def audit_verify_cmd(ctx: click.Context, anchor: str | None, as_json: bool, deep
         point = (int(seq), hash_)
     journal = open_journal(ctx, read_only=True)
     problem = journal.integrity_problem() if deep else None  # a damaged file explains the rest
-    report = verify(journal, anchor=point)
+    with verifying(console(stderr=True), journal.last_seq()) as progress:
+        report = verify(journal, anchor=point, progress=progress)
     if problem is not None:
         report = ChainReport(False, report.events, None, problem, report.head)
     if as_json:

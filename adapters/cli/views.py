@@ -442,6 +442,33 @@ def building_heads(out: Console, total: int) -> Iterator[Callable[[int], None]]:
 
 
 @contextmanager
+def verifying(out: Console, total: int) -> Iterator[Callable[[str, int], None] | None]:
+    """Two bars while ``audit verify`` works on a terminal: the hash chain walked and the
+    campaigns' events replayed, each out of the journal's ``total`` events (side by side when
+    workers replay); yields verify's ``progress`` callback, or None where no one watches (a
+    pipe, a file: the verdict alone)."""
+    if not out.is_terminal:
+        yield None
+        return
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("events"),
+        TimeElapsedColumn(),
+        console=out,
+        transient=True,
+    )
+    tasks = {
+        "chain": bar.add_task("hash chain walked", total=total),
+        "campaigns": bar.add_task("campaigns replayed", total=total),
+    }
+    with bar:
+        yield lambda part, done: bar.update(tasks[part], completed=done)
+
+
+@contextmanager
 def run_progress(out: Console) -> Iterator[Callable[[int], None]]:
     """What a run is doing: a live line for the step under way (and, while contacts are
     filtered, their count and rate), and a line kept for each step once it is over and for

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from adapters.cli import cli
-from adapters.cli.views import detail, status_table, timeline
+from adapters.cli.views import detail, status_table, timeline, verifying
 from adapters.simulator import FakeCXoneGateway
 from engine import CampaignSpec, Contact, Engine, RemoteCampaign, load_spec
 from events import FilterFailed, ValidationPassed
@@ -321,3 +321,20 @@ def test_metrics_names_an_activation_outcome_that_is_not_json(tmp_path: Path) ->
     assert code == 3, out
     assert f"seq {seq}: the activation outcome's payload is not JSON" in err
     assert invoke(db, "audit", "verify")[0] == 3
+
+
+def test_verify_shows_both_passes_on_a_terminal_and_nothing_elsewhere() -> None:
+    screen = io.StringIO()
+    with verifying(Console(file=screen, force_terminal=True, width=100), 23) as progress:
+        assert progress is not None
+        progress("chain", 23)
+        progress("campaigns", 14)
+    shown = re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", screen.getvalue())
+    assert "hash chain walked" in shown
+    assert "23/23 events" in shown
+    assert "campaigns replayed" in shown
+    assert "14/23 events" in shown
+    piped = io.StringIO()
+    with verifying(Console(file=piped, force_terminal=False), 23) as progress:
+        assert progress is None, "a pipe or a file gets the verdict alone"
+    assert piped.getvalue() == ""
