@@ -48,6 +48,9 @@ def create_whole(path: str) -> bool:
         conn = sqlite3.connect(temp, isolation_level=None)
         try:
             check_and_migrate(conn, path)
+            # Born in WAL mode (the mode is kept in the file): openers racing to a new journal
+            # never have to switch it, which takes a lock that waits for no busy timeout.
+            conn.execute("PRAGMA journal_mode = WAL")
         finally:
             conn.close()
         try:

@@ -24,6 +24,7 @@ from journal import (
     SQLiteJournal,
 )
 from journal.schema import SCHEMA_VERSION
+from journal.sqlite_file import create_whole
 from tests.hardening import report as hardening
 
 
@@ -318,6 +319,17 @@ def test_journals_created_at_once_by_two_openers_are_one_journal(tmp_path: Path)
     for j in opened:
         j.close()
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".new")] == []
+
+
+def test_a_new_journal_is_born_in_wal_mode(tmp_path: Path) -> None:
+    # Openers racing to a new journal must not each switch it to WAL: that switch takes a lock
+    # no busy timeout waits for, and one of eight openers now and then failed with
+    # JournalBusy. The file is made in WAL mode before it is linked into place.
+    path = tmp_path / "j.db"
+    assert create_whole(str(path))
+    header = path.read_bytes()[:20]
+    assert (header[18], header[19]) == (2, 2), "the file format's WAL read and write versions"
+    assert not (tmp_path / "j.db-wal").exists(), "its log was checkpointed and removed"
 
 
 def test_a_journal_that_cannot_be_written_names_the_real_cause(tmp_path: Path) -> None:
