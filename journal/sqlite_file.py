@@ -67,7 +67,9 @@ def create_whole(path: str) -> bool:
 def connect(path: str, busy_timeout: float, *, read_only: bool = False) -> sqlite3.Connection:
     """A connection to the journal at ``path``; ``read_only``: one SQLite itself refuses to
     write through (``PRAGMA query_only``; not ``mode=ro``, which would leave the write-ahead
-    log's side files behind it, where the last connection to close removes them)."""
+    log's side files behind it, where the last connection to close removes them). A journal
+    on storage nothing can write to (a read-only mount, an archived copy) is read as the
+    immutable file it is (``on_read_only_storage``)."""
     if path != ":memory:":
         target = Path(path)
         if target.is_dir():
@@ -77,6 +79,15 @@ def connect(path: str, busy_timeout: float, *, read_only: bool = False) -> sqlit
                 f"{path} is an empty file (0 bytes), not a journal: a journal is never empty "
                 "once created. If it was cut short, restore it; otherwise remove it"
             )
+    if read_only and path != ":memory:" and on_read_only_storage(path):
+        conn = sqlite3.connect(
+            f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute("PRAGMA query_only = ON")
+        return conn
     conn = sqlite3.connect(
         path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
     )
@@ -84,6 +95,25 @@ def connect(path: str, busy_timeout: float, *, read_only: bool = False) -> sqlit
     if read_only:
         conn.execute("PRAGMA query_only = ON")
     return conn
+
+
+def on_read_only_storage(path: str) -> bool:
+    """Whether the journal at ``path`` sits where nothing can write, neither the file nor the
+    folder its write-ahead log would go in: then nothing can change it while it is read, and
+    SQLite, which cannot make the log's shared-memory file there, must be told it is
+    immutable. ``JournalError`` when its log holds events the file does not (a copy taken
+    while a writer had it open): read without them, it would look shorter than it is."""
+    target = Path(path)
+    if os.access(target, os.W_OK) and os.access(target.parent, os.W_OK):
+        return False
+    log = target.with_name(target.name + "-wal")
+    if log.exists() and log.stat().st_size > 0:
+        raise JournalError(
+            f"{path} is on storage that cannot be written, and its write-ahead log "
+            f"({log.name}, {log.stat().st_size:,} bytes) holds events not yet in the file: "
+            "copy the journal with its -wal file to writable storage to read it whole"
+        )
+    return True
 
 
 def checked_sync(value: str) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -332,18 +335,58 @@ def test_a_new_journal_is_born_in_wal_mode(tmp_path: Path) -> None:
     assert not (tmp_path / "j.db-wal").exists(), "its log was checkpointed and removed"
 
 
+@contextmanager
+def immutable(*paths: Path) -> Iterator[None]:
+    """``paths`` made immutable (chattr +i): what a read-only mount or an archive does to a
+    journal, and root cannot write past it; skipped where the file system has no such flag."""
+    names = [str(p) for p in paths]
+    if subprocess.run(["chattr", "+i", *names], check=False).returncode:
+        pytest.skip("this file system does not support immutable files (chattr +i)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", *names], check=True)
+
+
+def test_a_journal_on_storage_nothing_can_write_is_read_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "archive" / "j.db"
+    path.parent.mkdir()
+    with SQLiteJournal(path) as journal:
+        fill(journal, 3)
+        head = journal.verify_links().head
+    with immutable(path, path.parent):
+        with SQLiteJournal(path, read_only=True) as journal:  # what every reading command opens
+            assert journal.verify_links().head == head
+            assert [s for s, _ in journal.streams()] == ["c0", "c1", "c2"]
+        with pytest.raises(JournalError, match="read-only mount or file"):
+            SQLiteJournal(path)  # a writer is told why it cannot
+        assert sorted(p.name for p in path.parent.iterdir()) == ["j.db"], "nothing made there"
+
+
+def test_a_log_left_on_storage_nothing_can_write_is_named_not_skipped(tmp_path: Path) -> None:
+    # A copy taken while a writer had the journal open: its newest events are in the -wal
+    # file. Read as immutable, SQLite would not look there: the journal would seem shorter.
+    live, copy = tmp_path / "live.db", tmp_path / "archive" / "j.db"
+    copy.parent.mkdir()
+    with SQLiteJournal(live) as journal:
+        fill(journal, 2)
+        shutil.copyfile(live, copy)
+        shutil.copyfile(tmp_path / "live.db-wal", tmp_path / "archive" / "j.db-wal")
+    assert (tmp_path / "archive" / "j.db-wal").stat().st_size > 0
+    with (
+        immutable(copy, copy.with_name("j.db-wal"), copy.parent),
+        pytest.raises(JournalError, match=r"write-ahead log .* holds events not yet in"),
+    ):
+        SQLiteJournal(copy, read_only=True)
+
+
 def test_a_journal_that_cannot_be_written_names_the_real_cause(tmp_path: Path) -> None:
     path = tmp_path / "ro" / "j.db"
     path.parent.mkdir()
     with SQLiteJournal(path) as journal:
         fill(journal, 1)
-    # Immutable file and folder: what a read-only mount does, and root cannot write past it.
-    if subprocess.run(["chattr", "+i", str(path), str(path.parent)], check=False).returncode:
-        pytest.skip("this file system does not support immutable files (chattr +i)")
-    try:
+    with immutable(path, path.parent):
         with pytest.raises(JournalError, match="read-only mount or file") as caught:
             SQLiteJournal(path)
         assert not isinstance(caught.value, NotAJournal), "it is a journal, only unwritable"
-    finally:
-        subprocess.run(["chattr", "-i", str(path), str(path.parent)], check=True)
     hardening.record("missing, odd or backwards journals", handled=True)
