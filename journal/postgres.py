@@ -144,7 +144,7 @@ class PostgresJournal(Journal):
             clock=clock,
             create=create and not read_only,
             statement_timeout=statement_timeout,
-            migrate=not read_only,
+            read_only=read_only,
         )
         super().__init__(recorder, clock=clock, read_only=read_only)
         self.url = url
@@ -165,9 +165,10 @@ class PostgresRecorder:
         clock: Clock | None = None,
         create: bool = True,
         statement_timeout: float = 30.0,
-        migrate: bool = True,
+        read_only: bool = False,
     ) -> None:
         self._psycopg = _psycopg()
+        self._read_only = read_only  # every transaction read-only, by the server's own rule
         self.url = url
         self.where = redacted(url)
         self.clock = clock or SystemClock()
@@ -189,7 +190,7 @@ class PostgresRecorder:
         self.schema = ""
         conn = self._connect(autocommit=True)
         try:
-            if not check_and_migrate(conn, self.where, create=create, migrate=migrate):
+            if not check_and_migrate(conn, self.where, create=create, migrate=not read_only):
                 raise NoJournal(
                     f"{self.where} holds no cxpreview journal; run or draft creates one"
                 )
@@ -209,6 +210,8 @@ class PostgresRecorder:
             params = self._psycopg.conninfo.conninfo_to_dict(self.url)
             # The URL's own options (a search_path, say) are kept; the timeout goes after.
             options = f"{params.get('options') or ''} -c statement_timeout={self._timeout_ms}"
+            if self._read_only:
+                options += " -c default_transaction_read_only=on"
             params.setdefault("connect_timeout", 5)
             params["options"] = options.strip()
             return self._psycopg.connect(

@@ -10,6 +10,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 
@@ -180,3 +181,5 @@ def test_a_postgres_journal_opened_read_only_refuses_writes_and_creates_nothing(
                 journal.append("c1", [RunRequested("again")], 1)
             assert journal.stream_version("c1") == 1
             assert journal.verify_links().ok
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                journal.recorder._read_conn().execute("DELETE FROM events")  # the server too
