@@ -14,7 +14,13 @@ from typing import IO, Any
 import attrs
 import click
 
-from adapters.cli.bootstrap import build_heads, journal_at, open_engine, open_journal
+from adapters.cli.bootstrap import (
+    build_heads,
+    journal_at,
+    open_engine,
+    open_journal,
+    say_if_folding,
+)
 from adapters.cli.kit import (
     errors_to_exit_codes,
     json_option,
@@ -58,7 +64,9 @@ def metrics_cmd(ctx: click.Context, as_json: bool) -> None:
 
     Example: cxpreview metrics --json
     """
-    m = measure(open_journal(ctx, read_only=True))
+    journal = open_journal(ctx, read_only=True)
+    say_if_folding(journal)
+    m = measure(journal)
     if as_json:
         click.echo(json.dumps(m.as_dict(), indent=2, sort_keys=True))
         return

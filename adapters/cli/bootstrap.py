@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import click
+from rich.text import Text
 
 from adapters.cli.views import building_heads, console
 from engine import CXoneGateway, Engine
@@ -86,6 +87,20 @@ def build_heads(engine: Engine) -> int:
     total = sum(1 for _ in engine.journal.streams())
     with building_heads(console(stderr=True), total) as progress:
         return engine.rebuild_heads(progress)
+
+
+def say_if_folding(journal: Journal) -> None:
+    """One line on stderr when ``journal`` has no campaign heads to read (written before them,
+    or imported) and a command that only reads (it makes none) folds every event instead."""
+    if not journal.heads_ready():
+        console(stderr=True).print(
+            Text(
+                "this journal has no campaign heads yet (written by an earlier release, or "
+                "imported): reading its events instead, which takes longer on a long journal; "
+                "the next command that writes makes them once (or: cxpreview audit "
+                "rebuild-heads)"
+            )
+        )
 
 
 def default_actor() -> str:

@@ -21,7 +21,13 @@ import click
 
 from adapters.cli.audit import audit_group, diagram_cmd, metrics_cmd
 from adapters.cli.batch import Ended, exit_code, expand, read_specs, refuse_command_id, run_all
-from adapters.cli.bootstrap import default_actor, open_engine, process_owner, scratch_engine
+from adapters.cli.bootstrap import (
+    default_actor,
+    open_engine,
+    process_owner,
+    say_if_folding,
+    scratch_engine,
+)
 from adapters.cli.campaign import CAMPAIGN_COMMANDS
 from adapters.cli.kit import (
     COMMAND_ID,
@@ -258,6 +264,7 @@ def status_cmd(
     Example: cxpreview status --state active --since 2026-11-30T00:00:00Z --limit 50
     """
     engine = open_engine(ctx, gateway=False, read_only=True)
+    say_if_folding(engine.journal)
     try:
         if since is not None:
             instant(since)

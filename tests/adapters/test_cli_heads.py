@@ -29,6 +29,8 @@ def test_a_journal_from_before_heads_gets_them_once_and_status_reads_them(
     code, out, err = invoke(db, "status", "--json")
     assert code == 0, err
     assert "built" not in err, "status only reads: it folds the events of a journal without heads"
+    assert "no campaign heads yet" in err, "and says so, and what makes them"
+    assert "rebuild-heads" in err
     by_folding = json.loads(out)
     assert [(c["id"], c["state"], c["unfinished"]) for c in by_folding] == [
         ("gold1", "active", False),
@@ -41,6 +43,7 @@ def test_a_journal_from_before_heads_gets_them_once_and_status_reads_them(
     new = json.loads(out)["id"]
     code, out, err = invoke(db, "status", "--json")
     assert "built" not in err, "once"
+    assert "no campaign heads" not in err, "read from the heads now"
     assert json.loads(out)[:3] == by_folding, "read from the heads, the same"
     _, out, _ = invoke(db, "status", "--json", "--state", "cancelled", "--state", "active")
     assert [c["id"] for c in json.loads(out)] == ["gold1", "gold32"]
