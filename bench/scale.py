@@ -172,17 +172,14 @@ def candidates(paths: list[Path]) -> list[dict[str, float]]:
 
         raws = [raw_of(j.recorder.connection) for j in journals]
         for _ in range(CANDIDATE_ROUNDS):
-            for i, (supervisor, raw) in enumerate(zip(supervisors, raws, strict=True)):
-                best[i]["candidates"] = min(
-                    best[i]["candidates"], best_of(1, supervisor.candidates)
-                )
-                best[i]["candidates_raw"] = min(best[i]["candidates_raw"], best_of(1, raw))
+            for mine, supervisor, raw in zip(best, supervisors, raws, strict=True):
+                mine["candidates"] = min(mine["candidates"], best_of(1, supervisor.candidates))
+                mine["candidates_raw"] = min(mine["candidates_raw"], best_of(1, raw))
     return [{k: v * 1000 for k, v in b.items()} for b in best]
 
 
-def measure(path: Path, campaigns: int, rounds: int) -> dict[str, float]:
-    """Every figure of one journal."""
-    env = compiled_env()
+def measure(path: Path, campaigns: int, rounds: int, env: dict[str, str]) -> dict[str, float]:
+    """Every figure of one journal but the candidate query's, CLI processes run in ``env``."""
     out: dict[str, float] = {}
     db = ["--db", str(path)]
     raw = [sys.executable, "-c"]
@@ -214,8 +211,9 @@ def run(quick: bool = False) -> list[Figure]:
                 f"scale: built {n:,} campaigns in {time.perf_counter() - started:.0f}s",
                 file=sys.stderr,
             )
+        env = compiled_env()
         for n, found in zip((small, big), candidates([paths[small], paths[big]]), strict=True):
-            built[n] = {**measure(paths[n], n, rounds), **found}
+            built[n] = {**measure(paths[n], n, rounds, env), **found}
     s, b = built[small], built[big]
     k, sk = f"{big // 1000}k", f"{small // 1000}k"
     events_per_s = b["events"] / b["verify"] * 1000

@@ -23,5 +23,5 @@ def open_journal(location: str, *, create: bool = False, read_only: bool = False
     if is_postgres(location):
         from journal.postgres import PostgresJournal  # noqa: PLC0415 - psycopg, when asked
 
-        return PostgresJournal(location, create=create and not read_only, read_only=read_only)
-    return SQLiteJournal(location, create=create and not read_only, read_only=read_only)
+        return PostgresJournal(location, create=create, read_only=read_only)
+    return SQLiteJournal(location, create=create, read_only=read_only)

@@ -79,17 +79,13 @@ def connect(path: str, busy_timeout: float, *, read_only: bool = False) -> sqlit
                 f"{path} is an empty file (0 bytes), not a journal: a journal is never empty "
                 "once created. If it was cut short, restore it; otherwise remove it"
             )
-    if read_only and path != ":memory:" and on_read_only_storage(path):
-        conn = sqlite3.connect(
-            f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1",
-            uri=True,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        conn.execute("PRAGMA query_only = ON")
-        return conn
+    immutable = read_only and path != ":memory:" and on_read_only_storage(path)
     conn = sqlite3.connect(
-        path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+        f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1" if immutable else path,
+        uri=immutable,
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=busy_timeout,
     )
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     if read_only:
